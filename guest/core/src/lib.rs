@@ -1,0 +1,24 @@
+//! The Taiga MCP tool logic, free of any WebAssembly or transport detail.
+//!
+//! A host (the `taiga-component` WebAssembly component, or a unit test) supplies a [`Platform`]
+//! and a [`CallContext`]; this crate lists the tools, validates arguments at the boundary, keeps
+//! the session rules and talks to Taiga. It holds no state between calls.
+
+pub mod context;
+pub mod error;
+pub mod listing;
+pub mod platform;
+pub mod schema;
+pub mod session;
+pub mod taiga;
+pub mod time;
+pub mod tools;
+pub mod validate;
+
+#[cfg(test)]
+mod testing;
+
+pub use context::{CallContext, Settings};
+pub use error::{ErrorCode, ToolError};
+pub use platform::{HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError};
+pub use tools::{Annotations, DispatchError, Outcome, Tool, call, catalogue};

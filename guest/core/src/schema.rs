@@ -1,0 +1,130 @@
+//! Tool input fields as data: one declaration gives both the JSON Schema a client sees and the
+//! checks [`crate::validate`] applies, so the two cannot drift apart.
+
+use serde_json::{Map, Value, json};
+
+/// The largest id Taiga stores (a PostgreSQL `integer`).
+pub const MAX_ID: i64 = 2_147_483_647;
+
+/// The type and bounds of one input field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A positive Taiga id.
+    Id,
+    /// A bridge session id (UUID text).
+    SessionId,
+    /// A string with length bounds in characters.
+    Text {
+        /// Fewest characters.
+        min: usize,
+        /// Most characters.
+        max: usize,
+    },
+    /// An integer in a closed range.
+    Integer {
+        /// Smallest value.
+        min: i64,
+        /// Largest value.
+        max: i64,
+    },
+    /// true or false.
+    Bool,
+}
+
+/// One named input field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    /// Argument name.
+    pub name: &'static str,
+    /// Type and bounds.
+    pub kind: Kind,
+    /// Whether the caller must give it.
+    pub required: bool,
+    /// What it means, for the model.
+    pub description: &'static str,
+}
+
+impl Field {
+    /// A required field.
+    pub const fn required(name: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self {
+            name,
+            kind,
+            required: true,
+            description,
+        }
+    }
+
+    /// An optional field.
+    pub const fn optional(name: &'static str, kind: Kind, description: &'static str) -> Self {
+        Self {
+            name,
+            kind,
+            required: false,
+            description,
+        }
+    }
+
+    fn schema(&self) -> Value {
+        let mut schema = match self.kind {
+            Kind::Id => json!({"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+            Kind::SessionId => json!({
+                "type": "string", "minLength": 36, "maxLength": 36,
+                "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+            }),
+            Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
+            Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+            Kind::Bool => json!({"type": "boolean"}),
+        };
+        schema["description"] = Value::from(self.description);
+        schema
+    }
+}
+
+/// The session argument every tool but `login` takes first.
+pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Session id returned by `login`.");
+
+/// The JSON Schema of an arguments object with exactly these fields.
+pub fn input_schema(fields: &[Field]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|field| (field.name.to_owned(), field.schema()))
+        .collect();
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|field| field.required)
+        .map(|field| field.name)
+        .collect();
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_lists_required_fields_and_refuses_others() {
+        let schema = input_schema(&[
+            SESSION,
+            Field::optional("page", Kind::Integer { min: 1, max: 9 }, "Page."),
+        ]);
+        assert_eq!(schema["required"], json!(["session_id"]));
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["properties"]["page"]["maximum"], 9);
+        assert_eq!(schema["properties"]["page"]["description"], "Page.");
+    }
+
+    #[test]
+    fn ids_are_bounded_positive_integers() {
+        let schema = input_schema(&[Field::required("project_id", Kind::Id, "Project.")]);
+        let id = &schema["properties"]["project_id"];
+        assert_eq!(id["type"], "integer");
+        assert_eq!(id["minimum"], 1);
+        assert_eq!(id["maximum"], MAX_ID);
+    }
+}

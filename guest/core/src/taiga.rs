@@ -1,0 +1,454 @@
+//! The Taiga REST client: requests over [`Platform::send`], Taiga's real error shapes mapped to
+//! [`ErrorCode`]s, and its header-based pagination.
+
+use serde_json::{Value, json};
+
+use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+
+/// A Taiga server's origin, `scheme://host[:port]`, checked and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaigaUrl(String);
+
+impl TaigaUrl {
+    /// Parses `https://host[:port]`, optionally followed by `/` or `/api/v1`. A bare host name means
+    /// HTTPS. User info, other paths, queries and fragments are refused: they are how requests get
+    /// smuggled to a host other than the one a reader sees.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let input = input.trim();
+        let (scheme, rest) = match input.split_once("://") {
+            Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+            None => ("https".to_owned(), input),
+        };
+        if scheme != "https" && scheme != "http" {
+            return Err(format!("scheme `{scheme}` is not supported; use https"));
+        }
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(authority_end);
+        if !matches!(path, "" | "/" | "/api/v1" | "/api/v1/") {
+            return Err("give only the server, e.g. https://taiga.example.com".to_owned());
+        }
+        if authority.is_empty() {
+            return Err("the host name is missing".to_owned());
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+        if !authority.chars().all(allowed) {
+            return Err("the host may only hold letters, digits, dots, hyphens and a port".to_owned());
+        }
+        let host_end = if authority.starts_with('[') {
+            authority.find(']').map(|i| i + 1).ok_or("unclosed IPv6 bracket")?
+        } else {
+            authority.find(':').unwrap_or(authority.len())
+        };
+        let (host, port) = authority.split_at(host_end);
+        if host.is_empty() || host.starts_with('.') || host.ends_with('.') && host.len() == 1 {
+            return Err("the host name is missing".to_owned());
+        }
+        if let Some(port) = port.strip_prefix(':') {
+            match port.parse::<u16>() {
+                Ok(number) if number > 0 => {}
+                _ => return Err(format!("`{port}` is not a valid port")),
+            }
+        } else if !port.is_empty() {
+            return Err("the host name is malformed".to_owned());
+        }
+        Ok(Self(format!("{scheme}://{}", authority.to_ascii_lowercase())))
+    }
+
+    /// The origin, e.g. `https://api.taiga.io`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The absolute URL of an API path such as `/projects/3`.
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.0)
+    }
+}
+
+/// Builds `path?k=v&...`, percent-encoding values and leaving out absent ones.
+pub fn with_query(path: &str, params: &[(&str, Option<String>)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={}", encode(v))))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(byte).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// One page of a Taiga list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The items of this page.
+    pub items: Vec<Value>,
+    /// `x-pagination-count`, when Taiga sent it.
+    pub total: Option<u64>,
+    /// Whether `X-Pagination-Next` was present.
+    pub has_next: bool,
+}
+
+/// A Taiga client bound to one server and, once logged in, one access token.
+pub struct Taiga<'a, P: Platform + ?Sized> {
+    platform: &'a P,
+    base: &'a TaigaUrl,
+    token: Option<&'a str>,
+    timeout_ms: u32,
+    max_response_bytes: u64,
+}
+
+impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
+    /// A client for `base`, anonymous until [`Self::with_token`].
+    pub fn new(platform: &'a P, base: &'a TaigaUrl, timeout_ms: u32, max_response_bytes: u64) -> Self {
+        Self {
+            platform,
+            base,
+            token: None,
+            timeout_ms,
+            max_response_bytes,
+        }
+    }
+
+    /// The same client sending `Authorization: Bearer <token>`.
+    pub fn with_token(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// GET a JSON object; `what` names it in errors ("project 7").
+    pub fn get(&self, path: &str, what: &str) -> ToolResult<Value> {
+        let response = self.send(Method::Get, path, None, what)?;
+        parse_json(&response)
+    }
+
+    /// GET one page of a list.
+    pub fn get_page(&self, path: &str, what: &str) -> ToolResult<Page> {
+        let response = self.send(Method::Get, path, None, what)?;
+        let items = match parse_json(&response)? {
+            Value::Array(items) => items,
+            _ => return Err(unexpected("a list endpoint did not return a JSON array")),
+        };
+        Ok(Page {
+            items,
+            total: response
+                .header("x-pagination-count")
+                .and_then(|count| count.trim().parse().ok()),
+            has_next: response.header("x-pagination-next").is_some(),
+        })
+    }
+
+    /// POST a JSON body and parse the JSON answer.
+    pub fn post(&self, path: &str, body: &Value, what: &str) -> ToolResult<Value> {
+        let response = self.send(Method::Post, path, Some(body), what)?;
+        parse_json(&response)
+    }
+
+    fn send(&self, method: Method, path: &str, body: Option<&Value>, what: &str) -> ToolResult<HttpResponse> {
+        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+        if let Some(token) = self.token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        let body = match body {
+            Some(body) => {
+                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+                body.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        let request = HttpRequest {
+            method,
+            url: self.base.api(path),
+            headers,
+            body,
+            timeout_ms: self.timeout_ms,
+            max_response_bytes: self.max_response_bytes,
+        };
+        let response = self
+            .platform
+            .send(&request)
+            .map_err(|err| transport_error(err, self.base))?;
+        if (200..300).contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(status_error(&response, what))
+        }
+    }
+}
+
+fn parse_json(response: &HttpResponse) -> ToolResult<Value> {
+    serde_json::from_slice(&response.body).map_err(|_| unexpected("Taiga answered with a body that is not valid JSON"))
+}
+
+fn unexpected(message: &str) -> ToolError {
+    ToolError::new(ErrorCode::TaigaError, message)
+}
+
+fn transport_error(err: TransportError, base: &TaigaUrl) -> ToolError {
+    match err {
+        TransportError::Denied => ToolError::new(
+            ErrorCode::HostNotAllowed,
+            format!(
+                "{} is not on this bridge's list of allowed Taiga hosts; ask the operator to add it",
+                base.as_str()
+            ),
+        )
+        .with("host", base.as_str()),
+        TransportError::Timeout => ToolError::new(
+            ErrorCode::Timeout,
+            "Taiga did not answer in time; try again in a moment",
+        ),
+        TransportError::TooLarge(limit) => ToolError::new(
+            ErrorCode::TaigaError,
+            format!("Taiga's answer was larger than the {limit}-byte limit; ask for a smaller page"),
+        )
+        .with("limit_bytes", limit),
+        TransportError::Failed(reason) => ToolError::new(
+            ErrorCode::TaigaUnavailable,
+            "Taiga could not be reached; try again later",
+        )
+        .with("reason", reason),
+    }
+}
+
+/// Maps a non-2xx answer to our error codes, reading the body shapes Taiga really sends.
+fn status_error(response: &HttpResponse, what: &str) -> ToolError {
+    let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    let taiga_message = body
+        .get("_error_message")
+        .or_else(|| body.get("detail"))
+        .and_then(Value::as_str)
+        .filter(|message| !message.is_empty());
+    match response.status {
+        400 => field_errors(&body, taiga_message),
+        401 if body.get("code").and_then(Value::as_str) == Some("invalid_credentials") => {
+            ToolError::new(ErrorCode::InvalidCredentials, "Taiga refused the username or password")
+        }
+        401 => ToolError::new(
+            ErrorCode::SessionExpired,
+            "Taiga no longer accepts this session's credentials; call login again",
+        ),
+        403 => ToolError::new(
+            ErrorCode::PermissionDenied,
+            format!("Taiga does not let this user access {what}"),
+        )
+        .with("taiga_message", taiga_message.unwrap_or_default()),
+        404 => ToolError::new(
+            ErrorCode::NotFound,
+            format!("{what} was not found, or this user cannot see it"),
+        ),
+        429 => {
+            let wait = response
+                .header("x-throttle-wait-seconds")
+                .and_then(|seconds| seconds.trim().parse::<u64>().ok())
+                .unwrap_or(60);
+            ToolError::new(
+                ErrorCode::RateLimited,
+                format!("Taiga is throttling requests; retry after {wait} seconds"),
+            )
+            .with("retry_after_seconds", wait)
+        }
+        status if status >= 500 => ToolError::new(
+            ErrorCode::TaigaUnavailable,
+            format!("Taiga failed with status {status}; try again later"),
+        )
+        .with("status", status),
+        status => ToolError::new(
+            ErrorCode::TaigaError,
+            format!(
+                "Taiga answered status {status}: {}",
+                taiga_message.unwrap_or("no message")
+            ),
+        )
+        .with("status", status),
+    }
+}
+
+/// Taiga's 400s: `{"version": "..."}` (a conflict), `{"_error_message": ...}`, or `{field: [messages]}`.
+fn field_errors(body: &Value, taiga_message: Option<&str>) -> ToolError {
+    if let Some(version) = body.get("version").and_then(Value::as_str) {
+        return ToolError::new(
+            ErrorCode::VersionConflict,
+            format!("{version}; read the resource again and retry with its current version"),
+        );
+    }
+    if let Some(message) = taiga_message {
+        return ToolError::new(ErrorCode::InvalidInput, format!("Taiga refused the request: {message}"));
+    }
+    let Some(fields) = body.as_object() else {
+        return ToolError::new(ErrorCode::InvalidInput, "Taiga refused the request");
+    };
+    let listed: Vec<Value> = fields
+        .iter()
+        .map(|(field, messages)| {
+            let text = match messages {
+                Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            json!({"field": field, "message": text})
+        })
+        .collect();
+    let summary: Vec<String> = listed
+        .iter()
+        .map(|item| {
+            format!(
+                "{}: {}",
+                item["field"].as_str().unwrap_or_default(),
+                item["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut err = ToolError::new(
+        ErrorCode::InvalidInput,
+        format!("Taiga refused the request: {}", summary.join("; ")),
+    )
+    .with("fields", listed.clone());
+    if let Some(first) = listed.first() {
+        err = err.with("field", first["field"].clone());
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn parses_origins() {
+        for (input, expected) in [
+            ("https://api.taiga.io", "https://api.taiga.io"),
+            ("HTTPS://Taiga.Example.com/", "https://taiga.example.com"),
+            ("taiga.example.com", "https://taiga.example.com"),
+            ("http://127.0.0.1:8100/api/v1", "http://127.0.0.1:8100"),
+            ("https://[::1]:8443", "https://[::1]:8443"),
+        ] {
+            assert_eq!(TaigaUrl::parse(input).unwrap().as_str(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn refuses_smuggling_forms() {
+        for input in [
+            "ftp://taiga.example.com",
+            "file:///etc/passwd",
+            "https://allowed.example@evil.example",
+            "https://evil.example/api/v1?x=1",
+            "https://evil.example#frag",
+            "https://evil.example/other",
+            "https://evil.example:99999",
+            "https://evil.example:0",
+            "https://",
+            "https://%65vil.example",
+            "https://evil example",
+        ] {
+            assert!(TaigaUrl::parse(input).is_err(), "{input} should be refused");
+        }
+    }
+
+    #[test]
+    fn encodes_queries() {
+        assert_eq!(
+            with_query(
+                "/projects",
+                &[("member", Some("5".into())), ("q", Some("a b&c".into())), ("x", None)]
+            ),
+            "/projects?member=5&q=a%20b%26c"
+        );
+        assert_eq!(with_query("/projects", &[("x", None)]), "/projects");
+    }
+
+    #[test]
+    fn maps_recorded_error_shapes() {
+        let cases = [
+            (
+                401,
+                r#"{"detail":"No active account found with the given credentials","code":"invalid_credentials"}"#,
+                ErrorCode::InvalidCredentials,
+            ),
+            (
+                401,
+                r#"{"detail":"Given token not valid for any token type","code":"token_not_valid"}"#,
+                ErrorCode::SessionExpired,
+            ),
+            (
+                403,
+                r#"{"_error_message":"You do not have permission to perform this action.","_error_type":"taiga.base.exceptions.PermissionDenied"}"#,
+                ErrorCode::PermissionDenied,
+            ),
+            (404, r#"{"_error_message":""}"#, ErrorCode::NotFound),
+            (404, "<html>Not Found</html>", ErrorCode::NotFound),
+            (
+                400,
+                r#"{"version":"The version doesn't match with the current one"}"#,
+                ErrorCode::VersionConflict,
+            ),
+            (
+                400,
+                r#"{"subject":["This field is required."]}"#,
+                ErrorCode::InvalidInput,
+            ),
+            (500, "oops", ErrorCode::TaigaUnavailable),
+            (502, "", ErrorCode::TaigaUnavailable),
+            (
+                405,
+                r#"{"_error_message":"Method 'PUT' not allowed."}"#,
+                ErrorCode::TaigaError,
+            ),
+        ];
+        for (status, body, code) in cases {
+            assert_eq!(
+                status_error(&response(status, body, &[]), "project 7").code,
+                code,
+                "{status} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn field_errors_list_every_field() {
+        let err = status_error(
+            &response(
+                400,
+                r#"{"status":["Invalid pk '999999' - object does not exist."],"__all__":["x"]}"#,
+                &[],
+            ),
+            "user story",
+        );
+        assert_eq!(err.details["fields"].as_array().map(Vec::len), Some(2));
+        assert!(err.message.contains("status: Invalid pk"));
+    }
+
+    #[test]
+    fn throttling_carries_the_wait() {
+        let err = status_error(
+            &response(
+                429,
+                r#"{"_error_message":"Request was throttled.Expected available in 59 seconds."}"#,
+                &[("X-Throttle-Wait-Seconds", "60")],
+            ),
+            "x",
+        );
+        assert_eq!(err.code, ErrorCode::RateLimited);
+        assert_eq!(err.details["retry_after_seconds"], 60);
+    }
+}

@@ -1,0 +1,146 @@
+//! An in-memory [`Platform`] for unit tests: a store with expiry, a settable clock and scripted HTTP.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use crate::platform::{HttpRequest, HttpResponse, Platform, StoreError, TransportError};
+
+type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
+
+/// A scripted platform.
+pub struct FakePlatform {
+    now_ms: Cell<u64>,
+    store: RefCell<HashMap<String, (String, u64)>>,
+    store_broken: Cell<bool>,
+    responder: RefCell<Responder>,
+    /// Every request sent, in order.
+    pub sent: RefCell<Vec<HttpRequest>>,
+    counter: Cell<u8>,
+}
+
+impl FakePlatform {
+    /// A platform at time 0 whose HTTP answers 599.
+    pub fn new() -> Self {
+        Self {
+            now_ms: Cell::new(0),
+            store: RefCell::new(HashMap::new()),
+            store_broken: Cell::new(false),
+            responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
+            sent: RefCell::new(Vec::new()),
+            counter: Cell::new(0),
+        }
+    }
+
+    /// Answers every request with `respond`.
+    pub fn respond(&self, respond: impl Fn(&HttpRequest) -> Result<HttpResponse, TransportError> + 'static) {
+        *self.responder.borrow_mut() = Box::new(respond);
+    }
+
+    /// Moves the clock.
+    pub fn set_now(&self, now_ms: u64) {
+        self.now_ms.set(now_ms);
+    }
+
+    /// Makes every store call fail as unavailable.
+    pub fn break_store(&self) {
+        self.store_broken.set(true);
+    }
+
+    fn check_store(&self) -> Result<(), StoreError> {
+        if self.store_broken.get() {
+            Err(StoreError::Unavailable("broken for the test".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn live(&self, key: &str) -> Option<String> {
+        let now = self.now_ms.get();
+        self.store
+            .borrow()
+            .get(key)
+            .filter(|(_, expiry)| *expiry > now)
+            .map(|(value, _)| value.clone())
+    }
+
+    fn expiry(&self, ttl_seconds: u64) -> u64 {
+        self.now_ms.get() + ttl_seconds * 1000
+    }
+}
+
+impl Default for FakePlatform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Platform for FakePlatform {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.sent.borrow_mut().push(request.clone());
+        (self.responder.borrow())(request)
+    }
+
+    fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.check_store()?;
+        Ok(self.live(key))
+    }
+
+    fn store_set(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), StoreError> {
+        self.check_store()?;
+        let expiry = self.expiry(ttl_seconds);
+        self.store
+            .borrow_mut()
+            .insert(key.to_owned(), (value.to_owned(), expiry));
+        Ok(())
+    }
+
+    fn store_delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.check_store()?;
+        let existed = self.live(key).is_some();
+        self.store.borrow_mut().remove(key);
+        Ok(existed)
+    }
+
+    fn store_increment(&self, key: &str, delta: i64, ttl_seconds: u64) -> Result<i64, StoreError> {
+        self.check_store()?;
+        let current = self.live(key);
+        let value = current.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + delta;
+        let expiry = match current {
+            Some(_) => self.store.borrow()[key].1,
+            None => self.expiry(ttl_seconds),
+        };
+        self.store
+            .borrow_mut()
+            .insert(key.to_owned(), (value.to_string(), expiry));
+        Ok(value)
+    }
+
+    fn store_compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+        ttl_seconds: u64,
+    ) -> Result<bool, StoreError> {
+        self.check_store()?;
+        if self.live(key).as_deref() != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => self.store_set(key, value, ttl_seconds)?,
+            None => {
+                self.store.borrow_mut().remove(key);
+            }
+        }
+        Ok(true)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now_ms.get()
+    }
+
+    fn random_bytes(&self) -> [u8; 16] {
+        self.counter.set(self.counter.get().wrapping_add(1));
+        [self.counter.get(); 16]
+    }
+}

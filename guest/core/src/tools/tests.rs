@@ -1,0 +1,209 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::context::CallContext;
+use crate::platform::{HttpResponse, Method, TransportError};
+use crate::testing::FakePlatform;
+
+fn json_response(status: u16, body: Value, headers: &[(&str, &str)]) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn context() -> CallContext {
+    let mut context = CallContext {
+        caller: "test".into(),
+        namespace: "default".into(),
+        ..CallContext::default()
+    };
+    context.settings.default_taiga_url = "https://taiga.example".into();
+    context
+}
+
+fn run(platform: &FakePlatform, name: &str, args: Value) -> Outcome {
+    call(platform, name, &args.to_string(), &context()).expect("dispatches")
+}
+
+/// A platform whose Taiga accepts alice/secret and lists `projects` projects.
+fn taiga(projects: usize) -> FakePlatform {
+    let platform = FakePlatform::new();
+    platform.respond(move |request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        Ok(match (request.method, path) {
+            (Method::Post, "/auth") => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                if body["password"] == "secret" {
+                    json_response(200, json!({"id": 7, "username": "alice", "auth_token": "AT", "refresh": "RT"}), &[])
+                } else {
+                    json_response(401, json!({"detail": "No active account found with the given credentials", "code": "invalid_credentials"}), &[])
+                }
+            }
+            (Method::Get, path) if path.starts_with("/projects?") => {
+                let items: Vec<Value> = (1..=projects.min(2))
+                    .map(|id| json!({"id": id, "name": format!("P{id}"), "slug": format!("p{id}"), "owner": {"username": "alice"}}))
+                    .collect();
+                let count = projects.to_string();
+                json_response(200, json!(items), &[("x-pagination-count", count.as_str()), ("X-Pagination-Next", "https://taiga.example/api/v1/projects?page=2")])
+            }
+            _ => json_response(404, json!({"_error_message": ""}), &[]),
+        })
+    });
+    platform
+}
+
+fn login(platform: &FakePlatform) -> String {
+    let outcome = run(platform, "login", json!({"username": "alice", "password": "secret"}));
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    outcome.structured["session_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_tool_describes_every_field_and_has_schemas() {
+    for tool in catalogue() {
+        assert!(!tool.title.is_empty() && tool.description.len() > 20, "{}", tool.name);
+        let schema = tool.input_schema();
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            assert!(
+                property["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{}.{name}",
+                tool.name
+            );
+        }
+        assert_eq!((tool.output_schema)()["type"], "object", "{}", tool.name);
+        assert_eq!(
+            tool.annotations.read_only && tool.annotations.destructive,
+            false,
+            "{}",
+            tool.name
+        );
+    }
+    let mut names: Vec<_> = catalogue().iter().map(|tool| tool.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), catalogue().len(), "tool names are unique");
+}
+
+#[test]
+fn unknown_tools_and_non_object_arguments_are_dispatch_errors() {
+    let platform = FakePlatform::new();
+    assert_eq!(
+        call(&platform, "nope", "{}", &context()),
+        Err(DispatchError::UnknownTool("nope".into()))
+    );
+    assert!(matches!(
+        call(&platform, "login", "[1]", &context()),
+        Err(DispatchError::MalformedArguments(_))
+    ));
+    assert!(matches!(
+        call(&platform, "login", "{", &context()),
+        Err(DispatchError::MalformedArguments(_))
+    ));
+}
+
+#[test]
+fn login_returns_a_session_and_keeps_the_token_inside() {
+    let platform = taiga(0);
+    let outcome = run(&platform, "login", json!({"username": "alice", "password": "secret"}));
+    assert!(!outcome.is_error);
+    let text = outcome.structured.to_string();
+    assert!(
+        !text.contains("AT") && !text.contains("RT") && !text.contains("secret"),
+        "{text}"
+    );
+    assert_eq!(outcome.structured["username"], "alice");
+    assert_eq!(outcome.structured["expires_at"], "1970-01-01T08:00:00.000Z");
+    let sent = platform.sent.borrow();
+    assert_eq!(sent[0].url, "https://taiga.example/api/v1/auth");
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(
+        body,
+        json!({"type": "normal", "username": "alice", "password": "secret"})
+    );
+}
+
+#[test]
+fn wrong_password_is_invalid_credentials_without_the_password() {
+    let platform = taiga(0);
+    let outcome = run(&platform, "login", json!({"username": "alice", "password": "hunter2"}));
+    assert_eq!(outcome.error_code(), Some("INVALID_CREDENTIALS"));
+    assert!(!outcome.structured.to_string().contains("hunter2"));
+}
+
+#[test]
+fn login_host_is_parsed_and_denials_map_to_host_not_allowed() {
+    let platform = FakePlatform::new();
+    platform.respond(|_| Err(TransportError::Denied));
+    let outcome = run(
+        &platform,
+        "login",
+        json!({"username": "a", "password": "b", "host": "https://evil.example"}),
+    );
+    assert_eq!(outcome.error_code(), Some("HOST_NOT_ALLOWED"));
+    let outcome = run(
+        &platform,
+        "login",
+        json!({"username": "a", "password": "b", "host": "https://a@evil.example"}),
+    );
+    assert_eq!(outcome.error_code(), Some("INVALID_INPUT"));
+    assert_eq!(outcome.structured["details"]["field"], "host");
+}
+
+#[test]
+fn list_projects_pages_and_sends_the_token() {
+    let platform = taiga(45);
+    let session_id = login(&platform);
+    let outcome = run(
+        &platform,
+        "list_projects",
+        json!({"session_id": session_id, "page_size": 2}),
+    );
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    assert_eq!(outcome.structured["total"], 45);
+    assert_eq!(outcome.structured["has_next"], true);
+    assert_eq!(outcome.structured["items"][1]["owner"], "alice");
+    let sent = platform.sent.borrow();
+    let last = sent.last().unwrap();
+    assert_eq!(
+        last.url,
+        "https://taiga.example/api/v1/projects?member=7&page=1&page_size=2"
+    );
+    assert!(last.headers.contains(&("authorization".into(), "Bearer AT".into())));
+}
+
+#[test]
+fn get_project_names_the_missing_project() {
+    let platform = taiga(0);
+    let session_id = login(&platform);
+    let outcome = run(
+        &platform,
+        "get_project",
+        json!({"session_id": session_id, "project_id": 99}),
+    );
+    assert_eq!(outcome.error_code(), Some("NOT_FOUND"));
+    assert!(outcome.structured["message"].as_str().unwrap().contains("project 99"));
+}
+
+#[test]
+fn logged_out_sessions_are_invalid() {
+    let platform = taiga(1);
+    let session_id = login(&platform);
+    assert_eq!(
+        run(&platform, "logout", json!({"session_id": session_id})).structured["logged_out"],
+        true
+    );
+    let outcome = run(&platform, "list_projects", json!({"session_id": session_id}));
+    assert_eq!(outcome.error_code(), Some("SESSION_INVALID"));
+}
+
+#[test]
+fn session_status_reports_times() {
+    let platform = taiga(0);
+    let session_id = login(&platform);
+    platform.set_now(61_000);
+    let outcome = run(&platform, "session_status", json!({"session_id": session_id}));
+    assert_eq!(outcome.structured["last_accessed"], "1970-01-01T00:01:01.000Z");
+    assert_eq!(outcome.structured["created_at"], "1970-01-01T00:00:00.000Z");
+}

@@ -1,0 +1,213 @@
+//! Configuration from flags and environment variables. A bad value stops the server at start with a
+//! message that names the variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::network::{AllowList, Origin};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `taiga-mcp`: an MCP server for Taiga. Every flag can also be set by the environment variable shown.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "taiga-mcp", version, about, long_about = None)]
+pub struct Cli {
+    /// Taiga server used when `login` names no host. Its scheme, host and port are always allowed.
+    #[arg(long, env = "TAIGA_API_URL", default_value = "https://api.taiga.io")]
+    pub taiga_api_url: String,
+
+    /// More Taiga servers `login` may name, comma-separated (e.g. `https://taiga.example.com,https://tree.example:8443`).
+    #[arg(long, env = "TAIGA_ALLOWED_HOSTS", default_value = "", hide_default_value = true)]
+    pub taiga_allowed_hosts: String,
+
+    /// Allow plain-HTTP Taiga servers. Off by default: credentials must not cross the network in clear.
+    #[arg(long, env = "ALLOW_HTTP_TAIGA", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_http_taiga: bool,
+
+    /// Timeout of one Taiga request, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: u64,
+
+    /// Lifetime of a session, in seconds.
+    #[arg(long, env = "SESSION_EXPIRY", default_value_t = 28_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
+    pub session_expiry: u64,
+
+    /// Memory limit of one tool call's sandbox, in MiB.
+    #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
+    pub call_memory_mb: u64,
+
+    /// Log level: error, warn, info, debug or trace (or a tracing filter).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Load this component instead of the one built into the binary.
+    #[arg(long, env = "TAIGA_COMPONENT")]
+    pub component: Option<PathBuf>,
+
+    /// Where compiled components are cached. Default: `$XDG_CACHE_HOME/taiga-mcp` or `~/.cache/taiga-mcp`.
+    #[arg(long, env = "TAIGA_MCP_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Do not read or write the compiled-component cache.
+    #[arg(long, env = "TAIGA_MCP_NO_CACHE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub no_cache: bool,
+}
+
+/// A configuration error that names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The environment variable (and flag) at fault.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The default Taiga origin.
+    pub taiga_api_url: Origin,
+    /// Every origin the component may reach.
+    pub allow_list: AllowList,
+    /// Timeout of one Taiga request.
+    pub request_timeout: Duration,
+    /// Session lifetime in seconds.
+    pub session_expiry_seconds: u64,
+    /// Memory limit per call, in bytes.
+    pub call_memory_bytes: usize,
+    /// Log filter.
+    pub log_level: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Component override.
+    pub component: Option<PathBuf>,
+    /// Cache directory, or none when caching is off.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Checks every value; the first bad one stops the server.
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let scheme_check = |origin: &Origin, variable: &'static str| {
+            if origin.scheme() == "http" && !self.allow_http_taiga {
+                Err(ConfigError {
+                    variable,
+                    message: format!(
+                        "`{origin}` is plain HTTP; use https, or set ALLOW_HTTP_TAIGA=true for a local test server"
+                    ),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let taiga_api_url = Origin::parse(&self.taiga_api_url).map_err(|message| ConfigError {
+            variable: "TAIGA_API_URL",
+            message,
+        })?;
+        scheme_check(&taiga_api_url, "TAIGA_API_URL")?;
+        let mut origins = vec![taiga_api_url.clone()];
+        for entry in self
+            .taiga_allowed_hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let origin = Origin::parse(entry).map_err(|message| ConfigError {
+                variable: "TAIGA_ALLOWED_HOSTS",
+                message: format!("`{entry}`: {message}"),
+            })?;
+            scheme_check(&origin, "TAIGA_ALLOWED_HOSTS")?;
+            origins.push(origin);
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|err| ConfigError {
+            variable: "LOG_LEVEL",
+            message: err.to_string(),
+        })?;
+        let cache_dir = if self.no_cache {
+            None
+        } else {
+            self.cache_dir.or_else(default_cache_dir)
+        };
+        Ok(Config {
+            taiga_api_url,
+            allow_list: AllowList::new(origins),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            session_expiry_seconds: self.session_expiry,
+            call_memory_bytes: usize::try_from(self.call_memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+            log_level: self.log_level,
+            log_format: self.log_format,
+            component: self.component,
+            cache_dir,
+        })
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|dir| dir.join("taiga-mcp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        Cli::try_parse_from(std::iter::once("taiga-mcp").chain(args.iter().copied()))
+            .expect("flags parse")
+            .into_config()
+    }
+
+    #[test]
+    fn defaults_are_https_taiga_io() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.taiga_api_url.to_string(), "https://api.taiga.io");
+        assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.session_expiry_seconds, 28_800);
+    }
+
+    #[test]
+    fn plain_http_needs_the_opt_in_and_names_the_variable() {
+        let err = parse(&["--taiga-api-url", "http://127.0.0.1:8000"]).unwrap_err();
+        assert_eq!(err.variable, "TAIGA_API_URL");
+        assert!(parse(&["--taiga-api-url", "http://127.0.0.1:8000", "--allow-http-taiga"]).is_ok());
+        let err = parse(&["--taiga-allowed-hosts", "https://a.example, http://b.example"]).unwrap_err();
+        assert_eq!(err.variable, "TAIGA_ALLOWED_HOSTS");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(
+            parse(&["--taiga-api-url", "ftp://x"]).unwrap_err().variable,
+            "TAIGA_API_URL"
+        );
+        assert_eq!(
+            parse(&["--taiga-allowed-hosts", "https://a@b"]).unwrap_err().variable,
+            "TAIGA_ALLOWED_HOSTS"
+        );
+        assert_eq!(parse(&["--log-level", "loud=="]).unwrap_err().variable, "LOG_LEVEL");
+        assert!(Cli::try_parse_from(["taiga-mcp", "--request-timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn allowed_hosts_join_the_default() {
+        let config = parse(&["--taiga-allowed-hosts", "https://a.example,https://b.example:8443"]).unwrap();
+        assert_eq!(config.allow_list.origins().len(), 3);
+    }
+}

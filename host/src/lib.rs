@@ -1,0 +1,13 @@
+//! The `taiga-mcp` host: a wasmtime embedding that runs the Taiga tools component in a sandbox and
+//! serves it over MCP.
+//!
+//! One module per concern: [`config`] (flags and environment), [`sandbox`] (engine, limits and the
+//! component), [`network`] (the outbound allow-list), [`store`] (the session store), [`mcp`] (the
+//! MCP handler) and [`app`] (wiring).
+
+pub mod app;
+pub mod config;
+pub mod mcp;
+pub mod network;
+pub mod sandbox;
+pub mod store;

@@ -1,0 +1,258 @@
+//! The component's only way out: outbound HTTP to an allow-list of Taiga origins.
+//!
+//! [`PolicyHooks`] is the `wasi:http` send hook. It refuses any URL whose scheme, host and port are
+//! not on the [`AllowList`], resolves the host itself and refuses names that point at loopback,
+//! private, link-local or metadata addresses unless the allow-list names that address, and caps the
+//! guest's timeouts.
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// A scheme, host and port, e.g. `https://api.taiga.io:443`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port][/]` (a trailing `/api/v1` is accepted too). Anything that could
+    /// make the URL mean another host (user info, queries, fragments, other paths) is refused.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let url = url::Url::parse(input.trim()).map_err(|err| format!("`{input}` is not a URL ({err})"))?;
+        let scheme = url.scheme();
+        if scheme != "https" && scheme != "http" {
+            return Err(format!("scheme `{scheme}` is not supported; use https"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("user info in a Taiga URL is not allowed".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/" | "/api/v1" | "/api/v1/")
+        {
+            return Err("give only the server, e.g. https://taiga.example.com".to_owned());
+        }
+        let host = url.host_str().ok_or("the host name is missing")?.to_ascii_lowercase();
+        let port = url.port_or_known_default().ok_or("the port is missing")?;
+        Ok(Self {
+            scheme: scheme.to_owned(),
+            host,
+            port,
+        })
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// The host as written in a URL (IPv6 in brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The IP address, when the host is written as one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let default_port = if self.scheme == "https" { 443 } else { 80 };
+        if self.port == default_port {
+            write!(f, "{}://{}", self.scheme, self.host)
+        } else {
+            write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+}
+
+/// The origins a component may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    origins: Vec<Origin>,
+}
+
+impl AllowList {
+    /// An allow-list of exactly these origins.
+    pub fn new(origins: Vec<Origin>) -> Self {
+        Self { origins }
+    }
+
+    /// The origins.
+    pub fn origins(&self) -> &[Origin] {
+        &self.origins
+    }
+
+    /// The allowed origin a request URL's scheme, host and port match, compared case-insensitively
+    /// with default ports filled in.
+    pub fn matching(&self, uri: &http::Uri) -> Option<&Origin> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
+        let port = uri.port_u16().or(match scheme.as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        })?;
+        self.origins
+            .iter()
+            .find(|origin| origin.scheme == scheme && origin.host == host && origin.port == port)
+    }
+}
+
+/// Whether `ip` is an ordinary public unicast address. Loopback, private, link-local (and so the
+/// 169.254.169.254 metadata service), carrier-grade NAT, unspecified, broadcast, multicast,
+/// documentation, unique-local and IPv4-mapped or NAT64 forms of those are not.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_v4(v4);
+            }
+            let segments = v6.segments();
+            if segments[0] == 0x64 && segments[1] == 0xff9b {
+                let [a, b] = segments[6].to_be_bytes();
+                let [c, d] = segments[7].to_be_bytes();
+                return is_public_v4(Ipv4Addr::new(a, b, c, d));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (segments[0] & 0xfe00) == 0xfc00
+                || (segments[0] & 0xffc0) == 0xfe80
+                || (segments[0] == 0x2001 && segments[1] == 0x0db8)
+                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1))
+        }
+    }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, ..] = v4.octets();
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 198 && (b == 18 || b == 19))
+        || a >= 240)
+}
+
+/// The addresses a name resolves to.
+pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+
+/// Name resolution behind a function, so tests can stand in for DNS.
+pub type Resolver = Arc<dyn Fn(String, u16) -> ResolveFuture + Send + Sync>;
+
+fn system_resolver(host: String, port: u16) -> ResolveFuture {
+    Box::pin(async move {
+        let addresses = tokio::net::lookup_host((host.as_str(), port)).await?;
+        Ok(addresses.map(|address| address.ip()).collect())
+    })
+}
+
+/// The outbound policy of one call.
+#[derive(Clone)]
+pub struct PolicyHooks {
+    allow_list: Arc<AllowList>,
+    max_timeout: Duration,
+    resolver: Resolver,
+}
+
+impl PolicyHooks {
+    /// A policy that allows `allow_list` and caps every timeout at `max_timeout`.
+    pub fn new(allow_list: Arc<AllowList>, max_timeout: Duration) -> Self {
+        Self {
+            allow_list,
+            max_timeout,
+            resolver: Arc::new(system_resolver),
+        }
+    }
+
+    /// The same policy with another resolver (for tests).
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    fn capped(&self, options: Option<RequestOptions>) -> RequestOptions {
+        let cap = |timeout: Option<Duration>| Some(timeout.map_or(self.max_timeout, |t| t.min(self.max_timeout)));
+        let options = options.unwrap_or_default();
+        RequestOptions {
+            connect_timeout: cap(options.connect_timeout),
+            first_byte_timeout: cap(options.first_byte_timeout),
+            between_bytes_timeout: cap(options.between_bytes_timeout),
+        }
+    }
+
+    /// Checks a request against the policy: the origin, then the addresses its host resolves to.
+    pub async fn check(&self, uri: &http::Uri) -> Result<(), HttpError> {
+        let origin = self.allow_list.matching(uri).ok_or_else(|| {
+            tracing::warn!(target: "taiga_mcp::network", host = uri.host().unwrap_or_default(), "outbound request denied: not on the allow-list");
+            HttpError::HttpRequestDenied
+        })?;
+        if origin.ip().is_some() {
+            // Allowed by address: the operator named this exact address.
+            return Ok(());
+        }
+        let addresses = (self.resolver)(origin.host.clone(), origin.port)
+            .await
+            .map_err(|_| HttpError::DnsError {
+                rcode: Some("lookup failed".to_owned()),
+                info_code: None,
+            })?;
+        if addresses.is_empty() || !addresses.iter().copied().all(is_public) {
+            tracing::warn!(target: "taiga_mcp::network", host = %origin.host, "outbound request denied: resolves to a non-public address");
+            return Err(HttpError::DestinationIpProhibited);
+        }
+        Ok(())
+    }
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for PolicyHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        drop(fut);
+        let policy = self.clone();
+        let options = self.capped(options);
+        Box::new(async move {
+            use http_body_util::BodyExt;
+            policy.check(request.uri()).await?;
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = _> + Send>,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

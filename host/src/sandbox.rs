@@ -1,0 +1,344 @@
+//! The engine and its limits: loads the component (through a compiled-code cache), pre-instantiates
+//! it once, and runs every call in a fresh `Store` with a memory limit, an epoch deadline and a
+//! wall-clock timeout. A trapped store is dropped with its instance; the next call starts clean.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::network::{AllowList, PolicyHooks};
+use crate::store::{SessionStore, StoreError};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "taiga-tools",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
+        },
+        require_store_data_send: true,
+    });
+}
+
+use bindings::taiga::mcp::types::StoreError as WitStoreError;
+pub use bindings::taiga::mcp::types::{CallContext, CallError, CallResult, Settings, Tool};
+use bindings::{TaigaTools, TaigaToolsPre};
+
+/// The component built with this binary.
+const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TAIGA_COMPONENT_WASM_PATH"));
+
+/// How often the epoch advances; the resolution of the CPU deadline.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Linear memory a call may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock time a call may take, waiting on Taiga included.
+    pub call_timeout: Duration,
+    /// Cap on any single outbound request's timeouts.
+    pub request_timeout: Duration,
+}
+
+/// Why a call produced no tool result.
+#[derive(Debug, thiserror::Error)]
+pub enum CallFailure {
+    /// The component refused to dispatch it (unknown tool, arguments not an object).
+    #[error("{0:?}")]
+    Dispatch(CallError),
+    /// The call ran past its time limit.
+    #[error("the call exceeded its time limit")]
+    Timeout,
+    /// The guest trapped (panic, out of memory, deadline); its store was discarded.
+    #[error("the tool crashed: {0}")]
+    Trap(String),
+}
+
+/// The per-call state: everything the component can reach, and nothing more.
+pub struct CallState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: PolicyHooks,
+    table: ResourceTable,
+    limits: StoreLimits,
+    sessions: Arc<dyn SessionStore>,
+    namespace: String,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl bindings::taiga::mcp::types::Host for CallState {}
+
+fn wit_error(err: StoreError) -> WitStoreError {
+    match err {
+        StoreError::Unavailable(reason) => WitStoreError::Unavailable(reason),
+        StoreError::Rejected(reason) => WitStoreError::Rejected(reason),
+    }
+}
+
+impl bindings::taiga::mcp::session_store::Host for CallState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, WitStoreError>> {
+        Ok(self.sessions.get(&self.namespace, &key).await.map_err(wit_error))
+    }
+
+    async fn set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: u64,
+    ) -> wasmtime::Result<Result<(), WitStoreError>> {
+        let ttl = Duration::from_secs(ttl_seconds);
+        Ok(self
+            .sessions
+            .set(&self.namespace, &key, &value, ttl)
+            .await
+            .map_err(wit_error))
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, WitStoreError>> {
+        Ok(self.sessions.delete(&self.namespace, &key).await.map_err(wit_error))
+    }
+
+    async fn increment(
+        &mut self,
+        key: String,
+        delta: i64,
+        ttl_seconds: u64,
+    ) -> wasmtime::Result<Result<i64, WitStoreError>> {
+        let ttl = Duration::from_secs(ttl_seconds);
+        Ok(self
+            .sessions
+            .increment(&self.namespace, &key, delta, ttl)
+            .await
+            .map_err(wit_error))
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<String>,
+        new: Option<String>,
+        ttl_seconds: u64,
+    ) -> wasmtime::Result<Result<bool, WitStoreError>> {
+        let ttl = Duration::from_secs(ttl_seconds);
+        Ok(self
+            .sessions
+            .compare_and_swap(&self.namespace, &key, expected.as_deref(), new.as_deref(), ttl)
+            .await
+            .map_err(wit_error))
+    }
+}
+
+/// Where the component comes from and where its compiled form is cached.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentSource {
+    /// A component file to load instead of the embedded one.
+    pub path: Option<PathBuf>,
+    /// The compiled-code cache directory, if caching is on.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A loaded, pre-instantiated component and the policy every call runs under.
+pub struct Sandbox {
+    engine: Engine,
+    pre: TaigaToolsPre<CallState>,
+    limits: Limits,
+    allow_list: Arc<AllowList>,
+    sessions: Arc<dyn SessionStore>,
+}
+
+impl Sandbox {
+    /// Loads the component, links exactly its imports and pre-instantiates it.
+    pub fn load(
+        source: &ComponentSource,
+        limits: Limits,
+        allow_list: AllowList,
+        sessions: Arc<dyn SessionStore>,
+    ) -> anyhow::Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true).epoch_interruption(true);
+        let engine = Engine::new(&config)?;
+        let bytes = match &source.path {
+            Some(path) => std::fs::read(path).with_context(|| format!("reading the component {}", path.display()))?,
+            None => EMBEDDED_COMPONENT.to_vec(),
+        };
+        let component = load_component(&engine, &bytes, source.cache_dir.as_deref())?;
+
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::taiga::mcp::types::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
+        bindings::taiga::mcp::session_store::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
+        let pre = TaigaToolsPre::new(linker.instantiate_pre(&component)?)?;
+
+        let ticker = engine.weak();
+        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+
+        Ok(Self {
+            engine,
+            pre,
+            limits,
+            allow_list: Arc::new(allow_list),
+            sessions,
+        })
+    }
+
+    fn new_store(&self, namespace: &str) -> Store<CallState> {
+        let state = CallState {
+            // No preopened directories, no environment, no arguments, no stdio, no sockets: the
+            // component's only ways out are wasi:http (through the policy hooks) and the session store.
+            wasi: WasiCtx::builder()
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build(),
+            http: WasiHttpCtx::new(),
+            hooks: PolicyHooks::new(self.allow_list.clone(), self.limits.request_timeout),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .instances(16)
+                .trap_on_grow_failure(true)
+                .build(),
+            sessions: self.sessions.clone(),
+            namespace: namespace.to_owned(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let ticks = self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        store
+    }
+
+    async fn instantiate(&self, store: &mut Store<CallState>) -> Result<TaigaTools, CallFailure> {
+        self.pre
+            .instantiate_async(store)
+            .await
+            .map_err(|err| CallFailure::Trap(format!("instantiation failed: {err}")))
+    }
+
+    /// The component's tool catalogue.
+    pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
+        let mut store = self.new_store("");
+        let tools = self.instantiate(&mut store).await?;
+        Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)
+    }
+
+    /// Runs one tool in a fresh store.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: &str,
+        context: &CallContext,
+    ) -> Result<CallResult, CallFailure> {
+        let mut store = self.new_store(&context.namespace);
+        let run = async {
+            let tools = self.instantiate(&mut store).await?;
+            tools
+                .taiga_mcp_tools()
+                .call_call_tool(&mut store, name, arguments, context)
+                .await
+                .map_err(trap_failure)?
+                .map_err(CallFailure::Dispatch)
+        };
+        match tokio::time::timeout(self.limits.call_timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(CallFailure::Timeout),
+        }
+    }
+}
+
+fn trap_failure(err: wasmtime::Error) -> CallFailure {
+    match err.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => CallFailure::Timeout,
+        Some(trap) => CallFailure::Trap(trap.to_string()),
+        None => CallFailure::Trap("the component failed".to_owned()),
+    }
+}
+
+/// Compiles the component, or loads its compiled form from the cache. The cache key covers the
+/// component's bytes and the engine's compatibility hash (wasmtime version and settings).
+fn load_component(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
+    let Some(cache_dir) = cache_dir else {
+        return Component::from_binary(engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("compiling the component");
+    };
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let digest = Sha256::new()
+        .chain_update(bytes)
+        .chain_update(engine_hash.finish().to_le_bytes())
+        .finalize();
+    let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    let path = cache_dir.join(format!("taiga-component-{key}.cwasm"));
+    if path.exists() {
+        // SAFETY: the file is one this program wrote into a directory only its user can write
+        // (created 0700 below), under a key that includes the engine's compatibility hash;
+        // wasmtime also checks the header and refuses an incompatible artifact.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => {
+                tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
+                return Ok(component);
+            }
+            Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cache entry"),
+        }
+    }
+    let component = Component::from_binary(engine, bytes)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")?;
+    if let Err(err) = write_cache(cache_dir, &path, &component) {
+        tracing::warn!(dir = %cache_dir.display(), error = %err, "could not cache the compiled component");
+    }
+    Ok(component)
+}
+
+fn write_cache(cache_dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(cache_dir)?;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, component.serialize()?)?;
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! The session store behind the component's `session-store` import.
+//!
+//! [`SessionStore`] is what an embedder decides: where sessions and login counters live. Every
+//! operation is scoped by a namespace the host chooses per call, so a component can never reach
+//! another tenant's keys. [`MemoryStore`] is the embedded default.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Longest key accepted, in bytes.
+pub const MAX_KEY_BYTES: usize = 512;
+/// Largest value accepted, in bytes.
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached now.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The operation was refused.
+    #[error("store refused the operation: {0}")]
+    Rejected(String),
+}
+
+/// A boxed store future.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Namespaced key-value storage with expiry.
+pub trait SessionStore: Send + Sync {
+    /// The live value of `key`.
+    fn get<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, Option<String>>;
+    /// Sets `key` for `ttl`.
+    fn set<'a>(&'a self, namespace: &'a str, key: &'a str, value: &'a str, ttl: Duration) -> StoreFuture<'a, ()>;
+    /// Removes `key`; whether it was live.
+    fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, bool>;
+    /// Adds `delta` to an integer (absent is 0); a new key expires after `ttl`.
+    fn increment<'a>(&'a self, namespace: &'a str, key: &'a str, delta: i64, ttl: Duration) -> StoreFuture<'a, i64>;
+    /// Replaces `expected` (none: absent) by `new` (none: remove) atomically; whether it did.
+    fn compare_and_swap<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
+    /// Drops expired entries; how many.
+    fn purge_expired(&self) -> StoreFuture<'_, usize>;
+}
+
+/// Checks key and value sizes before any backend sees them.
+pub fn check_sizes(key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(StoreError::Rejected(format!(
+            "keys must have 1 to {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    if value.is_some_and(|value| value.len() > MAX_VALUE_BYTES) {
+        return Err(StoreError::Rejected(format!(
+            "values must have at most {MAX_VALUE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+struct Entry {
+    value: String,
+    expires_at: Instant,
+}
+
+/// An in-process store: the default for one `taiga-mcp` process.
+#[derive(Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<(String, String), Entry>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries held, live or expired but not yet purged.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
+        // A panic while holding the lock cannot leave an entry half-written, so a poisoned map is still sound.
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn live(map: &HashMap<(String, String), Entry>, id: &(String, String)) -> Option<String> {
+        map.get(id)
+            .filter(|entry| entry.expires_at > Instant::now())
+            .map(|entry| entry.value.clone())
+    }
+
+    fn op<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<'static, T> {
+        Box::pin(std::future::ready(result))
+    }
+}
+
+fn id(namespace: &str, key: &str) -> (String, String) {
+    (namespace.to_owned(), key.to_owned())
+}
+
+impl SessionStore for MemoryStore {
+    fn get<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        Self::op(check_sizes(key, None).map(|()| Self::live(&self.lock(), &id(namespace, key))))
+    }
+
+    fn set<'a>(&'a self, namespace: &'a str, key: &'a str, value: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
+        Self::op(check_sizes(key, Some(value)).map(|()| {
+            let entry = Entry {
+                value: value.to_owned(),
+                expires_at: Instant::now() + ttl,
+            };
+            self.lock().insert(id(namespace, key), entry);
+        }))
+    }
+
+    fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, bool> {
+        Self::op(check_sizes(key, None).map(|()| {
+            let removed = self.lock().remove(&id(namespace, key));
+            removed.is_some_and(|entry| entry.expires_at > Instant::now())
+        }))
+    }
+
+    fn increment<'a>(&'a self, namespace: &'a str, key: &'a str, delta: i64, ttl: Duration) -> StoreFuture<'a, i64> {
+        Self::op(check_sizes(key, None).and_then(|()| {
+            let mut map = self.lock();
+            let id = id(namespace, key);
+            let now = Instant::now();
+            let (current, expires_at) = match map.get(&id).filter(|entry| entry.expires_at > now) {
+                Some(entry) => (
+                    entry
+                        .value
+                        .parse::<i64>()
+                        .map_err(|_| StoreError::Rejected("not an integer".to_owned()))?,
+                    entry.expires_at,
+                ),
+                None => (0, now + ttl),
+            };
+            let value = current.saturating_add(delta);
+            map.insert(
+                id,
+                Entry {
+                    value: value.to_string(),
+                    expires_at,
+                },
+            );
+            Ok(value)
+        }))
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        namespace: &'a str,
+        key: &'a str,
+        expected: Option<&'a str>,
+        new: Option<&'a str>,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Self::op(check_sizes(key, new).map(|()| {
+            let mut map = self.lock();
+            let id = id(namespace, key);
+            if Self::live(&map, &id).as_deref() != expected {
+                return false;
+            }
+            match new {
+                Some(value) => {
+                    let entry = Entry {
+                        value: value.to_owned(),
+                        expires_at: Instant::now() + ttl,
+                    };
+                    map.insert(id, entry);
+                }
+                None => {
+                    map.remove(&id);
+                }
+            }
+            true
+        }))
+    }
+
+    fn purge_expired(&self) -> StoreFuture<'_, usize> {
+        let mut map = self.lock();
+        let before = map.len();
+        let now = Instant::now();
+        map.retain(|_, entry| entry.expires_at > now);
+        Self::op(Ok(before - map.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[tokio::test(start_paused = true)]
+    async fn values_expire_and_purge_removes_them() {
+        let store = MemoryStore::new();
+        store.set("ns", "k", "v", TTL).await.unwrap();
+        assert_eq!(store.get("ns", "k").await.unwrap().as_deref(), Some("v"));
+        tokio::time::advance(TTL).await;
+        assert_eq!(store.get("ns", "k").await.unwrap(), None);
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.purge_expired().await.unwrap(), 1);
+        assert!(store.is_empty());
+    }
+
+    #[tokio::test]
+    async fn namespaces_are_isolated() {
+        let store = MemoryStore::new();
+        store.set("tenant-a", "session:1", "a", TTL).await.unwrap();
+        assert_eq!(store.get("tenant-b", "session:1").await.unwrap(), None);
+        assert!(!store.delete("tenant-b", "session:1").await.unwrap());
+        assert!(store.delete("tenant-a", "session:1").await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn increment_keeps_the_first_expiry() {
+        let store = MemoryStore::new();
+        assert_eq!(store.increment("ns", "c", 1, TTL).await.unwrap(), 1);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(store.increment("ns", "c", 2, TTL).await.unwrap(), 3);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(
+            store.increment("ns", "c", 1, TTL).await.unwrap(),
+            1,
+            "window restarted after expiry"
+        );
+        store.set("ns", "text", "abc", TTL).await.unwrap();
+        assert!(store.increment("ns", "text", 1, TTL).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn compare_and_swap_only_swaps_the_expected_value() {
+        let store = MemoryStore::new();
+        assert!(store.compare_and_swap("ns", "k", None, Some("1"), TTL).await.unwrap());
+        assert!(!store.compare_and_swap("ns", "k", None, Some("2"), TTL).await.unwrap());
+        assert!(
+            !store
+                .compare_and_swap("ns", "k", Some("0"), Some("2"), TTL)
+                .await
+                .unwrap()
+        );
+        assert!(store.compare_and_swap("ns", "k", Some("1"), None, TTL).await.unwrap());
+        assert_eq!(store.get("ns", "k").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn oversized_keys_and_values_are_refused() {
+        let store = MemoryStore::new();
+        let big = "x".repeat(MAX_VALUE_BYTES + 1);
+        assert!(matches!(
+            store.set("ns", "k", &big, TTL).await,
+            Err(StoreError::Rejected(_))
+        ));
+        assert!(matches!(
+            store.get("ns", &"k".repeat(MAX_KEY_BYTES + 1)).await,
+            Err(StoreError::Rejected(_))
+        ));
+        assert!(matches!(store.get("ns", "").await, Err(StoreError::Rejected(_))));
+    }
+}
