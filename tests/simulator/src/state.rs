@@ -1,0 +1,281 @@
+//! The simulated database: users, tokens, projects with their template lookups, memberships.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::template::{self, Lookups};
+
+/// A Taiga user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// Password in clear: this is a test double.
+    pub password: String,
+    /// Full name.
+    pub full_name: String,
+    /// Whether the email was verified.
+    pub verified_email: bool,
+    /// Join time.
+    pub date_joined: String,
+}
+
+/// A project member.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    /// Id.
+    pub id: i64,
+    /// Project id.
+    pub project: i64,
+    /// Member, or none for a pending invitation.
+    pub user: Option<i64>,
+    /// Role id.
+    pub role: i64,
+    /// Whether the member administers the project.
+    pub is_admin: bool,
+    /// Invited email, for invitations.
+    pub email: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Globally unique slug.
+    pub slug: String,
+    /// Description.
+    pub description: String,
+    /// Owner's user id.
+    pub owner: i64,
+    /// Private or public.
+    pub is_private: bool,
+    /// Template id (1 scrum, 2 kanban).
+    pub creation_template: i64,
+    /// Creation time.
+    pub created_date: String,
+    /// Last change.
+    pub modified_date: String,
+    /// Statuses, points, priorities... with their ids.
+    pub lookups: Lookups,
+}
+
+/// The whole simulated server state.
+#[derive(Debug, Default)]
+pub struct State {
+    /// Users by id.
+    pub users: Vec<User>,
+    /// Access token → user id.
+    pub access_tokens: HashMap<String, i64>,
+    /// Refresh token → user id; a used one is removed (rotation).
+    pub refresh_tokens: HashMap<String, i64>,
+    /// Projects.
+    pub projects: Vec<Project>,
+    /// Memberships and invitations.
+    pub memberships: Vec<Membership>,
+    next_ids: HashMap<&'static str, i64>,
+    token_counter: u64,
+}
+
+/// Taiga's datetime format: milliseconds and `Z`.
+pub fn now() -> String {
+    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let ms = elapsed.as_millis() as u64;
+    let seconds = ms / 1000;
+    let days = (seconds / 86_400) as i64;
+    let (year, month, day) = civil_from_days(days);
+    let sod = seconds % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ms % 1000
+    )
+}
+
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Django's slugify for the ASCII subset: lower case, runs of other characters become one hyphen.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+impl State {
+    /// The next id of a model, per model as in PostgreSQL sequences.
+    pub fn next_id(&mut self, model: &'static str) -> i64 {
+        let next = self.next_ids.entry(model).or_insert(0);
+        *next += 1;
+        *next
+    }
+
+    /// A fresh opaque token shaped like a JWT.
+    pub fn new_token(&mut self, kind: &str) -> String {
+        self.token_counter += 1;
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        format!("eyJhbGciOiJIUzI1NiJ9.{kind}{}x{nanos:08x}.c2ltdWxhdGVk", self.token_counter)
+    }
+
+    /// Issues an access and a refresh token for a user.
+    pub fn issue_tokens(&mut self, user_id: i64) -> (String, String) {
+        let access = self.new_token("access");
+        let refresh = self.new_token("refresh");
+        self.access_tokens.insert(access.clone(), user_id);
+        self.refresh_tokens.insert(refresh.clone(), user_id);
+        (access, refresh)
+    }
+
+    /// Adds a user.
+    pub fn add_user(&mut self, username: &str, email: &str, password: &str, full_name: &str) -> i64 {
+        let id = self.next_id("user");
+        self.users.push(User {
+            id,
+            username: username.to_owned(),
+            email: email.to_owned(),
+            password: password.to_owned(),
+            full_name: full_name.to_owned(),
+            verified_email: true,
+            date_joined: now(),
+        });
+        id
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: i64) -> Option<&User> {
+        self.users.iter().find(|user| user.id == id)
+    }
+
+    /// A user by username or email, case-insensitively.
+    pub fn user_by_login(&self, login: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|user| user.username.eq_ignore_ascii_case(login) || user.email.eq_ignore_ascii_case(login))
+    }
+
+    /// A project by id.
+    pub fn project(&self, id: i64) -> Option<&Project> {
+        self.projects.iter().find(|project| project.id == id)
+    }
+
+    /// Creates a project from a template, with the owner as an admin member (role product-owner).
+    pub fn create_project(&mut self, owner: i64, name: &str, description: &str, is_private: bool, template_id: i64) -> i64 {
+        let id = self.next_id("project");
+        let owner_name = self.user(owner).map(|user| user.username.clone()).unwrap_or_default();
+        let base = slugify(&format!("{owner_name}-{name}"));
+        let mut slug = base.clone();
+        let mut suffix = 0;
+        while self.projects.iter().any(|project| project.slug == slug) {
+            suffix += 1;
+            slug = format!("{base}-{suffix}");
+        }
+        let lookups = template::apply(self, id, template_id);
+        let owner_role = lookups.role_id("product-owner");
+        let created = now();
+        self.projects.push(Project {
+            id,
+            name: name.to_owned(),
+            slug,
+            description: description.to_owned(),
+            owner,
+            is_private,
+            creation_template: template_id,
+            created_date: created.clone(),
+            modified_date: created.clone(),
+            lookups,
+        });
+        let membership = self.next_id("membership");
+        self.memberships.push(Membership {
+            id: membership,
+            project: id,
+            user: Some(owner),
+            role: owner_role,
+            is_admin: true,
+            email: None,
+            created_at: created,
+        });
+        id
+    }
+
+    /// The active membership of a user in a project.
+    pub fn membership(&self, project: i64, user: i64) -> Option<&Membership> {
+        self.memberships
+            .iter()
+            .find(|membership| membership.project == project && membership.user == Some(user))
+    }
+
+    /// Whether `user` (none: anonymous) may see `project`.
+    pub fn can_view(&self, project: &Project, user: Option<i64>) -> bool {
+        !project.is_private || user.is_some_and(|user| self.membership(project.id, user).is_some())
+    }
+
+    /// The owner summary Taiga embeds as `owner` and `*_extra_info`.
+    pub fn user_summary(&self, id: i64) -> Value {
+        match self.user(id) {
+            Some(user) => json!({
+                "username": user.username,
+                "full_name_display": user.full_name,
+                "photo": null,
+                "big_photo": null,
+                "gravatar_id": gravatar(&user.email),
+                "is_active": true,
+                "id": user.id,
+            }),
+            None => Value::Null,
+        }
+    }
+}
+
+/// A stable 32-hex-digit stand-in for an email's gravatar hash.
+pub fn gravatar(email: &str) -> String {
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for byte in email.to_lowercase().bytes() {
+        hash = (hash ^ u128::from(byte)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    format!("{hash:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_django() {
+        assert_eq!(slugify("admin-Recorder Project"), "admin-recorder-project");
+        assert_eq!(slugify("a  b--c!"), "a-b-c");
+    }
+
+    #[test]
+    fn timestamps_have_milliseconds_and_z() {
+        let stamp = now();
+        assert_eq!(stamp.len(), 24);
+        assert!(stamp.ends_with('Z') && stamp.as_bytes()[19] == b'.');
+    }
+}
