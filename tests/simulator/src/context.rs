@@ -37,7 +37,10 @@ impl Ctx {
 
     /// A query parameter.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     /// The caller, or Taiga's 401 for anonymous requests.

@@ -6,6 +6,10 @@
 //! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list.
 
 #![recursion_limit = "256"]
+#![allow(
+    clippy::result_large_err,
+    reason = "handlers reject with a whole axum Response, as axum intends"
+)]
 
 mod context;
 mod respond;
@@ -130,7 +134,11 @@ impl Simulator {
                 eprintln!("taiga-sim: server stopped: {err}");
             }
         });
-        Ok(Self { address, shared, server })
+        Ok(Self {
+            address,
+            shared,
+            server,
+        })
     }
 
     /// The server's origin, e.g. `http://127.0.0.1:41234`.

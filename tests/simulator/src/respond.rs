@@ -20,7 +20,10 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    headers.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE_HEADERS));
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(EXPOSE_HEADERS),
+    );
     response
 }
 
@@ -28,8 +31,6 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 pub fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, &body)
 }
-
-
 
 /// The APIException shape: `{"_error_message", "_error_type"}`.
 pub fn api_error(status: StatusCode, message: &str, class: &str) -> Response {
@@ -41,14 +42,17 @@ pub fn api_error(status: StatusCode, message: &str, class: &str) -> Response {
 
 /// 403 PermissionDenied.
 pub fn forbidden() -> Response {
-    api_error(StatusCode::FORBIDDEN, "You do not have permission to perform this action.", "PermissionDenied")
+    api_error(
+        StatusCode::FORBIDDEN,
+        "You do not have permission to perform this action.",
+        "PermissionDenied",
+    )
 }
 
 /// Django's Http404: `{"_error_message": "..."}` with no `_error_type`.
 pub fn not_found(message: &str) -> Response {
     json_response(StatusCode::NOT_FOUND, &json!({"_error_message": message}))
 }
-
 
 /// 400 with field errors `{field: [messages]}`.
 pub fn field_errors(errors: Value) -> Response {
@@ -61,9 +65,10 @@ pub fn required(field: &str) -> Response {
 }
 
 fn with_www_authenticate(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"api\""),
+    );
     response
 }
 
@@ -119,7 +124,11 @@ pub fn html_not_found(path: &str) -> Response {
 
 /// 405 in Taiga's shape.
 pub fn method_not_allowed(method: &str) -> Response {
-    api_error(StatusCode::METHOD_NOT_ALLOWED, &format!("Method '{method}' not allowed."), "MethodNotAllowed")
+    api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("Method '{method}' not allowed."),
+        "MethodNotAllowed",
+    )
 }
 
 /// The request's absolute URL parts needed for `X-Pagination-Next/Prev`.
@@ -134,7 +143,10 @@ pub struct PageRequest<'a> {
 
 impl PageRequest<'_> {
     fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 
     fn link(&self, page: usize) -> String {
@@ -192,4 +204,3 @@ pub fn paginate(request: &PageRequest<'_>, items: Vec<Value>) -> Response {
     }
     response
 }
-

@@ -140,8 +140,14 @@ impl State {
     /// A fresh opaque token shaped like a JWT.
     pub fn new_token(&mut self, kind: &str) -> String {
         self.token_counter += 1;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-        format!("eyJhbGciOiJIUzI1NiJ9.{kind}{}x{nanos:08x}.c2ltdWxhdGVk", self.token_counter)
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        format!(
+            "eyJhbGciOiJIUzI1NiJ9.{kind}{}x{nanos:08x}.c2ltdWxhdGVk",
+            self.token_counter
+        )
     }
 
     /// Issues an access and a refresh token for a user.
@@ -186,7 +192,14 @@ impl State {
     }
 
     /// Creates a project from a template, with the owner as an admin member (role product-owner).
-    pub fn create_project(&mut self, owner: i64, name: &str, description: &str, is_private: bool, template_id: i64) -> i64 {
+    pub fn create_project(
+        &mut self,
+        owner: i64,
+        name: &str,
+        description: &str,
+        is_private: bool,
+        template_id: i64,
+    ) -> i64 {
         let id = self.next_id("project");
         let owner_name = self.user(owner).map(|user| user.username.clone()).unwrap_or_default();
         let base = slugify(&format!("{owner_name}-{name}"));

@@ -6,28 +6,83 @@ use serde_json::{Value, json};
 use crate::state::State;
 
 const MEMBER_PERMISSIONS: &[&str] = &[
-    "add_issue", "modify_issue", "delete_issue", "view_issues", "add_milestone", "modify_milestone",
-    "delete_milestone", "view_milestones", "view_project", "add_task", "modify_task", "delete_task", "view_tasks",
-    "add_us", "modify_us", "delete_us", "view_us", "add_wiki_page", "modify_wiki_page", "delete_wiki_page",
-    "view_wiki_pages", "add_wiki_link", "delete_wiki_link", "view_wiki_links", "view_epics", "add_epic",
-    "modify_epic", "delete_epic", "comment_epic", "comment_us", "comment_task", "comment_issue", "comment_wiki_page",
+    "add_issue",
+    "modify_issue",
+    "delete_issue",
+    "view_issues",
+    "add_milestone",
+    "modify_milestone",
+    "delete_milestone",
+    "view_milestones",
+    "view_project",
+    "add_task",
+    "modify_task",
+    "delete_task",
+    "view_tasks",
+    "add_us",
+    "modify_us",
+    "delete_us",
+    "view_us",
+    "add_wiki_page",
+    "modify_wiki_page",
+    "delete_wiki_page",
+    "view_wiki_pages",
+    "add_wiki_link",
+    "delete_wiki_link",
+    "view_wiki_links",
+    "view_epics",
+    "add_epic",
+    "modify_epic",
+    "delete_epic",
+    "comment_epic",
+    "comment_us",
+    "comment_task",
+    "comment_issue",
+    "comment_wiki_page",
 ];
 
 const STAKEHOLDER_PERMISSIONS: &[&str] = &[
-    "add_issue", "modify_issue", "delete_issue", "view_issues", "view_milestones", "view_project", "view_tasks",
-    "view_us", "modify_wiki_page", "view_wiki_pages", "add_wiki_link", "delete_wiki_link", "view_wiki_links",
-    "view_epics", "comment_epic", "comment_us", "comment_task", "comment_issue", "comment_wiki_page",
+    "add_issue",
+    "modify_issue",
+    "delete_issue",
+    "view_issues",
+    "view_milestones",
+    "view_project",
+    "view_tasks",
+    "view_us",
+    "modify_wiki_page",
+    "view_wiki_pages",
+    "add_wiki_link",
+    "delete_wiki_link",
+    "view_wiki_links",
+    "view_epics",
+    "comment_epic",
+    "comment_us",
+    "comment_task",
+    "comment_issue",
+    "comment_wiki_page",
 ];
 
 /// What admins get on top of their role's permissions.
 pub const ADMIN_PERMISSIONS: &[&str] = &[
-    "admin_project_values", "admin_roles", "add_member", "remove_member", "modify_project", "delete_project",
+    "admin_project_values",
+    "admin_roles",
+    "add_member",
+    "remove_member",
+    "modify_project",
+    "delete_project",
     "modify_wiki_link",
 ];
 
 /// What anyone may do on a public project.
 pub const PUBLIC_PERMISSIONS: &[&str] = &[
-    "view_wiki_links", "view_milestones", "view_tasks", "view_issues", "view_epics", "view_project", "view_us",
+    "view_wiki_links",
+    "view_milestones",
+    "view_tasks",
+    "view_issues",
+    "view_epics",
+    "view_project",
+    "view_us",
     "view_wiki_pages",
 ];
 
@@ -73,7 +128,11 @@ impl Lookups {
 
     /// The name of a role.
     pub fn role_name(&self, role: i64) -> Value {
-        self.roles.iter().find(|r| r["id"] == role).map(|r| r["name"].clone()).unwrap_or(Value::Null)
+        self.roles
+            .iter()
+            .find(|r| r["id"] == role)
+            .map(|r| r["name"].clone())
+            .unwrap_or(Value::Null)
     }
 
     /// The `default_*` ids of the project.
@@ -93,7 +152,11 @@ impl Lookups {
 }
 
 fn find_id(items: &[Value], key: &str, value: &str) -> i64 {
-    items.iter().find(|item| item[key] == value).and_then(|item| item["id"].as_i64()).unwrap_or(0)
+    items
+        .iter()
+        .find(|item| item[key] == value)
+        .and_then(|item| item["id"].as_i64())
+        .unwrap_or(0)
 }
 
 fn status(name: &str, slug: &str, order: i64, is_closed: bool, color: &str) -> Value {
@@ -192,11 +255,19 @@ pub fn apply(state: &mut State, project: i64, _template: i64) -> Lookups {
     );
     let issue_types = make(
         "issue_type",
-        vec![named("Bug", 1, "#E44057"), named("Question", 2, "#5178D3"), named("Enhancement", 3, "#40E4CE")],
+        vec![
+            named("Bug", 1, "#E44057"),
+            named("Question", 2, "#5178D3"),
+            named("Enhancement", 3, "#40E4CE"),
+        ],
     );
     let priorities = make(
         "priority",
-        vec![named("Low", 1, "#A8E440"), named("Normal", 3, "#E4CE40"), named("High", 5, "#E47C40")],
+        vec![
+            named("Low", 1, "#A8E440"),
+            named("Normal", 3, "#E4CE40"),
+            named("High", 5, "#E47C40"),
+        ],
     );
     let severities = make(
         "severity",
@@ -220,7 +291,11 @@ pub fn apply(state: &mut State, project: i64, _template: i64) -> Lookups {
         ]
         .iter()
         .map(|(name, slug, order, computable)| {
-            let permissions = if *slug == "stakeholder" { STAKEHOLDER_PERMISSIONS } else { MEMBER_PERMISSIONS };
+            let permissions = if *slug == "stakeholder" {
+                STAKEHOLDER_PERMISSIONS
+            } else {
+                MEMBER_PERMISSIONS
+            };
             json!({"name": name, "slug": slug, "permissions": permissions, "order": order, "computable": computable})
         })
         .collect(),

@@ -73,9 +73,8 @@ fn every_tool_describes_every_field_and_has_schemas() {
             );
         }
         assert_eq!((tool.output_schema)()["type"], "object", "{}", tool.name);
-        assert_eq!(
-            tool.annotations.read_only && tool.annotations.destructive,
-            false,
+        assert!(
+            !(tool.annotations.read_only && tool.annotations.destructive),
             "{}",
             tool.name
         );

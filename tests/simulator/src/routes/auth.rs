@@ -53,11 +53,19 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
         return respond::api_error(StatusCode::BAD_REQUEST, "invalid login type", "BadRequest");
     }
     let (Some(username), Some(password)) = (body["username"].as_str(), body["password"].as_str()) else {
-        let missing = if body["username"].is_string() { "password" } else { "username" };
+        let missing = if body["username"].is_string() {
+            "password"
+        } else {
+            "username"
+        };
         return respond::required(missing);
     };
     let mut state = sim.state();
-    let Some(user) = state.user_by_login(username).filter(|user| user.password == password).cloned() else {
+    let Some(user) = state
+        .user_by_login(username)
+        .filter(|user| user.password == password)
+        .cloned()
+    else {
         return respond::invalid_credentials();
     };
     let (access, refresh) = state.issue_tokens(user.id);

@@ -19,7 +19,11 @@ fn permissions(state: &State, project: &Project, user: Option<i64>) -> (Vec<Valu
             }
             (permissions, membership.is_admin, true)
         }
-        None if !project.is_private => (PUBLIC_PERMISSIONS.iter().map(|p| Value::from(*p)).collect(), false, false),
+        None if !project.is_private => (
+            PUBLIC_PERMISSIONS.iter().map(|p| Value::from(*p)).collect(),
+            false,
+            false,
+        ),
         None => (Vec::new(), false, false),
     }
 }
@@ -170,7 +174,13 @@ pub async fn list(ctx: Ctx) -> Response {
     let member: Option<i64> = match ctx.param("member") {
         Some(text) => match text.parse() {
             Ok(id) => Some(id),
-            Err(_) => return respond::api_error(axum::http::StatusCode::BAD_REQUEST, "Error in filter params types.", "BadRequest"),
+            Err(_) => {
+                return respond::api_error(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "Error in filter params types.",
+                    "BadRequest",
+                );
+            }
         },
         None => None,
     };
@@ -183,7 +193,10 @@ pub async fn list(ctx: Ctx) -> Response {
             .filter(|project| member.is_none_or(|member| state.membership(project.id, member).is_some()))
             .collect();
         visible.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        visible.into_iter().map(|project| list_item(&state, project, ctx.user)).collect()
+        visible
+            .into_iter()
+            .map(|project| list_item(&state, project, ctx.user))
+            .collect()
     };
     ctx.paginate(items)
 }

@@ -1,0 +1,107 @@
+"""Fixtures for the end-to-end tests: the Taiga simulator binary and `taiga-mcp` driven by the
+official MCP Python SDK over stdio."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+TAIGA_MCP = Path(os.environ.get("TAIGA_MCP_BIN", TARGET / "debug" / "taiga-mcp"))
+TAIGA_SIM = Path(os.environ.get("TAIGA_SIM_BIN", TARGET / "debug" / "taiga-sim"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Simulator:
+    """A running `taiga-sim` process on an ephemeral loopback port."""
+
+    def __init__(self, seed: str = "demo") -> None:
+        self.process = subprocess.Popen(
+            [str(TAIGA_SIM), "--port", "0", "--seed", seed],
+            stdout=subprocess.PIPE,
+            stderr=sys.stderr,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        assert line.startswith("taiga-sim listening on "), line
+        self.url = line.removeprefix("taiga-sim listening on ")
+
+    def requests(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(f"{self.url}/__sim/requests", timeout=5) as response:
+            return json.load(response)
+
+    def clear_requests(self) -> None:
+        request = urllib.request.Request(f"{self.url}/__sim/requests", method="DELETE")
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def simulator() -> AsyncIterator[Simulator]:
+    sim = Simulator()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cwasm-cache")
+
+
+def server_env(simulator: Simulator, cache_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "TAIGA_API_URL": simulator.url,
+        "ALLOW_HTTP_TAIGA": "true",
+        "TAIGA_MCP_CACHE_DIR": str(cache_dir),
+        "LOG_LEVEL": "info",
+    }
+    env.update(extra)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def connect(simulator: Simulator, cache_dir: Path, **extra: str) -> AsyncIterator[Client]:
+    """A real MCP client connected to a freshly spawned `taiga-mcp` over stdio."""
+    params = StdioServerParameters(command=str(TAIGA_MCP), env=server_env(simulator, cache_dir, **extra))
+    async with Client(params) as client:
+        yield client
+
+
+def body(result: Any) -> dict[str, Any]:
+    """The structured content of a tool result, checked against its text twin."""
+    assert result.structured_content is not None
+    assert json.loads(result.content[0].text) == result.structured_content
+    return result.structured_content
+
+
+async def call_ok(client: Client, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    assert not result.is_error, result.structured_content
+    return body(result)
+
+
+async def call_error(client: Client, name: str, arguments: dict[str, Any], code: str) -> dict[str, Any]:
+    result = await client.call_tool(name, arguments)
+    assert result.is_error, result.structured_content
+    error = body(result)
+    assert error["code"] == code, error
+    assert set(error) == {"code", "message", "details"}
+    return error
