@@ -12,6 +12,7 @@
 )]
 
 mod context;
+pub mod items;
 mod respond;
 mod routes;
 pub mod seed;

@@ -32,6 +32,16 @@ pub fn ok(body: Value) -> Response {
     json_response(StatusCode::OK, &body)
 }
 
+/// 201 with a body.
+pub fn created(body: Value) -> Response {
+    json_response(StatusCode::CREATED, &body)
+}
+
+/// 204 with an empty body and no content type.
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// The APIException shape: `{"_error_message", "_error_type"}`.
 pub fn api_error(status: StatusCode, message: &str, class: &str) -> Response {
     json_response(
@@ -52,6 +62,11 @@ pub fn forbidden() -> Response {
 /// Django's Http404: `{"_error_message": "..."}` with no `_error_type`.
 pub fn not_found(message: &str) -> Response {
     json_response(StatusCode::NOT_FOUND, &json!({"_error_message": message}))
+}
+
+/// 404 for a missing object of a model, as `get_object_or_404` words it.
+pub fn no_match(model: &str) -> Response {
+    not_found(&format!("No {model} matches the given query."))
 }
 
 /// 400 with field errors `{field: [messages]}`.

@@ -1,10 +1,11 @@
 //! The simulated database: users, tokens, projects with their template lookups, memberships.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
+use crate::items::{EpicLink, Item, Kind};
 use crate::template::{self, Lookups};
 
 /// A Taiga user.
@@ -24,6 +25,8 @@ pub struct User {
     pub verified_email: bool,
     /// Join time.
     pub date_joined: String,
+    /// Superusers see 404 where others see 403 on writes to missing objects.
+    pub is_superuser: bool,
 }
 
 /// A project member.
@@ -83,6 +86,12 @@ pub struct State {
     pub projects: Vec<Project>,
     /// Memberships and invitations.
     pub memberships: Vec<Membership>,
+    /// Project items by kind and id.
+    pub items: BTreeMap<(Kind, i64), Item>,
+    /// The last `ref` handed out per project.
+    pub refs: HashMap<i64, i64>,
+    /// Epic ↔ user story links.
+    pub epic_links: Vec<EpicLink>,
     next_ids: HashMap<&'static str, i64>,
     token_counter: u64,
 }
@@ -170,6 +179,7 @@ impl State {
             full_name: full_name.to_owned(),
             verified_email: true,
             date_joined: now(),
+            is_superuser: username == "admin",
         });
         id
     }

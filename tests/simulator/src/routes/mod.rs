@@ -1,6 +1,10 @@
 //! The routes, one module per Taiga resource.
 
 mod auth;
+mod bulk;
+mod epics;
+pub mod items;
+mod members;
 mod projects;
 
 use axum::Router;
@@ -8,6 +12,8 @@ use axum::body::Bytes;
 use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
+
+use crate::items::Kind;
 use serde_json::Value;
 
 use crate::context::Sim;
@@ -15,13 +21,49 @@ use crate::respond;
 
 /// Every route of the simulated API.
 pub fn router() -> Router<Sim> {
-    Router::new()
+    let mut router = Router::new()
         .route("/api/v1/auth", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
         .route("/api/v1/users/me", get(auth::me))
-        .route("/api/v1/projects", get(projects::list))
+        .route("/api/v1/projects", get(projects::list).post(projects::create))
         .route("/api/v1/projects/by_slug", get(projects::by_slug))
-        .route("/api/v1/projects/{id}", get(projects::detail))
+        .route(
+            "/api/v1/projects/{id}",
+            get(projects::detail).patch(projects::patch).delete(projects::delete),
+        )
+        .route("/api/v1/memberships", get(members::list).post(members::create))
+        .route("/api/v1/memberships/{id}", get(members::detail).delete(members::delete))
+        .route("/api/v1/history/{kind}/{id}", get(items::history))
+        .route("/api/v1/wiki/by_slug", get(items::wiki_by_slug))
+        .route("/api/v1/userstories/bulk_create", post(bulk::create_stories))
+        .route("/api/v1/userstories/bulk_update_milestone", post(bulk::update_milestone))
+        .route("/api/v1/userstories/bulk_update_backlog_order", post(bulk::update_backlog_order))
+        .route("/api/v1/epics/{id}/related_userstories", get(epics::list).post(epics::create))
+        .route(
+            "/api/v1/epics/{id}/related_userstories/{user_story}",
+            get(epics::detail).delete(epics::delete),
+        );
+    for name in members::LOOKUPS {
+        router = router.route(&format!("/api/v1/{name}"), get(move |ctx| members::lookup(ctx, name)));
+    }
+    for kind in Kind::ALL {
+        let base = format!("/api/v1/{}", kind.path());
+        router = router
+            .route(
+                &base,
+                get(move |ctx| items::list(ctx, kind)).post(move |ctx, body| items::create(ctx, kind, body)),
+            )
+            .route(
+                &format!("{base}/{{id}}"),
+                get(move |ctx, id| items::detail(ctx, kind, id))
+                    .patch(move |ctx, id, body| items::patch(ctx, kind, id, body))
+                    .delete(move |ctx, id| items::delete(ctx, kind, id)),
+            );
+        if kind.has_ref() {
+            router = router.route(&format!("{base}/by_ref"), get(move |ctx| items::by_ref(ctx, kind)));
+        }
+    }
+    router
         .method_not_allowed_fallback(|method: Method| async move { respond::method_not_allowed(method.as_str()) })
         .fallback(|uri: Uri| async move { respond::html_not_found(uri.path()) })
 }

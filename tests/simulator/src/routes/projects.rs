@@ -1,10 +1,12 @@
 //! `/projects`: list (items differ from the detail), detail, by_slug.
 
+use axum::body::Bytes;
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::path_id;
+use super::{json_body, path_id};
 use crate::context::Ctx;
 use crate::respond;
 use crate::state::{Project, State};
@@ -232,4 +234,115 @@ pub async fn by_slug(ctx: Ctx) -> Response {
         Some(project) => respond::ok(detail_body(&state, project, ctx.user)),
         None => respond::not_found(""),
     }
+}
+
+/// `POST /projects {"name", "description", "is_private"?, "creation_template"?}`: 201 with the detail.
+pub async fn create(ctx: Ctx, body: Bytes) -> Response {
+    let user = match ctx.require_user() {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let body = match json_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let mut missing = Map::new();
+    for field in ["name", "description"] {
+        if body[field].as_str().is_none() {
+            missing.insert(field.into(), json!(["This field is required."]));
+        }
+    }
+    if !missing.is_empty() {
+        return respond::field_errors(Value::Object(missing));
+    }
+    let template = body["creation_template"].as_i64().unwrap_or(1);
+    if !(1..=2).contains(&template) {
+        return respond::field_errors(
+            json!({"creation_template": [format!("Invalid pk '{template}' - object does not exist.")]}),
+        );
+    }
+    let name = body["name"].as_str().unwrap_or_default().trim().to_owned();
+    if name.is_empty() {
+        return respond::field_errors(json!({"name": ["This field may not be blank."]}));
+    }
+    let description = body["description"].as_str().unwrap_or_default().to_owned();
+    let is_private = body["is_private"].as_bool().unwrap_or(true);
+    let mut state = ctx.state();
+    let id = state.create_project(user, &name, &description, is_private, template);
+    match state.project(id) {
+        Some(project) => respond::json_response(StatusCode::CREATED, &detail_body(&state, project, Some(user))),
+        None => respond::not_found(""),
+    }
+}
+
+fn admin_of(state: &State, project: i64, user: i64) -> bool {
+    state.membership(project, user).is_some_and(|m| m.is_admin)
+}
+
+/// `PATCH /projects/{id}`: no OCC (a `version` is ignored); admins only.
+pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let user = match ctx.require_user() {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let body = match json_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let mut state = ctx.state();
+    if state.project(id).is_none() {
+        return respond::not_found("");
+    }
+    if !admin_of(&state, id, user) {
+        return respond::forbidden();
+    }
+    if let Some(name) = body.get("name")
+        && name.as_str().is_none_or(|n| n.trim().is_empty())
+    {
+        return respond::field_errors(json!({"name": ["This field cannot be blank."]}));
+    }
+    let stamp = crate::state::now();
+    if let Some(project) = state.projects.iter_mut().find(|p| p.id == id) {
+        if let Some(name) = body["name"].as_str() {
+            project.name = name.trim().to_owned();
+        }
+        if let Some(description) = body["description"].as_str() {
+            project.description = description.to_owned();
+        }
+        if let Some(private) = body["is_private"].as_bool() {
+            project.is_private = private;
+        }
+        project.modified_date = stamp;
+    }
+    match state.project(id) {
+        Some(project) => respond::ok(detail_body(&state, project, Some(user))),
+        None => respond::not_found(""),
+    }
+}
+
+/// `DELETE /projects/{id}`: 204 for an admin; its items and memberships go with it.
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let user = match ctx.require_user() {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let mut state = ctx.state();
+    if state.project(id).is_none() {
+        return respond::not_found("");
+    }
+    if !admin_of(&state, id, user) {
+        return respond::forbidden();
+    }
+    state.projects.retain(|p| p.id != id);
+    state.memberships.retain(|m| m.project != id);
+    state.items.retain(|_, item| item.project != id);
+    respond::no_content()
 }

@@ -1,0 +1,942 @@
+//! The project items: user stories, tasks, issues, epics, milestones and wiki pages. One generic
+//! store and rule set (validation, OCC with per-field history, refs, comments) over a per-kind
+//! description, rendered into Taiga's list and detail bodies.
+
+use serde_json::{Map, Value, json};
+
+use crate::state::{State, now, slugify};
+
+/// The kinds of project item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `/userstories`
+    UserStory,
+    /// `/tasks`
+    Task,
+    /// `/issues`
+    Issue,
+    /// `/epics`
+    Epic,
+    /// `/milestones`
+    Milestone,
+    /// `/wiki`
+    Wiki,
+}
+
+/// Which project lookup a foreign-key field points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    UsStatus,
+    TaskStatus,
+    IssueStatus,
+    EpicStatus,
+    Priority,
+    Severity,
+    IssueType,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 6] = [Kind::UserStory, Kind::Task, Kind::Issue, Kind::Epic, Kind::Milestone, Kind::Wiki];
+
+    /// The URL segment.
+    pub fn path(self) -> &'static str {
+        match self {
+            Kind::UserStory => "userstories",
+            Kind::Task => "tasks",
+            Kind::Issue => "issues",
+            Kind::Epic => "epics",
+            Kind::Milestone => "milestones",
+            Kind::Wiki => "wiki",
+        }
+    }
+
+    /// The Django model name used in 404 messages.
+    pub fn model(self) -> &'static str {
+        match self {
+            Kind::UserStory => "UserStory",
+            Kind::Task => "Task",
+            Kind::Issue => "Issue",
+            Kind::Epic => "Epic",
+            Kind::Milestone => "Milestone",
+            Kind::Wiki => "WikiPage",
+        }
+    }
+
+    /// The name used by `/history/<name>/<id>`.
+    pub fn history_name(self) -> Option<&'static str> {
+        match self {
+            Kind::UserStory => Some("userstory"),
+            Kind::Task => Some("task"),
+            Kind::Issue => Some("issue"),
+            Kind::Epic => Some("epic"),
+            Kind::Wiki => Some("wiki"),
+            Kind::Milestone => None,
+        }
+    }
+
+    /// The kind a `/history/<name>` segment names.
+    pub fn from_history_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.history_name() == Some(name))
+    }
+
+    fn history_key(self) -> &'static str {
+        match self {
+            Kind::UserStory => "userstories.userstory",
+            Kind::Task => "tasks.task",
+            Kind::Issue => "issues.issue",
+            Kind::Epic => "epics.epic",
+            Kind::Milestone => "milestones.milestone",
+            Kind::Wiki => "wiki.wikipage",
+        }
+    }
+
+    /// Whether the kind has optimistic concurrency (`version`).
+    pub fn versioned(self) -> bool {
+        self != Kind::Milestone
+    }
+
+    /// Whether the kind takes a number from the project's `ref` sequence.
+    pub fn has_ref(self) -> bool {
+        matches!(self, Kind::UserStory | Kind::Task | Kind::Issue | Kind::Epic)
+    }
+
+    fn required(self) -> &'static [&'static str] {
+        match self {
+            Kind::Milestone => &["name", "estimated_start", "estimated_finish"],
+            Kind::Wiki => &["slug"],
+            _ => &["subject"],
+        }
+    }
+
+    fn writable(self) -> &'static [&'static str] {
+        match self {
+            Kind::UserStory => &[
+                "subject", "description", "status", "milestone", "assigned_to", "assigned_users", "points", "tags",
+                "backlog_order", "sprint_order", "is_blocked", "blocked_note", "client_requirement", "team_requirement",
+                "due_date", "watchers",
+            ],
+            Kind::Task => &[
+                "subject", "description", "status", "milestone", "assigned_to", "user_story", "tags", "is_iocaine",
+                "us_order", "taskboard_order", "is_blocked", "blocked_note", "due_date", "watchers",
+            ],
+            Kind::Issue => &[
+                "subject", "description", "status", "milestone", "assigned_to", "priority", "severity", "type", "tags",
+                "is_blocked", "blocked_note", "due_date", "watchers",
+            ],
+            Kind::Epic => &[
+                "subject", "description", "status", "assigned_to", "color", "tags", "epics_order", "is_blocked",
+                "blocked_note", "client_requirement", "team_requirement", "watchers",
+            ],
+            Kind::Milestone => &["name", "estimated_start", "estimated_finish", "closed", "disponibility", "order", "slug"],
+            Kind::Wiki => &["slug", "content", "watchers"],
+        }
+    }
+
+    fn lookups(self) -> &'static [(&'static str, Lookup)] {
+        match self {
+            Kind::UserStory => &[("status", Lookup::UsStatus)],
+            Kind::Task => &[("status", Lookup::TaskStatus)],
+            Kind::Issue => &[
+                ("status", Lookup::IssueStatus),
+                ("priority", Lookup::Priority),
+                ("severity", Lookup::Severity),
+                ("type", Lookup::IssueType),
+            ],
+            Kind::Epic => &[("status", Lookup::EpicStatus)],
+            Kind::Milestone | Kind::Wiki => &[],
+        }
+    }
+}
+
+/// One change in an item's history.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// Entry id (a UUID-looking string).
+    pub id: String,
+    /// Author.
+    pub user: i64,
+    /// When.
+    pub created_at: String,
+    /// Changed fields: `[old, new]`.
+    pub diff: Map<String, Value>,
+    /// Comment text, empty for a field change.
+    pub comment: String,
+}
+
+/// One stored item.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Kind.
+    pub kind: Kind,
+    /// Id (per kind).
+    pub id: i64,
+    /// Project.
+    pub project: i64,
+    /// Stored fields, in Taiga's names.
+    pub fields: Map<String, Value>,
+    /// Changes, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Item {
+    /// A stored field.
+    pub fn get(&self, field: &str) -> &Value {
+        self.fields.get(field).unwrap_or(&Value::Null)
+    }
+
+    /// The OCC version (1 for a new item).
+    pub fn version(&self) -> i64 {
+        self.get("version").as_i64().unwrap_or(1)
+    }
+}
+
+/// A validation or permission failure, as the route should answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// 400 with this body.
+    BadRequest(Value),
+    /// 403.
+    Forbidden,
+}
+
+fn field_error(field: &str, message: &str) -> Refusal {
+    Refusal::BadRequest(json!({field: [message]}))
+}
+
+fn lookup_items(state: &State, project: i64, lookup: Lookup) -> Vec<Value> {
+    let Some(project) = state.project(project) else {
+        return Vec::new();
+    };
+    let lookups = &project.lookups;
+    match lookup {
+        Lookup::UsStatus => lookups.us_statuses.clone(),
+        Lookup::TaskStatus => lookups.task_statuses.clone(),
+        Lookup::IssueStatus => lookups.issue_statuses.clone(),
+        Lookup::EpicStatus => lookups.epic_statuses.clone(),
+        Lookup::Priority => lookups.priorities.clone(),
+        Lookup::Severity => lookups.severities.clone(),
+        Lookup::IssueType => lookups.issue_types.clone(),
+    }
+}
+
+fn default_for(state: &State, project: i64, lookup: Lookup) -> Value {
+    let Some(project) = state.project(project) else {
+        return Value::Null;
+    };
+    let key = match lookup {
+        Lookup::UsStatus => "default_us_status",
+        Lookup::TaskStatus => "default_task_status",
+        Lookup::IssueStatus => "default_issue_status",
+        Lookup::EpicStatus => "default_epic_status",
+        Lookup::Priority => "default_priority",
+        Lookup::Severity => "default_severity",
+        Lookup::IssueType => "default_issue_type",
+    };
+    project.lookups.defaults()[key].clone()
+}
+
+fn normalise_tags(value: &Value) -> Result<Value, Refusal> {
+    let Some(tags) = value.as_array() else {
+        return Err(field_error("tags", "Invalid tag list."));
+    };
+    let mut out = Vec::new();
+    for tag in tags {
+        let pair = match tag {
+            Value::String(name) => json!([name.to_lowercase(), null]),
+            Value::Array(parts) if !parts.is_empty() && parts[0].is_string() => {
+                json!([parts[0].as_str().unwrap_or_default().to_lowercase(), parts.get(1).cloned().unwrap_or(Value::Null)])
+            }
+            other => {
+                return Err(field_error(
+                    "tags",
+                    &format!("Invalid tag '{other}'. it must be the name or a pair '[\"name\", \"hex color/\" | null]'."),
+                ));
+            }
+        };
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// Checks and normalises the writable fields of a create or update body.
+fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Value>) -> Result<Map<String, Value>, Refusal> {
+    let mut out = Map::new();
+    for (field, value) in body {
+        if !kind.writable().contains(&field.as_str()) {
+            continue;
+        }
+        let value = match field.as_str() {
+            "subject" | "name" | "slug" => {
+                let text = value.as_str().unwrap_or_default().trim();
+                if text.is_empty() {
+                    let message = if value.is_null() || field == "subject" {
+                        "This field is required."
+                    } else {
+                        "This field cannot be blank."
+                    };
+                    return Err(field_error(field, message));
+                }
+                Value::from(text)
+            }
+            "tags" => normalise_tags(value)?,
+            "assigned_to" if !value.is_null() => {
+                let user = value.as_i64().ok_or_else(|| field_error(field, "Incorrect type."))?;
+                if state.membership(project, user).is_none() {
+                    return Err(field_error(field, "The user must be a project member."));
+                }
+                value.clone()
+            }
+            "assigned_users" => {
+                let users = value.as_array().cloned().unwrap_or_default();
+                for user in &users {
+                    if user.as_i64().is_none_or(|user| state.membership(project, user).is_none()) {
+                        return Err(field_error(field, "The user must be a project member."));
+                    }
+                }
+                Value::Array(users)
+            }
+            "milestone" if !value.is_null() => {
+                let id = value.as_i64().ok_or_else(|| field_error(field, "Incorrect type."))?;
+                match state.item(Kind::Milestone, id) {
+                    Some(milestone) if milestone.project == project => value.clone(),
+                    Some(_) => return Err(Refusal::Forbidden),
+                    None => return Err(field_error(field, &format!("Invalid pk '{id}' - object does not exist."))),
+                }
+            }
+            "user_story" if !value.is_null() => {
+                let id = value.as_i64().ok_or_else(|| field_error(field, "Incorrect type."))?;
+                match state.item(Kind::UserStory, id) {
+                    Some(story) if story.project == project => value.clone(),
+                    Some(_) => return Err(Refusal::Forbidden),
+                    None => return Err(field_error(field, &format!("Invalid pk '{id}' - object does not exist."))),
+                }
+            }
+            "estimated_start" | "estimated_finish" => {
+                let text = value.as_str().unwrap_or_default();
+                if !is_date(text) {
+                    return Err(field_error(
+                        field,
+                        "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.",
+                    ));
+                }
+                value.clone()
+            }
+            _ => value.clone(),
+        };
+        if let Some((_, lookup)) = kind.lookups().iter().find(|(name, _)| name == field)
+            && !value.is_null()
+        {
+            let id = value.as_i64().unwrap_or(-1);
+            if !lookup_items(state, project, *lookup).iter().any(|item| item["id"] == id) {
+                return Err(field_error(field, &format!("Invalid pk '{}' - object does not exist.", value)));
+            }
+        }
+        out.insert(field.clone(), value);
+    }
+    Ok(out)
+}
+
+fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+}
+
+fn order_stamp() -> Value {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as i64;
+    Value::from(nanos)
+}
+
+impl State {
+    /// An item by kind and id.
+    pub fn item(&self, kind: Kind, id: i64) -> Option<&Item> {
+        self.items.get(&(kind, id))
+    }
+
+    /// Items of a kind, in id order.
+    pub fn items_of(&self, kind: Kind) -> impl Iterator<Item = &Item> {
+        self.items.values().filter(move |item| item.kind == kind)
+    }
+
+    /// Whether `user` may change things in `project` (a member).
+    pub fn can_edit(&self, project: i64, user: i64) -> bool {
+        self.membership(project, user).is_some()
+    }
+
+    /// Creates an item from a POST body, with Taiga's checks and defaults.
+    pub fn create_item(&mut self, kind: Kind, user: i64, body: &Map<String, Value>) -> Result<i64, Refusal> {
+        let Some(project) = body.get("project").and_then(Value::as_i64) else {
+            return Err(field_error("project", "This field is required."));
+        };
+        let Some(found) = self.project(project) else {
+            return Err(field_error("project", &format!("Invalid pk '{project}' - object does not exist.")));
+        };
+        if !self.can_edit(found.id, user) {
+            return Err(Refusal::Forbidden);
+        }
+        let missing: Vec<&str> = kind
+            .required()
+            .iter()
+            .copied()
+            .filter(|field| body.get(*field).is_none_or(Value::is_null))
+            .collect();
+        if !missing.is_empty() {
+            let errors: Map<String, Value> =
+                missing.iter().map(|field| (field.to_string(), json!(["This field is required."]))).collect();
+            return Err(Refusal::BadRequest(Value::Object(errors)));
+        }
+        let mut fields = check_fields(self, kind, project, body)?;
+        self.check_unique(kind, project, &fields, None)?;
+        for (field, lookup) in kind.lookups() {
+            if fields.get(*field).is_none_or(Value::is_null) {
+                fields.insert((*field).to_owned(), default_for(self, project, *lookup));
+            }
+        }
+        if kind == Kind::Task
+            && let Some(story) = fields.get("user_story").and_then(Value::as_i64)
+        {
+            let milestone = self.item(Kind::UserStory, story).map(|s| s.get("milestone").clone());
+            fields.insert("milestone".into(), milestone.unwrap_or(Value::Null));
+        }
+        let created = now();
+        let id = self.next_id(kind.path());
+        fields.insert("created_date".into(), created.clone().into());
+        fields.insert("modified_date".into(), created.into());
+        fields.insert("owner".into(), user.into());
+        if kind.versioned() {
+            fields.insert("version".into(), 1.into());
+        }
+        if kind.has_ref() {
+            let next = self.refs.entry(project).or_insert(0);
+            *next += 1;
+            fields.insert("ref".into(), (*next).into());
+        }
+        match kind {
+            Kind::UserStory => {
+                let points = self.default_points(project);
+                fields.entry("points").or_insert(points);
+                for order in ["backlog_order", "sprint_order", "kanban_order"] {
+                    fields.entry(order).or_insert_with(order_stamp);
+                }
+            }
+            Kind::Task => {
+                fields.entry("us_order").or_insert_with(order_stamp);
+                fields.entry("taskboard_order").or_insert_with(order_stamp);
+            }
+            Kind::Epic => {
+                fields.entry("color").or_insert_with(|| "#A5694F".into());
+                fields.entry("epics_order").or_insert_with(order_stamp);
+            }
+            Kind::Milestone => {
+                let base = slugify(fields["name"].as_str().unwrap_or_default());
+                let mut slug = base.clone();
+                let mut suffix = 0;
+                while self.items_of(Kind::Milestone).any(|m| m.get("slug") == slug.as_str()) {
+                    suffix += 1;
+                    slug = format!("{base}-{suffix}");
+                }
+                fields.insert("slug".into(), slug.into());
+                fields.entry("closed").or_insert(false.into());
+                fields.entry("disponibility").or_insert(json!(0.0));
+                let order = self.items_of(Kind::Milestone).filter(|m| m.project == project).count() + 1;
+                fields.entry("order").or_insert(order.into());
+            }
+            Kind::Wiki => {
+                fields.entry("content").or_insert_with(|| "".into());
+                fields.insert("last_modifier".into(), user.into());
+                fields.insert("editions".into(), 1.into());
+            }
+            Kind::Issue => {}
+        }
+        self.items.insert(
+            (kind, id),
+            Item {
+                kind,
+                id,
+                project,
+                fields,
+                history: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn default_points(&self, project: i64) -> Value {
+        let Some(project) = self.project(project) else {
+            return json!({});
+        };
+        let default = project.lookups.defaults()["default_points"].clone();
+        let points: Map<String, Value> = project
+            .lookups
+            .roles
+            .iter()
+            .filter(|role| role["computable"] == true)
+            .map(|role| (role["id"].to_string(), default.clone()))
+            .collect();
+        Value::Object(points)
+    }
+
+    fn check_unique(&self, kind: Kind, project: i64, fields: &Map<String, Value>, except: Option<i64>) -> Result<(), Refusal> {
+        let clash = |field: &str| {
+            fields.get(field).is_some_and(|value| {
+                self.items_of(kind)
+                    .any(|other| other.project == project && Some(other.id) != except && other.get(field) == value)
+            })
+        };
+        match kind {
+            Kind::Milestone if clash("name") => Err(field_error("name", "Duplicated name")),
+            Kind::Milestone => {
+                let start = fields.get("estimated_start").and_then(Value::as_str);
+                let finish = fields.get("estimated_finish").and_then(Value::as_str);
+                match (start, finish) {
+                    (Some(start), Some(finish)) if start > finish => Err(Refusal::BadRequest(json!({
+                        "__all__": ["The estimated start must be previous to the estimated finish."]
+                    }))),
+                    _ => Ok(()),
+                }
+            }
+            Kind::Wiki if clash("slug") => Err(Refusal::BadRequest(json!({
+                "__all__": ["Wiki page with this Project and Slug already exists."]
+            }))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies a PATCH body with Taiga's OCC rules; returns the Taiga-style refusal on failure.
+    pub fn update_item(&mut self, kind: Kind, id: i64, user: i64, body: &Map<String, Value>) -> Result<(), Refusal> {
+        let Some(item) = self.item(kind, id).cloned() else {
+            return Err(Refusal::Forbidden);
+        };
+        if !self.can_edit(item.project, user) {
+            return Err(Refusal::Forbidden);
+        }
+        if kind.versioned() {
+            check_version(&item, body)?;
+        }
+        let mut changes = check_fields(self, kind, item.project, body)?;
+        if kind == Kind::Milestone || kind == Kind::Wiki {
+            let mut merged = item.fields.clone();
+            merged.extend(changes.clone());
+            self.check_unique(kind, item.project, &merged, Some(id))?;
+        }
+        if kind == Kind::UserStory
+            && changes.contains_key("assigned_to")
+            && !changes.contains_key("assigned_users")
+            && let Some(assignee) = changes["assigned_to"].as_i64()
+        {
+            // The serialised list is the union with assigned_to; keep the stored list consistent with it.
+            let mut users: Vec<Value> = item.get("assigned_users").as_array().cloned().unwrap_or_default();
+            if let Some(previous) = item.get("assigned_to").as_i64() {
+                users.retain(|u| u.as_i64() != Some(previous));
+            }
+            if !users.contains(&Value::from(assignee)) {
+                users.push(assignee.into());
+            }
+            changes.insert("assigned_users".into(), Value::Array(users));
+        }
+        let comment = body.get("comment").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let diff: Map<String, Value> = changes
+            .iter()
+            .filter(|(field, value)| item.get(field) != *value)
+            .map(|(field, value)| (field.clone(), json!([item.get(field), value])))
+            .collect();
+        let Some(stored) = self.items.get_mut(&(kind, id)) else {
+            return Err(Refusal::Forbidden);
+        };
+        stored.fields.extend(changes);
+        stored.fields.insert("modified_date".into(), now().into());
+        if kind.versioned() {
+            let version = stored.version() + 1;
+            stored.fields.insert("version".into(), version.into());
+        }
+        if kind == Kind::Wiki {
+            stored.fields.insert("last_modifier".into(), user.into());
+            let editions = stored.get("editions").as_i64().unwrap_or(1) + 1;
+            stored.fields.insert("editions".into(), editions.into());
+        }
+        if !diff.is_empty() || !comment.is_empty() {
+            let sequence = stored.history.len() + 1;
+            stored.history.push(HistoryEntry {
+                id: format!("{:08x}-e8de-11f1-b7e5-{:012x}", id, sequence),
+                user,
+                created_at: now(),
+                diff,
+                comment,
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes an item (no OCC, as in Taiga); milestone deletion detaches its items.
+    pub fn delete_item(&mut self, kind: Kind, id: i64) -> Option<Item> {
+        let removed = self.items.remove(&(kind, id))?;
+        if kind == Kind::Milestone {
+            for item in self.items.values_mut() {
+                if item.get("milestone") == id {
+                    item.fields.insert("milestone".into(), Value::Null);
+                }
+            }
+        }
+        if kind == Kind::Epic || kind == Kind::UserStory {
+            self.epic_links.retain(|link| {
+                (kind == Kind::Epic && link.epic != id) || (kind == Kind::UserStory && link.user_story != id)
+            });
+        }
+        Some(removed)
+    }
+}
+
+/// Taiga's OCC check (SPEC §5): version required, not above the current one, and per-field stale check.
+fn check_version(item: &Item, body: &Map<String, Value>) -> Result<(), Refusal> {
+    let given = match body.get("version") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(number)) => number.as_i64(),
+        Some(Value::String(text)) => match text.trim().parse::<i64>() {
+            Ok(number) => Some(number),
+            Err(_) => return Err(field_error("version", "Enter a whole number.")),
+        },
+        Some(_) => return Err(field_error("version", "Enter a whole number.")),
+    };
+    let current = item.version();
+    let Some(given) = given.filter(|given| (0..=current).contains(given)) else {
+        return Err(Refusal::BadRequest(json!({"version": "The version parameter is not valid"})));
+    };
+    if given == current {
+        return Ok(());
+    }
+    let since = usize::try_from(current - given).unwrap_or(usize::MAX);
+    let changed: Vec<&String> = item.history.iter().rev().take(since).flat_map(|entry| entry.diff.keys()).collect();
+    if body.keys().any(|field| field != "version" && changed.contains(&field)) {
+        return Err(Refusal::BadRequest(json!({"version": "The version doesn't match with the current one"})));
+    }
+    Ok(())
+}
+
+/// An epic ↔ user story link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpicLink {
+    /// Epic id.
+    pub epic: i64,
+    /// User story id.
+    pub user_story: i64,
+    /// Order.
+    pub order: i64,
+}
+
+/// Renders an item as Taiga does; `detail` adds the description fields the list leaves out.
+pub fn render(state: &State, item: &Item, detail: bool) -> Value {
+    let mut body = Map::new();
+    let project = state.project(item.project);
+    let project_extra = project.map(|p| json!({"name": p.name, "slug": p.slug, "logo_small_url": null, "id": p.id}));
+    let user_extra = |field: &str| item.get(field).as_i64().map_or(Value::Null, |user| state.user_summary(user));
+    body.insert("project".into(), item.project.into());
+    body.insert("project_extra_info".into(), project_extra.unwrap_or(Value::Null));
+    body.insert("id".into(), item.id.into());
+    match item.kind {
+        Kind::Milestone => render_milestone(state, item, &mut body),
+        Kind::Wiki => {
+            body.insert("is_watcher".into(), false.into());
+            body.insert("total_watchers".into(), 0.into());
+            for field in ["slug", "content", "owner", "last_modifier", "created_date", "modified_date", "editions", "version"] {
+                body.insert(field.into(), item.get(field).clone());
+            }
+            body.insert("html".into(), markdown(item.get("content").as_str().unwrap_or_default()).into());
+        }
+        _ => {
+            let status_lookup = item.kind.lookups()[0].1;
+            let status = lookup_items(state, item.project, status_lookup)
+                .into_iter()
+                .find(|s| s["id"] == *item.get("status"));
+            let is_closed = status.as_ref().is_some_and(|s| s["is_closed"] == true);
+            body.insert("status".into(), item.get("status").clone());
+            body.insert(
+                "status_extra_info".into(),
+                status.map_or(Value::Null, |s| json!({"name": s["name"], "color": s["color"], "is_closed": s["is_closed"]})),
+            );
+            body.insert("assigned_to".into(), item.get("assigned_to").clone());
+            body.insert("assigned_to_extra_info".into(), user_extra("assigned_to"));
+            body.insert("owner".into(), item.get("owner").clone());
+            body.insert("owner_extra_info".into(), user_extra("owner"));
+            for (field, default) in [
+                ("tags", json!([])),
+                ("watchers", json!([])),
+                ("is_blocked", json!(false)),
+                ("blocked_note", json!("")),
+                ("due_date", Value::Null),
+                ("due_date_reason", json!("")),
+            ] {
+                body.insert(field.into(), item.fields.get(field).cloned().unwrap_or(default));
+            }
+            body.insert("due_date_status".into(), "not_set".into());
+            body.insert("attachments".into(), json!([]));
+            body.insert("total_comments".into(), item.history.iter().filter(|e| !e.comment.is_empty()).count().into());
+            for field in ["is_watcher", "is_voter"] {
+                body.insert(field.into(), false.into());
+            }
+            for field in ["total_watchers", "total_voters"] {
+                body.insert(field.into(), 0.into());
+            }
+            for field in ["ref", "version", "created_date", "modified_date", "subject"] {
+                body.insert(field.into(), item.get(field).clone());
+            }
+            body.insert("is_closed".into(), is_closed.into());
+            body.insert("external_reference".into(), Value::Null);
+            render_specific(state, item, &mut body);
+            if detail {
+                let description = item.get("description").as_str().unwrap_or_default().to_owned();
+                body.insert("comment".into(), "".into());
+                body.insert("blocked_note_html".into(), "".into());
+                body.insert("description_html".into(), markdown(&description).into());
+                body.insert("description".into(), description.into());
+            }
+        }
+    }
+    Value::Object(body)
+}
+
+fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
+    let milestone = item.get("milestone").as_i64().and_then(|id| state.item(Kind::Milestone, id));
+    match item.kind {
+        Kind::UserStory => {
+            let assigned_to = item.get("assigned_to").clone();
+            let mut users: Vec<Value> = item.get("assigned_users").as_array().cloned().unwrap_or_default();
+            if !assigned_to.is_null() && !users.contains(&assigned_to) {
+                users.push(assigned_to);
+            }
+            body.insert("assigned_users".into(), Value::Array(users));
+            body.insert("milestone".into(), item.get("milestone").clone());
+            body.insert("milestone_slug".into(), milestone.map_or(Value::Null, |m| m.get("slug").clone()));
+            body.insert("milestone_name".into(), milestone.map_or(Value::Null, |m| m.get("name").clone()));
+            for field in ["points", "backlog_order", "sprint_order", "kanban_order", "client_requirement", "team_requirement"] {
+                body.insert(field.into(), item.fields.get(field).cloned().unwrap_or(json!(false)));
+            }
+            body.insert("total_points".into(), total_points(state, item));
+            let epics: Vec<Value> = state
+                .epic_links
+                .iter()
+                .filter(|link| link.user_story == item.id)
+                .filter_map(|link| state.item(Kind::Epic, link.epic))
+                .map(|epic| {
+                    let project = state.project(epic.project);
+                    json!({
+                        "id": epic.id, "ref": epic.get("ref"), "subject": epic.get("subject"), "color": epic.get("color"),
+                        "project": {"id": epic.project, "name": project.map(|p| p.name.clone()), "slug": project.map(|p| p.slug.clone())}
+                    })
+                })
+                .collect();
+            body.insert("epics".into(), if epics.is_empty() { Value::Null } else { Value::Array(epics) });
+            for field in [
+                "finish_date", "generated_from_issue", "generated_from_task", "from_task_ref", "tribe_gig", "origin_issue",
+                "origin_task", "epic_order", "swimlane",
+            ] {
+                body.insert(field.into(), Value::Null);
+            }
+            body.insert("tasks".into(), json!([]));
+            body.insert("total_attachments".into(), 0.into());
+        }
+        Kind::Task => {
+            body.insert("user_story".into(), item.get("user_story").clone());
+            let story = item.get("user_story").as_i64().and_then(|id| state.item(Kind::UserStory, id));
+            body.insert(
+                "user_story_extra_info".into(),
+                story.map_or(Value::Null, |s| json!({"id": s.id, "ref": s.get("ref"), "subject": s.get("subject"), "epics": null})),
+            );
+            body.insert("milestone".into(), item.get("milestone").clone());
+            body.insert("milestone_slug".into(), milestone.map_or(Value::Null, |m| m.get("slug").clone()));
+            for field in ["us_order", "taskboard_order"] {
+                body.insert(field.into(), item.get(field).clone());
+            }
+            body.insert("is_iocaine".into(), item.fields.get("is_iocaine").cloned().unwrap_or(json!(false)));
+            body.insert("finished_date".into(), Value::Null);
+            body.insert("generated_user_stories".into(), Value::Null);
+        }
+        Kind::Issue => {
+            for field in ["severity", "priority", "type", "milestone"] {
+                body.insert(field.into(), item.get(field).clone());
+            }
+            body.insert("finished_date".into(), Value::Null);
+            body.insert("generated_user_stories".into(), Value::Null);
+        }
+        Kind::Epic => {
+            for field in ["color", "epics_order"] {
+                body.insert(field.into(), item.get(field).clone());
+            }
+            for field in ["client_requirement", "team_requirement"] {
+                body.insert(field.into(), item.fields.get(field).cloned().unwrap_or(json!(false)));
+            }
+            let total = state.epic_links.iter().filter(|link| link.epic == item.id).count();
+            body.insert("user_stories_counts".into(), json!({"total": total, "progress": null}));
+        }
+        Kind::Milestone | Kind::Wiki => {}
+    }
+}
+
+fn points_value(state: &State, project: i64, points_id: &Value) -> Option<f64> {
+    state
+        .project(project)?
+        .lookups
+        .points
+        .iter()
+        .find(|p| p["id"] == *points_id)
+        .and_then(|p| p["value"].as_f64())
+}
+
+fn total_points(state: &State, story: &Item) -> Value {
+    let values: Vec<f64> = story
+        .get("points")
+        .as_object()
+        .map(|points| points.values().filter_map(|id| points_value(state, story.project, id)).collect())
+        .unwrap_or_default();
+    if values.is_empty() { Value::Null } else { json!(values.iter().sum::<f64>()) }
+}
+
+fn render_milestone(state: &State, item: &Item, body: &mut Map<String, Value>) {
+    for field in ["name", "slug", "owner", "estimated_start", "estimated_finish", "created_date", "modified_date", "closed", "disponibility", "order"] {
+        body.insert(field.into(), item.get(field).clone());
+    }
+    let stories: Vec<&Item> = state
+        .items_of(Kind::UserStory)
+        .filter(|story| story.get("milestone") == item.id)
+        .collect();
+    let mut total = 0.0;
+    let mut closed = 0.0;
+    let mut any = false;
+    let nested: Vec<Value> = stories
+        .iter()
+        .map(|story| {
+            let rendered = render(state, story, false);
+            if let Some(points) = rendered["total_points"].as_f64() {
+                any = true;
+                total += points;
+                if rendered["is_closed"] == true {
+                    closed += points;
+                }
+            }
+            let keep = [
+                "id", "ref", "subject", "milestone", "project", "project_extra_info", "status", "status_extra_info",
+                "assigned_to", "assigned_to_extra_info", "is_closed", "created_date", "modified_date", "total_points",
+            ];
+            Value::Object(keep.iter().map(|k| ((*k).to_owned(), rendered[*k].clone())).collect())
+        })
+        .collect();
+    body.insert("user_stories".into(), Value::Array(nested));
+    body.insert("total_points".into(), if any { json!(total) } else { Value::Null });
+    body.insert("closed_points".into(), if any { json!(closed) } else { Value::Null });
+}
+
+/// A small Markdown rendering, enough for headings and paragraphs.
+pub fn markdown(text: &str) -> String {
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let block = block.trim();
+            let escaped = block.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+            match block.strip_prefix("# ") {
+                Some(title) => format!("<h1 id=\"{}\">{}</h1>", slugify(title), &escaped[2..]),
+                None => format!("<p>{escaped}</p>"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The history entry body Taiga returns from `/history/<kind>/<id>`.
+pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
+    let user = state.user(entry.user);
+    json!({
+        "id": entry.id,
+        "user": {
+            "pk": entry.user,
+            "username": user.map(|u| u.username.clone()),
+            "name": user.map(|u| u.full_name.clone()),
+            "photo": null,
+            "is_active": true,
+            "gravatar_id": state.user_summary(entry.user)["gravatar_id"],
+        },
+        "created_at": entry.created_at,
+        "type": 1,
+        "key": format!("{}:{}", item.kind.history_key(), item.id),
+        "diff": entry.diff,
+        "snapshot": null,
+        "values": {"users": {}},
+        "values_diff": entry.diff,
+        "comment": entry.comment,
+        "comment_html": if entry.comment.is_empty() { String::new() } else { markdown(&entry.comment) },
+        "delete_comment_date": null,
+        "delete_comment_user": null,
+        "edit_comment_date": null,
+        "is_hidden": false,
+        "is_snapshot": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Seed;
+
+    fn state() -> (State, i64, i64) {
+        let mut state = State::default();
+        Seed::Demo.load(&mut state);
+        (state, 1, 1)
+    }
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn refs_are_shared_across_kinds_and_defaults_apply() {
+        let (mut state, admin, project) = state();
+        let story = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a"}))).unwrap();
+        let issue = state.create_item(Kind::Issue, admin, &body(json!({"project": project, "subject": "b"}))).unwrap();
+        assert_eq!(state.item(Kind::UserStory, story).unwrap().get("ref"), 1);
+        let issue = render(&state, state.item(Kind::Issue, issue).unwrap(), true);
+        assert_eq!(issue["ref"], 2);
+        assert_eq!(issue["priority"], state.project(project).unwrap().lookups.defaults()["default_priority"]);
+    }
+
+    #[test]
+    fn occ_is_per_field() {
+        let (mut state, admin, project) = state();
+        let id = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a"}))).unwrap();
+        state.update_item(Kind::UserStory, id, admin, &body(json!({"subject": "b", "version": 1}))).unwrap();
+        let stale_same = state.update_item(Kind::UserStory, id, admin, &body(json!({"subject": "c", "version": 1})));
+        assert_eq!(
+            stale_same,
+            Err(Refusal::BadRequest(json!({"version": "The version doesn't match with the current one"})))
+        );
+        state.update_item(Kind::UserStory, id, admin, &body(json!({"description": "d", "version": 1}))).unwrap();
+        assert_eq!(state.item(Kind::UserStory, id).unwrap().version(), 3);
+        for bad in [json!({"subject": "x"}), json!({"subject": "x", "version": 9})] {
+            assert_eq!(
+                state.update_item(Kind::UserStory, id, admin, &body(bad)),
+                Err(Refusal::BadRequest(json!({"version": "The version parameter is not valid"})))
+            );
+        }
+    }
+
+    #[test]
+    fn validation_matches_recorded_messages() {
+        let (mut state, admin, project) = state();
+        let refused = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": ""})));
+        assert_eq!(refused, Err(Refusal::BadRequest(json!({"subject": ["This field is required."]}))));
+        let refused =
+            state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a", "status": 999999})));
+        assert_eq!(refused, Err(Refusal::BadRequest(json!({"status": ["Invalid pk '999999' - object does not exist."]}))));
+        let refused =
+            state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a", "assigned_to": 2})));
+        assert_eq!(refused, Err(Refusal::BadRequest(json!({"assigned_to": ["The user must be a project member."]}))));
+        let bob = 2;
+        let refused = state.create_item(Kind::UserStory, bob, &body(json!({"project": project, "subject": "a"})));
+        assert_eq!(refused, Err(Refusal::Forbidden));
+    }
+}
