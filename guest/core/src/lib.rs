@@ -5,9 +5,12 @@
 //! the session rules and talks to Taiga. It holds no state between calls.
 
 pub mod context;
+pub mod crud;
 pub mod error;
 pub mod listing;
+pub mod meta;
 pub mod platform;
+pub mod resource;
 pub mod schema;
 pub mod session;
 pub mod taiga;

@@ -2,17 +2,18 @@
 
 use serde_json::{Value, json};
 
+use crate::crud::Api;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::schema::{Field, Kind};
-use crate::session::Session;
-use crate::taiga::with_query;
-use crate::tools::Call;
+use crate::taiga::{Page, with_query};
 use crate::validate::Args;
 
 /// Largest page a client may ask for: keeps one result small enough for a model's context.
 pub const MAX_PAGE_SIZE: i64 = 100;
 /// Taiga's own default page size.
 pub const DEFAULT_PAGE_SIZE: i64 = 30;
+/// Most items `all: true` collects.
+pub const MAX_ALL_ITEMS: usize = 1000;
 
 /// The `page` argument.
 pub const PAGE: Field = Field::optional(
@@ -29,37 +30,77 @@ pub const PAGE_SIZE: Field = Field::optional(
     },
     "Items per page, 1 to 100 (default 30).",
 );
+/// The `all` argument.
+pub const ALL: Field = Field::optional(
+    "all",
+    Kind::Bool,
+    "Fetch every page at once, up to 1000 items (page and page_size are then ignored).",
+);
 
-/// Fetches one page of `path` with `filters`, maps each item through `compact`, and returns
-/// `{items, total, page, page_size, has_next}`.
+fn fetch(
+    api: &Api<'_>,
+    path: &str,
+    filters: &[(&str, Option<String>)],
+    page: i64,
+    size: i64,
+    what: &str,
+) -> ToolResult<Page> {
+    let mut params = filters.to_vec();
+    params.push(("page", Some(page.to_string())));
+    params.push(("page_size", Some(size.to_string())));
+    match api.taiga().get_page(&with_query(path, &params), what) {
+        Err(err) if err.code == ErrorCode::NotFound && page > 1 => Err(ToolError::invalid(
+            "page",
+            format!("page {page} is past the last page of {what}"),
+        )),
+        other => other,
+    }
+}
+
+/// Fetches one page (or, with `all`, every page up to [`MAX_ALL_ITEMS`]) of `path` with `filters`,
+/// maps each item through `compact`, and returns `{items, total, page, page_size, has_next}`.
 pub fn list_page(
-    call: &Call<'_>,
-    session: &Session,
+    api: &Api<'_>,
     args: &Args,
     path: &str,
     filters: &[(&str, Option<String>)],
     what: &str,
     compact: fn(&Value) -> Value,
 ) -> ToolResult<Value> {
+    if args.flag("all") == Some(true) {
+        let mut items: Vec<Value> = Vec::new();
+        let mut total = None;
+        let mut page = 1;
+        loop {
+            let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what)?;
+            total = listing.total.or(total);
+            items.extend(listing.items.iter().map(compact));
+            if !listing.has_next || items.len() >= MAX_ALL_ITEMS {
+                let truncated = listing.has_next || items.len() > MAX_ALL_ITEMS;
+                items.truncate(MAX_ALL_ITEMS);
+                let count = items.len();
+                let mut result = json!({
+                    "items": items,
+                    "total": total,
+                    "page": 1,
+                    "page_size": count,
+                    "has_next": truncated,
+                });
+                if truncated {
+                    result["truncated"] = true.into();
+                    result["note"] = format!(
+                        "stopped at {MAX_ALL_ITEMS} items; narrow the filters or page through with page and page_size"
+                    )
+                    .into();
+                }
+                return Ok(result);
+            }
+            page += 1;
+        }
+    }
     let page = args.int("page").unwrap_or(1);
     let page_size = args.int("page_size").unwrap_or(DEFAULT_PAGE_SIZE);
-    let mut params = filters.to_vec();
-    params.push(("page", Some(page.to_string())));
-    params.push(("page_size", Some(page_size.to_string())));
-    let base = session.taiga_url()?;
-    let fetched = call
-        .taiga(&base)
-        .with_token(&session.auth_token)
-        .get_page(&with_query(path, &params), what);
-    let listing = match fetched {
-        Err(err) if err.code == ErrorCode::NotFound && page > 1 => {
-            return Err(ToolError::invalid(
-                "page",
-                format!("page {page} is past the last page of {what}"),
-            ));
-        }
-        other => other?,
-    };
+    let listing = fetch(api, path, filters, page, page_size, what)?;
     let items: Vec<Value> = listing.items.iter().map(compact).collect();
     Ok(json!({
         "items": items,

@@ -29,6 +29,26 @@ pub enum Kind {
     },
     /// true or false.
     Bool,
+    /// A positive id, or a name resolved against the project (status, priority, role, username...).
+    IdOrName,
+    /// One of a fixed set of strings.
+    Choice(&'static [&'static str]),
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A list of non-blank strings (tags, titles): at most `max` of them, each at most `max_len` characters.
+    Strings {
+        /// Most entries.
+        max: usize,
+        /// Most characters in one entry.
+        max_len: usize,
+    },
+    /// A list of distinct positive ids, 1 to `max` of them.
+    Ids {
+        /// Most entries.
+        max: usize,
+    },
+    /// A positive id, or null to mean "none" (the backlog, no assignee).
+    NullableId,
 }
 
 /// One named input field.
@@ -75,6 +95,23 @@ impl Field {
             Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
             Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Kind::Bool => json!({"type": "boolean"}),
+            Kind::IdOrName => json!({
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    {"type": "string", "minLength": 1, "maxLength": 255}
+                ]
+            }),
+            Kind::Choice(choices) => json!({"type": "string", "enum": choices}),
+            Kind::Date => json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+            Kind::Strings { max, max_len } => json!({
+                "type": "array", "maxItems": max,
+                "items": {"type": "string", "minLength": 1, "maxLength": max_len}
+            }),
+            Kind::Ids { max } => json!({
+                "type": "array", "minItems": 1, "maxItems": max, "uniqueItems": true,
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+            }),
+            Kind::NullableId => json!({"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}),
         };
         schema["description"] = Value::from(self.description);
         schema

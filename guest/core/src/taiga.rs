@@ -149,10 +149,21 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
         })
     }
 
-    /// POST a JSON body and parse the JSON answer.
+    /// POST a JSON body and parse the JSON answer (null for an empty one).
     pub fn post(&self, path: &str, body: &Value, what: &str) -> ToolResult<Value> {
         let response = self.send(Method::Post, path, Some(body), what)?;
-        parse_json(&response)
+        parse_optional_json(&response)
+    }
+
+    /// PATCH a JSON body and parse the JSON answer.
+    pub fn patch(&self, path: &str, body: &Value, what: &str) -> ToolResult<Value> {
+        let response = self.send(Method::Patch, path, Some(body), what)?;
+        parse_optional_json(&response)
+    }
+
+    /// DELETE; Taiga answers 204.
+    pub fn delete(&self, path: &str, what: &str) -> ToolResult<()> {
+        self.send(Method::Delete, path, None, what).map(drop)
     }
 
     fn send(&self, method: Method, path: &str, body: Option<&Value>, what: &str) -> ToolResult<HttpResponse> {
@@ -189,6 +200,14 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
 
 fn parse_json(response: &HttpResponse) -> ToolResult<Value> {
     serde_json::from_slice(&response.body).map_err(|_| unexpected("Taiga answered with a body that is not valid JSON"))
+}
+
+fn parse_optional_json(response: &HttpResponse) -> ToolResult<Value> {
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Value::Null)
+    } else {
+        parse_json(response)
+    }
 }
 
 fn unexpected(message: &str) -> ToolError {

@@ -33,6 +33,7 @@ impl Args {
         }
         for field in fields {
             match raw.get(field.name) {
+                Some(Value::Null) if field.kind == Kind::NullableId => {}
                 None | Some(Value::Null) if field.required => {
                     return Err(ToolError::invalid(field.name, "is required"));
                 }
@@ -67,6 +68,32 @@ impl Args {
     pub fn flag(&self, name: &str) -> Option<bool> {
         self.0.get(name).and_then(Value::as_bool)
     }
+
+    /// Whether the caller gave the field at all (null included).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// A checked field's raw value (null when absent).
+    pub fn raw(&self, name: &str) -> &Value {
+        self.0.get(name).unwrap_or(&Value::Null)
+    }
+
+    /// A checked list of strings, if given.
+    pub fn strings(&self, name: &str) -> Option<Vec<String>> {
+        self.0
+            .get(name)?
+            .as_array()
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    }
+
+    /// A checked list of ids, if given.
+    pub fn ids(&self, name: &str) -> Option<Vec<i64>> {
+        self.0
+            .get(name)?
+            .as_array()
+            .map(|items| items.iter().filter_map(Value::as_i64).collect())
+    }
 }
 
 fn check_value(field: &Field, value: &Value) -> ToolResult<()> {
@@ -83,6 +110,58 @@ fn check_value(field: &Field, value: &Value) -> ToolResult<()> {
                 .as_str()
                 .ok_or_else(|| ToolError::invalid(name, "must be a string"))?;
             check_text(name, text, min, max)
+        }
+        Kind::IdOrName => match value {
+            Value::Number(_) => check_integer(name, value, 1, MAX_ID, "a positive integer id or a name"),
+            Value::String(text) => check_text(name, text, 1, 255),
+            _ => Err(ToolError::invalid(name, "must be a positive integer id or a name")),
+        },
+        Kind::NullableId => check_integer(name, value, 1, MAX_ID, "a positive integer id or null"),
+        Kind::Choice(choices) => match value.as_str() {
+            Some(text) if choices.contains(&text) => Ok(()),
+            _ => Err(ToolError::invalid(
+                name,
+                format!("must be one of {}", choices.join(", ")),
+            )),
+        },
+        Kind::Date => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| ToolError::invalid(name, "must be a date string YYYY-MM-DD"))?;
+            if is_date(text) {
+                Ok(())
+            } else {
+                Err(ToolError::invalid(name, "must be a valid date YYYY-MM-DD"))
+            }
+        }
+        Kind::Strings { max, max_len } => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| ToolError::invalid(name, "must be a list of strings"))?;
+            if items.len() > max {
+                return Err(ToolError::invalid(name, format!("must have at most {max} entries")));
+            }
+            items.iter().try_for_each(|item| match item.as_str() {
+                Some(text) => check_text(name, text, 1, max_len),
+                None => Err(ToolError::invalid(name, "must be a list of strings")),
+            })
+        }
+        Kind::Ids { max } => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| ToolError::invalid(name, "must be a list of positive integer ids"))?;
+            if items.is_empty() || items.len() > max {
+                return Err(ToolError::invalid(name, format!("must have 1 to {max} ids")));
+            }
+            let mut seen = Vec::with_capacity(items.len());
+            for item in items {
+                check_integer(name, item, 1, MAX_ID, "a list of positive integer ids")?;
+                if seen.contains(item) {
+                    return Err(ToolError::invalid(name, format!("lists id {item} twice")));
+                }
+                seen.push(item.clone());
+            }
+            Ok(())
         }
         Kind::SessionId => {
             let text = value
@@ -128,6 +207,65 @@ fn check_text(name: &str, text: &str, min: usize, max: usize) -> ToolResult<()> 
         ));
     }
     Ok(())
+}
+
+/// Checks an email address against RFC 5322's addr-spec (dot-atom or quoted local part, dot-atom
+/// domain of LDH labels with a dot), within RFC 5321's lengths.
+pub fn check_email(field: &str, text: &str) -> ToolResult<()> {
+    let refuse = || {
+        Err(ToolError::invalid(
+            field,
+            "must be an email address like name@example.com",
+        ))
+    };
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return refuse();
+    };
+    if text.len() > 254 || local.is_empty() || local.len() > 64 || domain.len() > 253 {
+        return refuse();
+    }
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let local_ok = if let Some(quoted) = local.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        quoted
+            .chars()
+            .all(|c| c.is_ascii() && c != '"' && c != '\\' && !c.is_ascii_control())
+    } else {
+        local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext))
+    };
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok { Ok(()) } else { refuse() }
+}
+
+/// Whether `text` is a real calendar date `YYYY-MM-DD`.
+pub fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range).and_then(|part| part.parse::<u32>().ok());
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
 }
 
 /// Whether `text` has the 8-4-4-4-12 hexadecimal form of a UUID.
@@ -202,6 +340,77 @@ mod tests {
         assert_eq!(field_of(check(json!({"project_id": 1, "title": "   "}))), "title");
         assert_eq!(field_of(check(json!({"project_id": 1, "title": "a\0b"}))), "title");
         assert_eq!(field_of(check(json!({"project_id": 1, "title": 5}))), "title");
+    }
+
+    #[test]
+    fn emails_follow_rfc_5322_addr_spec() {
+        for good in [
+            "a@example.com",
+            "first.last+tag@sub.example.org",
+            "\"odd person\"@example.com",
+            "x_y-z@a-b.io",
+        ] {
+            assert!(check_email("email", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@-example.com",
+            "a@example..com",
+            "a b@example.com",
+            "a@exa_mple.com",
+            "<a@example.com>",
+        ] {
+            assert_eq!(
+                check_email("email", bad).unwrap_err().details["field"],
+                "email",
+                "{bad}"
+            );
+        }
+        assert!(check_email("email", &format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        assert!(is_date("2024-02-29"));
+        assert!(!is_date("2023-02-29"));
+        assert!(!is_date("2026-13-01"));
+        assert!(!is_date("2026-1-01"));
+        assert!(!is_date("+026-01-01"));
+    }
+
+    #[test]
+    fn lists_and_choices() {
+        const LISTS: &[Field] = &[
+            Field::optional("ids", Kind::Ids { max: 3 }, "Ids."),
+            Field::optional("tags", Kind::Strings { max: 2, max_len: 255 }, "Tags."),
+            Field::optional("mode", Kind::Choice(&["a", "b"]), "Mode."),
+            Field::optional("who", Kind::IdOrName, "Who."),
+            Field::optional("sprint", Kind::NullableId, "Sprint."),
+        ];
+        let check = |raw: Value| Args::check(LISTS, raw.as_object().cloned().unwrap_or_default());
+        assert!(check(json!({"ids": [1, 2], "tags": ["x"], "mode": "a", "who": "bob", "sprint": null})).is_ok());
+        assert!(check(json!({"who": 3, "sprint": 4})).is_ok());
+        for bad in [
+            json!({"ids": []}),
+            json!({"ids": [1, 1]}),
+            json!({"ids": [1, 2, 3, 4]}),
+            json!({"ids": [0]}),
+            json!({"tags": ["a", "b", "c"]}),
+            json!({"tags": [1]}),
+            json!({"mode": "c"}),
+            json!({"who": 0}),
+            json!({"who": ""}),
+            json!({"who": true}),
+            json!({"sprint": 0}),
+        ] {
+            assert!(check(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

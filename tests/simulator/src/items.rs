@@ -37,7 +37,14 @@ enum Lookup {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [Kind::UserStory, Kind::Task, Kind::Issue, Kind::Epic, Kind::Milestone, Kind::Wiki];
+    pub const ALL: [Kind; 6] = [
+        Kind::UserStory,
+        Kind::Task,
+        Kind::Issue,
+        Kind::Epic,
+        Kind::Milestone,
+        Kind::Wiki,
+    ];
 
     /// The URL segment.
     pub fn path(self) -> &'static str {
@@ -112,23 +119,77 @@ impl Kind {
     fn writable(self) -> &'static [&'static str] {
         match self {
             Kind::UserStory => &[
-                "subject", "description", "status", "milestone", "assigned_to", "assigned_users", "points", "tags",
-                "backlog_order", "sprint_order", "is_blocked", "blocked_note", "client_requirement", "team_requirement",
-                "due_date", "watchers",
+                "subject",
+                "description",
+                "status",
+                "milestone",
+                "assigned_to",
+                "assigned_users",
+                "points",
+                "tags",
+                "backlog_order",
+                "sprint_order",
+                "is_blocked",
+                "blocked_note",
+                "client_requirement",
+                "team_requirement",
+                "due_date",
+                "watchers",
             ],
             Kind::Task => &[
-                "subject", "description", "status", "milestone", "assigned_to", "user_story", "tags", "is_iocaine",
-                "us_order", "taskboard_order", "is_blocked", "blocked_note", "due_date", "watchers",
+                "subject",
+                "description",
+                "status",
+                "milestone",
+                "assigned_to",
+                "user_story",
+                "tags",
+                "is_iocaine",
+                "us_order",
+                "taskboard_order",
+                "is_blocked",
+                "blocked_note",
+                "due_date",
+                "watchers",
             ],
             Kind::Issue => &[
-                "subject", "description", "status", "milestone", "assigned_to", "priority", "severity", "type", "tags",
-                "is_blocked", "blocked_note", "due_date", "watchers",
+                "subject",
+                "description",
+                "status",
+                "milestone",
+                "assigned_to",
+                "priority",
+                "severity",
+                "type",
+                "tags",
+                "is_blocked",
+                "blocked_note",
+                "due_date",
+                "watchers",
             ],
             Kind::Epic => &[
-                "subject", "description", "status", "assigned_to", "color", "tags", "epics_order", "is_blocked",
-                "blocked_note", "client_requirement", "team_requirement", "watchers",
+                "subject",
+                "description",
+                "status",
+                "assigned_to",
+                "color",
+                "tags",
+                "epics_order",
+                "is_blocked",
+                "blocked_note",
+                "client_requirement",
+                "team_requirement",
+                "watchers",
             ],
-            Kind::Milestone => &["name", "estimated_start", "estimated_finish", "closed", "disponibility", "order", "slug"],
+            Kind::Milestone => &[
+                "name",
+                "estimated_start",
+                "estimated_finish",
+                "closed",
+                "disponibility",
+                "order",
+                "slug",
+            ],
             Kind::Wiki => &["slug", "content", "watchers"],
         }
     }
@@ -245,12 +306,17 @@ fn normalise_tags(value: &Value) -> Result<Value, Refusal> {
         let pair = match tag {
             Value::String(name) => json!([name.to_lowercase(), null]),
             Value::Array(parts) if !parts.is_empty() && parts[0].is_string() => {
-                json!([parts[0].as_str().unwrap_or_default().to_lowercase(), parts.get(1).cloned().unwrap_or(Value::Null)])
+                json!([
+                    parts[0].as_str().unwrap_or_default().to_lowercase(),
+                    parts.get(1).cloned().unwrap_or(Value::Null)
+                ])
             }
             other => {
                 return Err(field_error(
                     "tags",
-                    &format!("Invalid tag '{other}'. it must be the name or a pair '[\"name\", \"hex color/\" | null]'."),
+                    &format!(
+                        "Invalid tag '{other}'. it must be the name or a pair '[\"name\", \"hex color/\" | null]'."
+                    ),
                 ));
             }
         };
@@ -262,7 +328,12 @@ fn normalise_tags(value: &Value) -> Result<Value, Refusal> {
 }
 
 /// Checks and normalises the writable fields of a create or update body.
-fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Value>) -> Result<Map<String, Value>, Refusal> {
+fn check_fields(
+    state: &State,
+    kind: Kind,
+    project: i64,
+    body: &Map<String, Value>,
+) -> Result<Map<String, Value>, Refusal> {
     let mut out = Map::new();
     for (field, value) in body {
         if !kind.writable().contains(&field.as_str()) {
@@ -292,7 +363,10 @@ fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Valu
             "assigned_users" => {
                 let users = value.as_array().cloned().unwrap_or_default();
                 for user in &users {
-                    if user.as_i64().is_none_or(|user| state.membership(project, user).is_none()) {
+                    if user
+                        .as_i64()
+                        .is_none_or(|user| state.membership(project, user).is_none())
+                    {
                         return Err(field_error(field, "The user must be a project member."));
                     }
                 }
@@ -303,7 +377,12 @@ fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Valu
                 match state.item(Kind::Milestone, id) {
                     Some(milestone) if milestone.project == project => value.clone(),
                     Some(_) => return Err(Refusal::Forbidden),
-                    None => return Err(field_error(field, &format!("Invalid pk '{id}' - object does not exist."))),
+                    None => {
+                        return Err(field_error(
+                            field,
+                            &format!("Invalid pk '{id}' - object does not exist."),
+                        ));
+                    }
                 }
             }
             "user_story" if !value.is_null() => {
@@ -311,7 +390,12 @@ fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Valu
                 match state.item(Kind::UserStory, id) {
                     Some(story) if story.project == project => value.clone(),
                     Some(_) => return Err(Refusal::Forbidden),
-                    None => return Err(field_error(field, &format!("Invalid pk '{id}' - object does not exist."))),
+                    None => {
+                        return Err(field_error(
+                            field,
+                            &format!("Invalid pk '{id}' - object does not exist."),
+                        ));
+                    }
                 }
             }
             "estimated_start" | "estimated_finish" => {
@@ -330,8 +414,14 @@ fn check_fields(state: &State, kind: Kind, project: i64, body: &Map<String, Valu
             && !value.is_null()
         {
             let id = value.as_i64().unwrap_or(-1);
-            if !lookup_items(state, project, *lookup).iter().any(|item| item["id"] == id) {
-                return Err(field_error(field, &format!("Invalid pk '{}' - object does not exist.", value)));
+            if !lookup_items(state, project, *lookup)
+                .iter()
+                .any(|item| item["id"] == id)
+            {
+                return Err(field_error(
+                    field,
+                    &format!("Invalid pk '{}' - object does not exist.", value),
+                ));
             }
         }
         out.insert(field.clone(), value);
@@ -344,7 +434,10 @@ fn is_date(text: &str) -> bool {
     bytes.len() == 10
         && bytes[4] == b'-'
         && bytes[7] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
 }
 
 fn order_stamp() -> Value {
@@ -377,7 +470,10 @@ impl State {
             return Err(field_error("project", "This field is required."));
         };
         let Some(found) = self.project(project) else {
-            return Err(field_error("project", &format!("Invalid pk '{project}' - object does not exist.")));
+            return Err(field_error(
+                "project",
+                &format!("Invalid pk '{project}' - object does not exist."),
+            ));
         };
         if !self.can_edit(found.id, user) {
             return Err(Refusal::Forbidden);
@@ -389,8 +485,10 @@ impl State {
             .filter(|field| body.get(*field).is_none_or(Value::is_null))
             .collect();
         if !missing.is_empty() {
-            let errors: Map<String, Value> =
-                missing.iter().map(|field| (field.to_string(), json!(["This field is required."]))).collect();
+            let errors: Map<String, Value> = missing
+                .iter()
+                .map(|field| (field.to_string(), json!(["This field is required."])))
+                .collect();
             return Err(Refusal::BadRequest(Value::Object(errors)));
         }
         let mut fields = check_fields(self, kind, project, body)?;
@@ -484,7 +582,13 @@ impl State {
         Value::Object(points)
     }
 
-    fn check_unique(&self, kind: Kind, project: i64, fields: &Map<String, Value>, except: Option<i64>) -> Result<(), Refusal> {
+    fn check_unique(
+        &self,
+        kind: Kind,
+        project: i64,
+        fields: &Map<String, Value>,
+        except: Option<i64>,
+    ) -> Result<(), Refusal> {
         let clash = |field: &str| {
             fields.get(field).is_some_and(|value| {
                 self.items_of(kind)
@@ -542,7 +646,11 @@ impl State {
             }
             changes.insert("assigned_users".into(), Value::Array(users));
         }
-        let comment = body.get("comment").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let comment = body
+            .get("comment")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let diff: Map<String, Value> = changes
             .iter()
             .filter(|(field, value)| item.get(field) != *value)
@@ -607,15 +715,25 @@ fn check_version(item: &Item, body: &Map<String, Value>) -> Result<(), Refusal> 
     };
     let current = item.version();
     let Some(given) = given.filter(|given| (0..=current).contains(given)) else {
-        return Err(Refusal::BadRequest(json!({"version": "The version parameter is not valid"})));
+        return Err(Refusal::BadRequest(
+            json!({"version": "The version parameter is not valid"}),
+        ));
     };
     if given == current {
         return Ok(());
     }
     let since = usize::try_from(current - given).unwrap_or(usize::MAX);
-    let changed: Vec<&String> = item.history.iter().rev().take(since).flat_map(|entry| entry.diff.keys()).collect();
+    let changed: Vec<&String> = item
+        .history
+        .iter()
+        .rev()
+        .take(since)
+        .flat_map(|entry| entry.diff.keys())
+        .collect();
     if body.keys().any(|field| field != "version" && changed.contains(&field)) {
-        return Err(Refusal::BadRequest(json!({"version": "The version doesn't match with the current one"})));
+        return Err(Refusal::BadRequest(
+            json!({"version": "The version doesn't match with the current one"}),
+        ));
     }
     Ok(())
 }
@@ -636,7 +754,11 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
     let mut body = Map::new();
     let project = state.project(item.project);
     let project_extra = project.map(|p| json!({"name": p.name, "slug": p.slug, "logo_small_url": null, "id": p.id}));
-    let user_extra = |field: &str| item.get(field).as_i64().map_or(Value::Null, |user| state.user_summary(user));
+    let user_extra = |field: &str| {
+        item.get(field)
+            .as_i64()
+            .map_or(Value::Null, |user| state.user_summary(user))
+    };
     body.insert("project".into(), item.project.into());
     body.insert("project_extra_info".into(), project_extra.unwrap_or(Value::Null));
     body.insert("id".into(), item.id.into());
@@ -645,10 +767,22 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
         Kind::Wiki => {
             body.insert("is_watcher".into(), false.into());
             body.insert("total_watchers".into(), 0.into());
-            for field in ["slug", "content", "owner", "last_modifier", "created_date", "modified_date", "editions", "version"] {
+            for field in [
+                "slug",
+                "content",
+                "owner",
+                "last_modifier",
+                "created_date",
+                "modified_date",
+                "editions",
+                "version",
+            ] {
                 body.insert(field.into(), item.get(field).clone());
             }
-            body.insert("html".into(), markdown(item.get("content").as_str().unwrap_or_default()).into());
+            body.insert(
+                "html".into(),
+                markdown(item.get("content").as_str().unwrap_or_default()).into(),
+            );
         }
         _ => {
             let status_lookup = item.kind.lookups()[0].1;
@@ -659,7 +793,10 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             body.insert("status".into(), item.get("status").clone());
             body.insert(
                 "status_extra_info".into(),
-                status.map_or(Value::Null, |s| json!({"name": s["name"], "color": s["color"], "is_closed": s["is_closed"]})),
+                status.map_or(
+                    Value::Null,
+                    |s| json!({"name": s["name"], "color": s["color"], "is_closed": s["is_closed"]}),
+                ),
             );
             body.insert("assigned_to".into(), item.get("assigned_to").clone());
             body.insert("assigned_to_extra_info".into(), user_extra("assigned_to"));
@@ -677,7 +814,10 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             }
             body.insert("due_date_status".into(), "not_set".into());
             body.insert("attachments".into(), json!([]));
-            body.insert("total_comments".into(), item.history.iter().filter(|e| !e.comment.is_empty()).count().into());
+            body.insert(
+                "total_comments".into(),
+                item.history.iter().filter(|e| !e.comment.is_empty()).count().into(),
+            );
             for field in ["is_watcher", "is_voter"] {
                 body.insert(field.into(), false.into());
             }
@@ -703,7 +843,10 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
 }
 
 fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
-    let milestone = item.get("milestone").as_i64().and_then(|id| state.item(Kind::Milestone, id));
+    let milestone = item
+        .get("milestone")
+        .as_i64()
+        .and_then(|id| state.item(Kind::Milestone, id));
     match item.kind {
         Kind::UserStory => {
             let assigned_to = item.get("assigned_to").clone();
@@ -713,9 +856,22 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
             }
             body.insert("assigned_users".into(), Value::Array(users));
             body.insert("milestone".into(), item.get("milestone").clone());
-            body.insert("milestone_slug".into(), milestone.map_or(Value::Null, |m| m.get("slug").clone()));
-            body.insert("milestone_name".into(), milestone.map_or(Value::Null, |m| m.get("name").clone()));
-            for field in ["points", "backlog_order", "sprint_order", "kanban_order", "client_requirement", "team_requirement"] {
+            body.insert(
+                "milestone_slug".into(),
+                milestone.map_or(Value::Null, |m| m.get("slug").clone()),
+            );
+            body.insert(
+                "milestone_name".into(),
+                milestone.map_or(Value::Null, |m| m.get("name").clone()),
+            );
+            for field in [
+                "points",
+                "backlog_order",
+                "sprint_order",
+                "kanban_order",
+                "client_requirement",
+                "team_requirement",
+            ] {
                 body.insert(field.into(), item.fields.get(field).cloned().unwrap_or(json!(false)));
             }
             body.insert("total_points".into(), total_points(state, item));
@@ -732,10 +888,24 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
                     })
                 })
                 .collect();
-            body.insert("epics".into(), if epics.is_empty() { Value::Null } else { Value::Array(epics) });
+            body.insert(
+                "epics".into(),
+                if epics.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(epics)
+                },
+            );
             for field in [
-                "finish_date", "generated_from_issue", "generated_from_task", "from_task_ref", "tribe_gig", "origin_issue",
-                "origin_task", "epic_order", "swimlane",
+                "finish_date",
+                "generated_from_issue",
+                "generated_from_task",
+                "from_task_ref",
+                "tribe_gig",
+                "origin_issue",
+                "origin_task",
+                "epic_order",
+                "swimlane",
             ] {
                 body.insert(field.into(), Value::Null);
             }
@@ -744,17 +914,29 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
         }
         Kind::Task => {
             body.insert("user_story".into(), item.get("user_story").clone());
-            let story = item.get("user_story").as_i64().and_then(|id| state.item(Kind::UserStory, id));
+            let story = item
+                .get("user_story")
+                .as_i64()
+                .and_then(|id| state.item(Kind::UserStory, id));
             body.insert(
                 "user_story_extra_info".into(),
-                story.map_or(Value::Null, |s| json!({"id": s.id, "ref": s.get("ref"), "subject": s.get("subject"), "epics": null})),
+                story.map_or(
+                    Value::Null,
+                    |s| json!({"id": s.id, "ref": s.get("ref"), "subject": s.get("subject"), "epics": null}),
+                ),
             );
             body.insert("milestone".into(), item.get("milestone").clone());
-            body.insert("milestone_slug".into(), milestone.map_or(Value::Null, |m| m.get("slug").clone()));
+            body.insert(
+                "milestone_slug".into(),
+                milestone.map_or(Value::Null, |m| m.get("slug").clone()),
+            );
             for field in ["us_order", "taskboard_order"] {
                 body.insert(field.into(), item.get(field).clone());
             }
-            body.insert("is_iocaine".into(), item.fields.get("is_iocaine").cloned().unwrap_or(json!(false)));
+            body.insert(
+                "is_iocaine".into(),
+                item.fields.get("is_iocaine").cloned().unwrap_or(json!(false)),
+            );
             body.insert("finished_date".into(), Value::Null);
             body.insert("generated_user_stories".into(), Value::Null);
         }
@@ -793,13 +975,33 @@ fn total_points(state: &State, story: &Item) -> Value {
     let values: Vec<f64> = story
         .get("points")
         .as_object()
-        .map(|points| points.values().filter_map(|id| points_value(state, story.project, id)).collect())
+        .map(|points| {
+            points
+                .values()
+                .filter_map(|id| points_value(state, story.project, id))
+                .collect()
+        })
         .unwrap_or_default();
-    if values.is_empty() { Value::Null } else { json!(values.iter().sum::<f64>()) }
+    if values.is_empty() {
+        Value::Null
+    } else {
+        json!(values.iter().sum::<f64>())
+    }
 }
 
 fn render_milestone(state: &State, item: &Item, body: &mut Map<String, Value>) {
-    for field in ["name", "slug", "owner", "estimated_start", "estimated_finish", "created_date", "modified_date", "closed", "disponibility", "order"] {
+    for field in [
+        "name",
+        "slug",
+        "owner",
+        "estimated_start",
+        "estimated_finish",
+        "created_date",
+        "modified_date",
+        "closed",
+        "disponibility",
+        "order",
+    ] {
         body.insert(field.into(), item.get(field).clone());
     }
     let stories: Vec<&Item> = state
@@ -821,8 +1023,20 @@ fn render_milestone(state: &State, item: &Item, body: &mut Map<String, Value>) {
                 }
             }
             let keep = [
-                "id", "ref", "subject", "milestone", "project", "project_extra_info", "status", "status_extra_info",
-                "assigned_to", "assigned_to_extra_info", "is_closed", "created_date", "modified_date", "total_points",
+                "id",
+                "ref",
+                "subject",
+                "milestone",
+                "project",
+                "project_extra_info",
+                "status",
+                "status_extra_info",
+                "assigned_to",
+                "assigned_to_extra_info",
+                "is_closed",
+                "created_date",
+                "modified_date",
+                "total_points",
             ];
             Value::Object(keep.iter().map(|k| ((*k).to_owned(), rendered[*k].clone())).collect())
         })
@@ -896,30 +1110,60 @@ mod tests {
     #[test]
     fn refs_are_shared_across_kinds_and_defaults_apply() {
         let (mut state, admin, project) = state();
-        let story = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a"}))).unwrap();
-        let issue = state.create_item(Kind::Issue, admin, &body(json!({"project": project, "subject": "b"}))).unwrap();
+        let story = state
+            .create_item(
+                Kind::UserStory,
+                admin,
+                &body(json!({"project": project, "subject": "a"})),
+            )
+            .unwrap();
+        let issue = state
+            .create_item(Kind::Issue, admin, &body(json!({"project": project, "subject": "b"})))
+            .unwrap();
         assert_eq!(state.item(Kind::UserStory, story).unwrap().get("ref"), 1);
         let issue = render(&state, state.item(Kind::Issue, issue).unwrap(), true);
         assert_eq!(issue["ref"], 2);
-        assert_eq!(issue["priority"], state.project(project).unwrap().lookups.defaults()["default_priority"]);
+        assert_eq!(
+            issue["priority"],
+            state.project(project).unwrap().lookups.defaults()["default_priority"]
+        );
     }
 
     #[test]
     fn occ_is_per_field() {
         let (mut state, admin, project) = state();
-        let id = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a"}))).unwrap();
-        state.update_item(Kind::UserStory, id, admin, &body(json!({"subject": "b", "version": 1}))).unwrap();
+        let id = state
+            .create_item(
+                Kind::UserStory,
+                admin,
+                &body(json!({"project": project, "subject": "a"})),
+            )
+            .unwrap();
+        state
+            .update_item(Kind::UserStory, id, admin, &body(json!({"subject": "b", "version": 1})))
+            .unwrap();
         let stale_same = state.update_item(Kind::UserStory, id, admin, &body(json!({"subject": "c", "version": 1})));
         assert_eq!(
             stale_same,
-            Err(Refusal::BadRequest(json!({"version": "The version doesn't match with the current one"})))
+            Err(Refusal::BadRequest(
+                json!({"version": "The version doesn't match with the current one"})
+            ))
         );
-        state.update_item(Kind::UserStory, id, admin, &body(json!({"description": "d", "version": 1}))).unwrap();
+        state
+            .update_item(
+                Kind::UserStory,
+                id,
+                admin,
+                &body(json!({"description": "d", "version": 1})),
+            )
+            .unwrap();
         assert_eq!(state.item(Kind::UserStory, id).unwrap().version(), 3);
         for bad in [json!({"subject": "x"}), json!({"subject": "x", "version": 9})] {
             assert_eq!(
                 state.update_item(Kind::UserStory, id, admin, &body(bad)),
-                Err(Refusal::BadRequest(json!({"version": "The version parameter is not valid"})))
+                Err(Refusal::BadRequest(
+                    json!({"version": "The version parameter is not valid"})
+                ))
             );
         }
     }
@@ -927,14 +1171,37 @@ mod tests {
     #[test]
     fn validation_matches_recorded_messages() {
         let (mut state, admin, project) = state();
-        let refused = state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": ""})));
-        assert_eq!(refused, Err(Refusal::BadRequest(json!({"subject": ["This field is required."]}))));
-        let refused =
-            state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a", "status": 999999})));
-        assert_eq!(refused, Err(Refusal::BadRequest(json!({"status": ["Invalid pk '999999' - object does not exist."]}))));
-        let refused =
-            state.create_item(Kind::UserStory, admin, &body(json!({"project": project, "subject": "a", "assigned_to": 2})));
-        assert_eq!(refused, Err(Refusal::BadRequest(json!({"assigned_to": ["The user must be a project member."]}))));
+        let refused = state.create_item(
+            Kind::UserStory,
+            admin,
+            &body(json!({"project": project, "subject": ""})),
+        );
+        assert_eq!(
+            refused,
+            Err(Refusal::BadRequest(json!({"subject": ["This field is required."]})))
+        );
+        let refused = state.create_item(
+            Kind::UserStory,
+            admin,
+            &body(json!({"project": project, "subject": "a", "status": 999999})),
+        );
+        assert_eq!(
+            refused,
+            Err(Refusal::BadRequest(
+                json!({"status": ["Invalid pk '999999' - object does not exist."]})
+            ))
+        );
+        let refused = state.create_item(
+            Kind::UserStory,
+            admin,
+            &body(json!({"project": project, "subject": "a", "assigned_to": 2})),
+        );
+        assert_eq!(
+            refused,
+            Err(Refusal::BadRequest(
+                json!({"assigned_to": ["The user must be a project member."]})
+            ))
+        );
         let bob = 2;
         let refused = state.create_item(Kind::UserStory, bob, &body(json!({"project": project, "subject": "a"})));
         assert_eq!(refused, Err(Refusal::Forbidden));

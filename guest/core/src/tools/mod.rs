@@ -1,12 +1,17 @@
 //! The tool catalogue as data, and the dispatcher that validates arguments and runs a tool.
 
+mod bulk;
+mod comments;
+mod items;
 mod projects;
 mod session;
+mod sprints;
+mod wiki;
 
 use serde_json::{Map, Value, json};
 
 use crate::context::CallContext;
-use crate::error::{ToolError, ToolResult};
+use crate::error::ToolResult;
 use crate::platform::Platform;
 use crate::schema::{Field, input_schema};
 use crate::session::Session;
@@ -32,6 +37,27 @@ impl Annotations {
         read_only: true,
         destructive: false,
         idempotent: true,
+        open_world: true,
+    };
+    /// A tool that creates something in Taiga.
+    pub const CREATE: Self = Self {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+        open_world: true,
+    };
+    /// A tool that overwrites fields with the given values: repeating it changes nothing more.
+    pub const UPDATE: Self = Self {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+        open_world: true,
+    };
+    /// A tool that deletes.
+    pub const DELETE: Self = Self {
+        read_only: false,
+        destructive: true,
+        idempotent: false,
         open_world: true,
     };
 }
@@ -94,6 +120,60 @@ pub fn catalogue() -> &'static [Tool] {
         session::SESSION_STATUS,
         projects::LIST_PROJECTS,
         projects::GET_PROJECT,
+        projects::GET_PROJECT_METADATA,
+        projects::CREATE_PROJECT,
+        projects::UPDATE_PROJECT,
+        projects::DELETE_PROJECT,
+        projects::LIST_PROJECT_MEMBERS,
+        projects::INVITE_PROJECT_USER,
+        projects::REMOVE_PROJECT_MEMBER,
+        items::LIST_EPICS,
+        items::GET_EPIC,
+        items::CREATE_EPIC,
+        items::UPDATE_EPIC,
+        items::DELETE_EPIC,
+        items::ASSIGN_EPIC,
+        items::UNASSIGN_EPIC,
+        items::LINK_USER_STORY_TO_EPIC,
+        items::UNLINK_USER_STORY_FROM_EPIC,
+        items::LIST_EPIC_USER_STORIES,
+        items::LIST_USER_STORIES,
+        items::GET_USER_STORY,
+        items::CREATE_USER_STORY,
+        items::UPDATE_USER_STORY,
+        items::DELETE_USER_STORY,
+        items::ASSIGN_USER_STORY,
+        items::UNASSIGN_USER_STORY,
+        bulk::BULK_CREATE_USER_STORIES,
+        bulk::MOVE_USER_STORIES_TO_SPRINT,
+        bulk::BULK_UPDATE_USER_STORIES,
+        items::LIST_TASKS,
+        items::GET_TASK,
+        items::CREATE_TASK,
+        items::UPDATE_TASK,
+        items::DELETE_TASK,
+        items::ASSIGN_TASK,
+        items::UNASSIGN_TASK,
+        items::LIST_ISSUES,
+        items::GET_ISSUE,
+        items::CREATE_ISSUE,
+        items::UPDATE_ISSUE,
+        items::DELETE_ISSUE,
+        items::ASSIGN_ISSUE,
+        items::UNASSIGN_ISSUE,
+        sprints::LIST_SPRINTS,
+        sprints::GET_SPRINT,
+        sprints::CREATE_SPRINT,
+        sprints::UPDATE_SPRINT,
+        sprints::DELETE_SPRINT,
+        sprints::CLOSE_SPRINT,
+        wiki::LIST_WIKI_PAGES,
+        wiki::GET_WIKI_PAGE,
+        wiki::CREATE_WIKI_PAGE,
+        wiki::UPDATE_WIKI_PAGE,
+        wiki::DELETE_WIKI_PAGE,
+        comments::ADD_COMMENT,
+        comments::LIST_COMMENTS,
     ];
     TOOLS
 }
@@ -175,9 +255,13 @@ pub fn list_schema(item: Value) -> Value {
     })
 }
 
-/// Builds a result from the tool's output; a shape error here is a bug, reported as INTERNAL.
-pub fn to_value(output: impl serde::Serialize) -> ToolResult<Value> {
-    serde_json::to_value(output).map_err(|_| ToolError::internal("result did not serialise"))
+/// The output schema of a delete.
+pub fn deleted_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"deleted": {"type": "boolean"}, "id": {"type": "integer"}},
+        "required": ["deleted", "id"]
+    })
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
-//! Project tools.
+//! Project and member tools.
 
 use serde_json::{Value, json};
 
 use super::{Annotations, Call, Tool, list_schema};
-use crate::error::ToolResult;
-use crate::listing::{PAGE, PAGE_SIZE, list_page};
+use crate::crud::Api;
+use crate::error::{ToolError, ToolResult};
+use crate::listing::{ALL, PAGE, PAGE_SIZE, list_page};
 use crate::schema::{Field, Kind, SESSION};
 use crate::validate::Args;
 
@@ -19,6 +20,7 @@ pub const LIST_PROJECTS: Tool = Tool {
         SESSION,
         PAGE,
         PAGE_SIZE,
+        ALL,
         Field::optional(
             "member_only",
             Kind::Bool,
@@ -33,29 +35,159 @@ pub const LIST_PROJECTS: Tool = Tool {
 pub const GET_PROJECT: Tool = Tool {
     name: "get_project",
     title: "Get a project",
-    description: "Get one project by id: its description, visibility, owner, modules and members with their roles.",
+    description: "Get one project by id or by slug: its description, visibility, owner, modules and members with \
+        their roles.",
+    fields: &[
+        SESSION,
+        Field::optional("project_id", Kind::Id, "Taiga project id. Give this or slug."),
+        Field::optional(
+            "slug",
+            Kind::Text { min: 1, max: 255 },
+            "Project slug, as in its URL. Give this or project_id.",
+        ),
+    ],
+    output_schema: project_schema,
+    annotations: Annotations::READ,
+    run: get_project,
+};
+
+pub const GET_PROJECT_METADATA: Tool = Tool {
+    name: "get_project_metadata",
+    title: "Get a project's statuses, types and members",
+    description: "Everything needed to fill in other tools, in one call: the project's user story, task, issue and \
+        epic statuses, priorities, severities, issue types, points, roles and members, each with its id and name.",
     fields: &[SESSION, PROJECT_ID],
     output_schema: || {
         json!({
             "type": "object",
             "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "slug": {"type": "string"},
-                "description": {"type": "string"},
-                "is_private": {"type": "boolean"},
-                "owner": {"type": ["string", "null"]},
-                "created_date": {"type": "string"},
-                "modified_date": {"type": "string"},
-                "modules": {"type": "object"},
-                "members": {"type": "array", "items": {"type": "object"}},
-                "i_am_admin": {"type": "boolean"}
+                "project_id": {"type": "integer"},
+                "user_story_statuses": {"type": "array"}, "task_statuses": {"type": "array"},
+                "issue_statuses": {"type": "array"}, "epic_statuses": {"type": "array"},
+                "priorities": {"type": "array"}, "severities": {"type": "array"}, "issue_types": {"type": "array"},
+                "points": {"type": "array"}, "roles": {"type": "array"}, "members": {"type": "array"}
             },
-            "required": ["id", "name", "slug"]
+            "required": ["project_id", "members", "roles"]
         })
     },
     annotations: Annotations::READ,
-    run: get_project,
+    run: get_project_metadata,
+};
+
+pub const CREATE_PROJECT: Tool = Tool {
+    name: "create_project",
+    title: "Create a project",
+    description: "Create a Taiga project from the scrum (default) or kanban template; the user becomes its admin. \
+        Private unless visibility is \"public\".",
+    fields: &[
+        SESSION,
+        Field::required("name", Kind::Text { min: 1, max: 250 }, "Project name."),
+        Field::optional(
+            "description",
+            Kind::Text { min: 0, max: 5000 },
+            "Project description (default empty).",
+        ),
+        Field::optional(
+            "visibility",
+            Kind::Choice(&["private", "public"]),
+            "Who can see it (default private).",
+        ),
+        Field::optional(
+            "template",
+            Kind::Choice(&["scrum", "kanban"]),
+            "Template (default scrum).",
+        ),
+    ],
+    output_schema: project_schema,
+    annotations: Annotations::CREATE,
+    run: create_project,
+};
+
+pub const UPDATE_PROJECT: Tool = Tool {
+    name: "update_project",
+    title: "Update a project",
+    description: "Change a project's name, description or visibility (admins only). Projects have no version in \
+        Taiga, so this tool takes none: the last write wins.",
+    fields: &[
+        SESSION,
+        PROJECT_ID,
+        Field::optional("name", Kind::Text { min: 1, max: 250 }, "New name."),
+        Field::optional("description", Kind::Text { min: 0, max: 5000 }, "New description."),
+        Field::optional("visibility", Kind::Choice(&["private", "public"]), "New visibility."),
+    ],
+    output_schema: project_schema,
+    annotations: Annotations::UPDATE,
+    run: update_project,
+};
+
+pub const DELETE_PROJECT: Tool = Tool {
+    name: "delete_project",
+    title: "Delete a project",
+    description: "Delete a project and everything in it (admins only). This cannot be undone. Projects have no \
+        version in Taiga, so this tool takes none.",
+    fields: &[SESSION, PROJECT_ID],
+    output_schema: super::deleted_schema,
+    annotations: Annotations::DELETE,
+    run: delete_project,
+};
+
+pub const LIST_PROJECT_MEMBERS: Tool = Tool {
+    name: "list_project_members",
+    title: "List project members",
+    description: "List a project's members and pending invitations with their user ids, usernames and roles.",
+    fields: &[SESSION, PROJECT_ID],
+    output_schema: || {
+        json!({
+            "type": "object",
+            "properties": {"members": {"type": "array", "items": {"type": "object"}}},
+            "required": ["members"]
+        })
+    },
+    annotations: Annotations::READ,
+    run: list_project_members,
+};
+
+pub const INVITE_PROJECT_USER: Tool = Tool {
+    name: "invite_project_user",
+    title: "Invite a user to a project",
+    description: "Add a user to a project with a role (admins only). Give a username or an email: a known user \
+        becomes a member at once, an unknown email gets an invitation.",
+    fields: &[
+        SESSION,
+        PROJECT_ID,
+        Field::optional(
+            "username",
+            Kind::Text { min: 1, max: 255 },
+            "Taiga username. Give this or email.",
+        ),
+        Field::optional(
+            "email",
+            Kind::Text { min: 3, max: 254 },
+            "Email address (RFC 5322). Give this or username.",
+        ),
+        Field::required(
+            "role",
+            Kind::IdOrName,
+            "Role id or name, e.g. \"Back\" or \"Product Owner\".",
+        ),
+    ],
+    output_schema: member_schema,
+    annotations: Annotations::CREATE,
+    run: invite_project_user,
+};
+
+pub const REMOVE_PROJECT_MEMBER: Tool = Tool {
+    name: "remove_project_member",
+    title: "Remove a project member",
+    description: "Remove a user from a project (admins only). Taiga refuses to remove the owner or the last admin.",
+    fields: &[
+        SESSION,
+        PROJECT_ID,
+        Field::required("user_id", Kind::Id, "The member's user id (see list_project_members)."),
+    ],
+    output_schema: super::deleted_schema,
+    annotations: Annotations::DELETE,
+    run: remove_project_member,
 };
 
 fn project_summary_schema() -> Value {
@@ -74,6 +206,41 @@ fn project_summary_schema() -> Value {
     })
 }
 
+fn project_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "slug": {"type": "string"},
+            "description": {"type": "string"},
+            "is_private": {"type": "boolean"},
+            "owner": {"type": ["string", "null"]},
+            "modules": {"type": "object"},
+            "members": {"type": "array", "items": {"type": "object"}},
+            "i_am_admin": {"type": "boolean"}
+        },
+        "required": ["id", "name", "slug"]
+    })
+}
+
+fn member_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "membership_id": {"type": "integer"},
+            "user_id": {"type": ["integer", "null"]},
+            "username": {"type": ["string", "null"]},
+            "email": {"type": ["string", "null"]},
+            "role": {"type": ["string", "null"]},
+            "role_id": {"type": "integer"},
+            "is_admin": {"type": "boolean"},
+            "pending": {"type": "boolean"}
+        },
+        "required": ["membership_id", "pending"]
+    })
+}
+
 fn summary(project: &Value) -> Value {
     json!({
         "id": project["id"],
@@ -86,31 +253,7 @@ fn summary(project: &Value) -> Value {
     })
 }
 
-fn list_projects(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
-    let session = call.session(args)?;
-    let member = args
-        .flag("member_only")
-        .unwrap_or(true)
-        .then(|| session.user_id.to_string());
-    list_page(
-        call,
-        &session,
-        args,
-        "/projects",
-        &[("member", member)],
-        "projects",
-        summary,
-    )
-}
-
-fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
-    let session = call.session(args)?;
-    let id = args.required_int("project_id")?;
-    let base = session.taiga_url()?;
-    let project = call
-        .taiga(&base)
-        .with_token(&session.auth_token)
-        .get(&format!("/projects/{id}"), &format!("project {id}"))?;
+fn project_body(project: &Value) -> Value {
     let members: Vec<Value> = project["members"]
         .as_array()
         .map(Vec::as_slice)
@@ -121,12 +264,12 @@ fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
                 "id": member["id"],
                 "username": member["username"],
                 "full_name": member["full_name_display"],
-                "role": member["role"],
-                "role_name": member["role_name"],
+                "role": member["role_name"],
+                "role_id": member["role"],
             })
         })
         .collect();
-    Ok(json!({
+    json!({
         "id": project["id"],
         "name": project["name"],
         "slug": project["slug"],
@@ -144,5 +287,223 @@ fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
         },
         "members": members,
         "i_am_admin": project["i_am_admin"],
+    })
+}
+
+fn list_projects(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let member = args
+        .flag("member_only")
+        .unwrap_or(true)
+        .then(|| api.session.user_id.to_string());
+    list_page(&api, args, "/projects", &[("member", member)], "projects", summary)
+}
+
+fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = match (args.int("project_id"), args.text("slug")) {
+        (Some(id), None) => api.taiga().get(&format!("/projects/{id}"), &format!("project {id}"))?,
+        (None, Some(slug)) => {
+            let path = crate::taiga::with_query("/projects/by_slug", &[("slug", Some(slug.to_owned()))]);
+            api.taiga().get(&path, &format!("project `{slug}`"))?
+        }
+        _ => {
+            return Err(ToolError::invalid(
+                "project_id",
+                "give exactly one of project_id or slug",
+            ));
+        }
+    };
+    Ok(project_body(&project))
+}
+
+fn named_list(detail: &Value, key: &str, extra: &[&str]) -> Value {
+    let items: Vec<Value> = detail[key]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|item| {
+            let mut out = json!({"id": item["id"], "name": item["name"]});
+            for field in extra {
+                out[*field] = item[*field].clone();
+            }
+            out
+        })
+        .collect();
+    Value::Array(items)
+}
+
+fn get_project_metadata(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = args.required_int("project_id")?;
+    let meta = api.project_meta(id)?;
+    let detail = meta.detail();
+    let members: Vec<Value> = detail["members"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| json!({"id": m["id"], "username": m["username"], "full_name": m["full_name_display"], "role": m["role_name"]}))
+        .collect();
+    Ok(json!({
+        "project_id": id,
+        "user_story_statuses": named_list(detail, "us_statuses", &["is_closed"]),
+        "task_statuses": named_list(detail, "task_statuses", &["is_closed"]),
+        "issue_statuses": named_list(detail, "issue_statuses", &["is_closed"]),
+        "epic_statuses": named_list(detail, "epic_statuses", &["is_closed"]),
+        "priorities": named_list(detail, "priorities", &[]),
+        "severities": named_list(detail, "severities", &[]),
+        "issue_types": named_list(detail, "issue_types", &[]),
+        "points": named_list(detail, "points", &["value"]),
+        "roles": named_list(detail, "roles", &["computable"]),
+        "members": members,
     }))
+}
+
+fn create_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let template = match args.text("template") {
+        Some("kanban") => 2,
+        _ => 1,
+    };
+    let body = json!({
+        "name": args.required_text("name")?,
+        "description": args.text("description").unwrap_or_default(),
+        "is_private": args.text("visibility") != Some("public"),
+        "creation_template": template,
+    });
+    let project = api.taiga().post("/projects", &body, "a new project")?;
+    Ok(project_body(&project))
+}
+
+fn update_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = args.required_int("project_id")?;
+    let mut body = serde_json::Map::new();
+    if let Some(name) = args.text("name") {
+        body.insert("name".into(), name.into());
+    }
+    if let Some(description) = args.text("description") {
+        body.insert("description".into(), description.into());
+    }
+    if let Some(visibility) = args.text("visibility") {
+        body.insert("is_private".into(), (visibility == "private").into());
+    }
+    if body.is_empty() {
+        return Err(ToolError::invalid(
+            "name",
+            "nothing to update: give name, description or visibility",
+        ));
+    }
+    let project = api.taiga().patch(
+        &format!("/projects/{id}"),
+        &Value::Object(body),
+        &format!("project {id}"),
+    )?;
+    Ok(project_body(&project))
+}
+
+fn delete_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = args.required_int("project_id")?;
+    api.taiga()
+        .delete(&format!("/projects/{id}"), &format!("project {id}"))?;
+    Ok(json!({"deleted": true, "id": id}))
+}
+
+fn member_body(membership: &Value, usernames: &[(Value, Value)]) -> Value {
+    let username = usernames
+        .iter()
+        .find(|(id, _)| *id == membership["user"])
+        .map_or(Value::Null, |(_, name)| name.clone());
+    json!({
+        "membership_id": membership["id"],
+        "user_id": membership["user"],
+        "username": username,
+        "full_name": membership["full_name"],
+        "email": membership["email"],
+        "role": membership["role_name"],
+        "role_id": membership["role"],
+        "is_admin": membership["is_admin"],
+        "pending": membership["user"].is_null(),
+    })
+}
+
+fn memberships(api: &Api<'_>, project: i64) -> ToolResult<Vec<Value>> {
+    let path = format!("/memberships?project={project}&page_size=1000");
+    Ok(api
+        .taiga()
+        .get_page(&path, &format!("members of project {project}"))?
+        .items)
+}
+
+fn usernames(api: &Api<'_>, project: i64) -> ToolResult<Vec<(Value, Value)>> {
+    let meta = api.project_meta(project)?;
+    Ok(meta.detail()["members"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| (m["id"].clone(), m["username"].clone()))
+        .collect())
+}
+
+fn list_project_members(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = args.required_int("project_id")?;
+    let names = usernames(&api, project)?;
+    let members: Vec<Value> = memberships(&api, project)?
+        .iter()
+        .map(|m| member_body(m, &names))
+        .collect();
+    Ok(json!({"members": members}))
+}
+
+fn invite_project_user(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = args.required_int("project_id")?;
+    let who = match (args.text("username"), args.text("email")) {
+        (Some(username), None) => username.to_owned(),
+        (None, Some(email)) => {
+            crate::validate::check_email("email", email)?;
+            email.to_owned()
+        }
+        _ => return Err(ToolError::invalid("username", "give exactly one of username or email")),
+    };
+    let meta = api.project_meta(project)?;
+    let role = meta.lookup("roles", "role", args.raw("role"))?;
+    let body = json!({"project": project, "role": role, "username": who});
+    let membership = api.taiga().post("/memberships", &body, &format!("project {project}"))?;
+    let names: Vec<(Value, Value)> = meta.detail()["members"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| (m["id"].clone(), m["username"].clone()))
+        .collect();
+    let mut body = member_body(&membership, &names);
+    if body["username"].is_null() && !membership["user"].is_null() {
+        body["username"] = args.text("username").map_or(Value::Null, Value::from);
+    }
+    Ok(body)
+}
+
+fn remove_project_member(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = args.required_int("project_id")?;
+    let user = args.required_int("user_id")?;
+    let membership = memberships(&api, project)?
+        .into_iter()
+        .find(|m| m["user"] == user)
+        .ok_or_else(|| {
+            ToolError::new(
+                crate::error::ErrorCode::NotFound,
+                format!("user {user} is not a member of project {project}"),
+            )
+        })?;
+    let id = membership["id"].as_i64().unwrap_or_default();
+    api.taiga()
+        .delete(&format!("/memberships/{id}"), &format!("membership of user {user}"))?;
+    Ok(json!({"deleted": true, "id": user}))
 }

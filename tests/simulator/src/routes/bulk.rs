@@ -16,7 +16,13 @@ fn ids(value: &Value, key: &str) -> Vec<i64> {
         .map(|items| {
             items
                 .iter()
-                .filter_map(|item| if key.is_empty() { item.as_i64() } else { item[key].as_i64() })
+                .filter_map(|item| {
+                    if key.is_empty() {
+                        item.as_i64()
+                    } else {
+                        item[key].as_i64()
+                    }
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -65,10 +71,11 @@ fn check_stories(ctx: &Ctx, project: i64, stories: &[i64], user: i64) -> Result<
     if !state.can_edit(project, user) {
         return Err(respond::forbidden());
     }
-    if stories
-        .iter()
-        .any(|id| state.item(Kind::UserStory, *id).is_none_or(|story| story.project != project))
-    {
+    if stories.iter().any(|id| {
+        state
+            .item(Kind::UserStory, *id)
+            .is_none_or(|story| story.project != project)
+    }) {
         return Err(respond::field_errors(
             json!({"bulk_stories": ["All the user stories must be from the same project"]}),
         ));
@@ -125,7 +132,11 @@ pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Response {
     if milestone.is_some_and(|m| state.item(Kind::Milestone, m).is_none_or(|m| m.project != project)) {
         return respond::field_errors(json!({"milestone_id": ["The milestone isn't valid for the project"]}));
     }
-    let order_field = if milestone.is_some() { "sprint_order" } else { "backlog_order" };
+    let order_field = if milestone.is_some() {
+        "sprint_order"
+    } else {
+        "backlog_order"
+    };
     let mut answer = Vec::new();
     for (position, id) in stories.iter().enumerate() {
         if let Some(story) = state.items.get_mut(&(Kind::UserStory, *id)) {
@@ -135,7 +146,11 @@ pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Response {
         }
     }
     for task in state.items.values_mut().filter(|item| item.kind == Kind::Task) {
-        if task.get("user_story").as_i64().is_some_and(|story| stories.contains(&story)) {
+        if task
+            .get("user_story")
+            .as_i64()
+            .is_some_and(|story| stories.contains(&story))
+        {
             task.fields.insert("milestone".into(), milestone.into());
         }
     }

@@ -20,7 +20,13 @@ pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Response {
         Ok(id) => id,
         Err(response) => return response,
     };
-    let links: Vec<Value> = ctx.state().epic_links.iter().filter(|l| l.epic == epic).map(link_body).collect();
+    let links: Vec<Value> = ctx
+        .state()
+        .epic_links
+        .iter()
+        .filter(|l| l.epic == epic)
+        .map(link_body)
+        .collect();
     ctx.paginate(links)
 }
 
@@ -49,14 +55,18 @@ pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Response
         return respond::required("user_story");
     };
     if state.item(Kind::UserStory, story).is_none() {
-        return respond::field_errors(json!({"user_story": [format!("Invalid pk '{story}' - object does not exist.")]}));
+        return respond::field_errors(
+            json!({"user_story": [format!("Invalid pk '{story}' - object does not exist.")]}),
+        );
     }
     if state.epic_links.iter().any(|l| l.epic == epic && l.user_story == story) {
         return respond::field_errors(
             json!({"__all__": ["Related user story with this User story and Epic already exists."]}),
         );
     }
-    let order = body["order"].as_i64().unwrap_or_else(|| state.next_id("epic_link_order") * 1000);
+    let order = body["order"]
+        .as_i64()
+        .unwrap_or_else(|| state.next_id("epic_link_order") * 1000);
     let link = EpicLink {
         epic,
         user_story: story,
@@ -72,7 +82,12 @@ pub async fn detail(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> Re
     let (Ok(epic), Ok(story)) = (path_id(&epic), path_id(&story)) else {
         return respond::html_not_found("related_userstories");
     };
-    match ctx.state().epic_links.iter().find(|l| l.epic == epic && l.user_story == story) {
+    match ctx
+        .state()
+        .epic_links
+        .iter()
+        .find(|l| l.epic == epic && l.user_story == story)
+    {
         Some(link) => respond::ok(link_body(link)),
         None => respond::no_match("RelatedUserStory"),
     }

@@ -23,7 +23,11 @@ pub fn refusal(refusal: Refusal) -> Response {
 fn object(body: &Bytes) -> Result<Map<String, Value>, Response> {
     match json_body(body)? {
         Value::Object(map) => Ok(map),
-        _ => Err(respond::api_error(StatusCode::BAD_REQUEST, "Invalid data", "BadRequest")),
+        _ => Err(respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid data",
+            "BadRequest",
+        )),
     }
 }
 
@@ -31,10 +35,9 @@ fn ids(text: &str) -> Result<Vec<Option<i64>>, Response> {
     text.split(',')
         .map(|part| match part.trim() {
             "null" => Ok(None),
-            number => number
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| respond::api_error(StatusCode::BAD_REQUEST, "Error in filter params types.", "BadRequest")),
+            number => number.parse::<i64>().map(Some).map_err(|_| {
+                respond::api_error(StatusCode::BAD_REQUEST, "Error in filter params types.", "BadRequest")
+            }),
         })
         .collect()
 }
@@ -64,12 +67,17 @@ fn matches_filters(state: &State, ctx: &Ctx, item: &Item, rendered: &Value) -> R
             }
             "tags" => {
                 let tags = rendered["tags"].as_array().cloned().unwrap_or_default();
-                value
-                    .split(',')
-                    .any(|tag| tags.iter().any(|pair| pair[0].as_str() == Some(tag.trim().to_lowercase().as_str())))
+                value.split(',').any(|tag| {
+                    tags.iter()
+                        .any(|pair| pair[0].as_str() == Some(tag.trim().to_lowercase().as_str()))
+                })
             }
             "closed" | "is_closed" => {
-                let field = if item.kind == Kind::Milestone { "closed" } else { "is_closed" };
+                let field = if item.kind == Kind::Milestone {
+                    "closed"
+                } else {
+                    "is_closed"
+                };
                 rendered[field].as_bool() == Some(value == "true")
             }
             "slug" => rendered["slug"].as_str() == Some(value.as_str()),
@@ -82,7 +90,9 @@ fn matches_filters(state: &State, ctx: &Ctx, item: &Item, rendered: &Value) -> R
                     rendered["ref"]
                 )
                 .to_lowercase();
-                value.split_whitespace().all(|word| haystack.contains(&word.to_lowercase()))
+                value
+                    .split_whitespace()
+                    .all(|word| haystack.contains(&word.to_lowercase()))
             }
             _ => true,
         };
@@ -96,12 +106,18 @@ fn matches_filters(state: &State, ctx: &Ctx, item: &Item, rendered: &Value) -> R
 fn sort(kind: Kind, items: &mut [(&Item, Value)]) {
     let number = |value: &Value| value.as_i64().unwrap_or(0);
     items.sort_by(|(a, ra), (b, rb)| match kind {
-        Kind::UserStory => (a.project, number(&ra["backlog_order"]), number(&ra["ref"]))
-            .cmp(&(b.project, number(&rb["backlog_order"]), number(&rb["ref"]))),
+        Kind::UserStory => (a.project, number(&ra["backlog_order"]), number(&ra["ref"])).cmp(&(
+            b.project,
+            number(&rb["backlog_order"]),
+            number(&rb["ref"]),
+        )),
         Kind::Task => (a.project, a.id).cmp(&(b.project, b.id)),
         Kind::Issue => (a.project, -a.id).cmp(&(b.project, -b.id)),
-        Kind::Epic => (a.project, number(&ra["epics_order"]), number(&ra["ref"]))
-            .cmp(&(b.project, number(&rb["epics_order"]), number(&rb["ref"]))),
+        Kind::Epic => (a.project, number(&ra["epics_order"]), number(&ra["ref"])).cmp(&(
+            b.project,
+            number(&rb["epics_order"]),
+            number(&rb["ref"]),
+        )),
         Kind::Milestone => rb["estimated_start"].as_str().cmp(&ra["estimated_start"].as_str()),
         Kind::Wiki => (a.project, ra["slug"].as_str()).cmp(&(b.project, rb["slug"].as_str())),
     });
@@ -128,7 +144,10 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
         let mut extra: Vec<(&'static str, String)> = Vec::new();
         if kind == Kind::Milestone && ctx.param("project").is_some() {
             let closed = selected.iter().filter(|(_, r)| r["closed"] == true).count();
-            extra.push(("taiga-info-total-opened-milestones", (selected.len() - closed).to_string()));
+            extra.push((
+                "taiga-info-total-opened-milestones",
+                (selected.len() - closed).to_string(),
+            ));
             extra.push(("taiga-info-total-closed-milestones", closed.to_string()));
         }
         if kind == Kind::UserStory && ctx.param("project").is_some() {
@@ -137,7 +156,10 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
                 extra.push(("taiga-info-backlog-total-userstories", selected.len().to_string()));
             }
         }
-        (selected.into_iter().map(|(_, rendered)| rendered).collect::<Vec<_>>(), extra)
+        (
+            selected.into_iter().map(|(_, rendered)| rendered).collect::<Vec<_>>(),
+            extra,
+        )
     };
     let mut response = ctx.paginate(items);
     for (name, value) in extra {
@@ -171,7 +193,9 @@ pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Response {
 /// Finds a visible item, answering 404 / 401 / 403 as Taiga does.
 fn visible<'a>(state: &'a State, ctx: &Ctx, kind: Kind, id: i64) -> Result<&'a Item, Response> {
     let item = state.item(kind, id).ok_or_else(|| respond::no_match(kind.model()))?;
-    let project = state.project(item.project).ok_or_else(|| respond::no_match(kind.model()))?;
+    let project = state
+        .project(item.project)
+        .ok_or_else(|| respond::no_match(kind.model()))?;
     if state.can_view(project, ctx.user) {
         Ok(item)
     } else if ctx.user.is_none() {
@@ -207,7 +231,10 @@ pub async fn by_ref(ctx: Ctx, kind: Kind) -> Response {
         return respond::json_response(StatusCode::BAD_REQUEST, &json!("ref param is needed"));
     };
     let Some(project) = ctx.param("project").and_then(|p| p.parse::<i64>().ok()) else {
-        return respond::json_response(StatusCode::BAD_REQUEST, &json!("project or project__slug param is needed"));
+        return respond::json_response(
+            StatusCode::BAD_REQUEST,
+            &json!("project or project__slug param is needed"),
+        );
     };
     let state = ctx.state();
     let found = state

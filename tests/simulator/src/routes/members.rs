@@ -115,7 +115,8 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
     }
     let duplicate = state.memberships.iter().any(|m| {
         m.project == project.id
-            && (invitee.is_some() && m.user == invitee || m.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(login)))
+            && (invitee.is_some() && m.user == invitee
+                || m.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(login)))
     });
     if duplicate {
         return respond::field_errors(json!({"username": ["The user yet exists in the project"]}));
@@ -194,23 +195,25 @@ pub async fn lookup(ctx: Ctx, name: &'static str) -> Response {
                     "epic-statuses" => &lookups.epic_statuses,
                     _ => &lookups.roles,
                 };
-                values.iter().map(|value| {
-                    let mut value = value.clone();
-                    if let Some(object) = value.as_object_mut() {
-                        let project = object.remove("project_id").unwrap_or(Value::Null);
-                        object.insert("project".into(), project);
-                        if name == "roles" {
-                            let count = state
-                                .memberships
-                                .iter()
-                                .filter(|m| m.project == p.id && object.get("id") == Some(&Value::from(m.role)))
-                                .count();
-                            object.insert("members_count".into(), count.into());
+                values
+                    .iter()
+                    .map(|value| {
+                        let mut value = value.clone();
+                        if let Some(object) = value.as_object_mut() {
+                            let project = object.remove("project_id").unwrap_or(Value::Null);
+                            object.insert("project".into(), project);
+                            if name == "roles" {
+                                let count = state
+                                    .memberships
+                                    .iter()
+                                    .filter(|m| m.project == p.id && object.get("id") == Some(&Value::from(m.role)))
+                                    .count();
+                                object.insert("members_count".into(), count.into());
+                            }
                         }
-                    }
-                    value
-                })
-                .collect::<Vec<_>>()
+                        value
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect()
     };

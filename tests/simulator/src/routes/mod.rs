@@ -36,9 +36,18 @@ pub fn router() -> Router<Sim> {
         .route("/api/v1/history/{kind}/{id}", get(items::history))
         .route("/api/v1/wiki/by_slug", get(items::wiki_by_slug))
         .route("/api/v1/userstories/bulk_create", post(bulk::create_stories))
-        .route("/api/v1/userstories/bulk_update_milestone", post(bulk::update_milestone))
-        .route("/api/v1/userstories/bulk_update_backlog_order", post(bulk::update_backlog_order))
-        .route("/api/v1/epics/{id}/related_userstories", get(epics::list).post(epics::create))
+        .route(
+            "/api/v1/userstories/bulk_update_milestone",
+            post(bulk::update_milestone),
+        )
+        .route(
+            "/api/v1/userstories/bulk_update_backlog_order",
+            post(bulk::update_backlog_order),
+        )
+        .route(
+            "/api/v1/epics/{id}/related_userstories",
+            get(epics::list).post(epics::create),
+        )
         .route(
             "/api/v1/epics/{id}/related_userstories/{user_story}",
             get(epics::detail).delete(epics::delete),

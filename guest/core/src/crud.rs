@@ -1,0 +1,370 @@
+//! The one generic path for list, get, create, update, delete, assign and comments over a
+//! [`Resource`] description.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::listing::list_page;
+use crate::meta::ProjectMeta;
+use crate::platform::Platform;
+use crate::resource::{Conv, Mapping, Resource};
+use crate::session::Session;
+use crate::taiga::{Taiga, TaigaUrl};
+use crate::tools::Call;
+use crate::validate::Args;
+
+/// A call's authenticated access to Taiga.
+pub struct Api<'c> {
+    /// The call.
+    pub call: &'c Call<'c>,
+    /// Its session.
+    pub session: Session,
+    base: TaigaUrl,
+}
+
+impl<'c> Api<'c> {
+    /// Resumes the session named by `session_id`.
+    pub fn open(call: &'c Call<'c>, args: &Args) -> ToolResult<Self> {
+        let session = call.session(args)?;
+        let base = session.taiga_url()?;
+        Ok(Self { call, session, base })
+    }
+
+    /// A Taiga client with this session's token.
+    pub fn taiga(&self) -> Taiga<'_, dyn Platform + '_> {
+        self.call.taiga(&self.base).with_token(&self.session.auth_token)
+    }
+
+    /// The project's detail, for name resolution.
+    pub fn project_meta(&self, project: i64) -> ToolResult<ProjectMeta> {
+        self.taiga()
+            .get(&format!("/projects/{project}"), &format!("project {project}"))
+            .map(ProjectMeta::new)
+    }
+}
+
+/// Resolves mapped arguments to Taiga values, fetching the project detail only when a name needs it.
+pub struct Resolver<'a, 'c> {
+    api: &'a Api<'c>,
+    project: i64,
+    meta: Option<ProjectMeta>,
+}
+
+impl<'a, 'c> Resolver<'a, 'c> {
+    /// A resolver for `project`.
+    pub fn new(api: &'a Api<'c>, project: i64) -> Self {
+        Self {
+            api,
+            project,
+            meta: None,
+        }
+    }
+
+    fn meta(&mut self) -> ToolResult<&ProjectMeta> {
+        if self.meta.is_none() {
+            self.meta = Some(self.api.project_meta(self.project)?);
+        }
+        self.meta
+            .as_ref()
+            .ok_or_else(|| ToolError::internal("project metadata missing"))
+    }
+
+    /// The Taiga value of one argument.
+    pub fn value(&mut self, mapping: &Mapping, value: &Value) -> ToolResult<Value> {
+        Ok(match mapping.conv {
+            Conv::Plain | Conv::Sprint => value.clone(),
+            Conv::Tags => value.clone(),
+            Conv::Lookup(_) | Conv::Member if value.is_null() => Value::Null,
+            Conv::Lookup(list) if value.is_string() => self.meta()?.lookup(list, mapping.arg, value)?.into(),
+            Conv::Member if value.is_string() => self.meta()?.member(mapping.arg, value)?.into(),
+            Conv::Lookup(_) | Conv::Member => value.clone(),
+        })
+    }
+
+    /// A user given by id or username.
+    pub fn member(&mut self, arg: &str, value: &Value) -> ToolResult<i64> {
+        match value.as_i64() {
+            Some(id) => Ok(id),
+            None => self.meta()?.member(arg, value),
+        }
+    }
+
+    /// The body fields for every mapped argument the caller gave.
+    pub fn body(&mut self, mappings: &[Mapping], args: &Args) -> ToolResult<Map<String, Value>> {
+        let mut body = Map::new();
+        for mapping in mappings.iter().filter(|mapping| args.has(mapping.arg)) {
+            let value = self.value(mapping, args.raw(mapping.arg))?;
+            body.insert(mapping.taiga.to_owned(), value);
+        }
+        Ok(body)
+    }
+}
+
+fn id_of(args: &Args, resource: &Resource) -> ToolResult<i64> {
+    args.required_int(resource.id_arg)
+}
+
+fn what(resource: &Resource, id: i64) -> String {
+    format!("{} {id}", resource.noun)
+}
+
+/// Lists a project's items with the resource's filters (names resolved), one page or `all`.
+pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, Option<String>)]) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = args.required_int("project_id")?;
+    let mut resolver = Resolver::new(&api, project);
+    let mut filters: Vec<(&str, Option<String>)> = vec![("project", Some(project.to_string()))];
+    for mapping in resource.filters.iter().filter(|mapping| args.has(mapping.arg)) {
+        let value = resolver.value(mapping, args.raw(mapping.arg))?;
+        let text = match (&mapping.conv, &value) {
+            (Conv::Tags, Value::Array(tags)) => tags.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            (_, Value::Null) => "null".to_owned(),
+            (_, Value::String(text)) => text.clone(),
+            (_, other) => other.to_string(),
+        };
+        filters.push((mapping.taiga, Some(text)));
+    }
+    filters.extend_from_slice(extra);
+    let what = format!("{}s of project {project}", resource.noun);
+    list_page(&api, args, resource.path, &filters, &what, resource.compact)
+}
+
+/// Reads one item.
+pub fn get(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = id_of(args, resource)?;
+    let item = api
+        .taiga()
+        .get(&format!("{}/{id}", resource.path), &what(resource, id))?;
+    Ok((resource.full)(&item))
+}
+
+/// Reads one item by its project and `ref` (the `#ref` of Taiga's UI).
+pub fn get_by_ref(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let project = args.required_int("project_id")?;
+    let reference = args.required_int("ref")?;
+    let path = format!("{}/by_ref?ref={reference}&project={project}", resource.path);
+    let item = api
+        .taiga()
+        .get(&path, &format!("{} #{reference} of project {project}", resource.noun))?;
+    Ok((resource.full)(&item))
+}
+
+/// Creates an item in `project` from the mapped arguments plus `fixed` fields.
+pub fn create(
+    call: &Call<'_>,
+    args: &Args,
+    resource: &Resource,
+    project: i64,
+    fixed: Map<String, Value>,
+) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let mut body = Resolver::new(&api, project).body(resource.fields, args)?;
+    body.insert("project".into(), project.into());
+    body.extend(fixed);
+    let created = api
+        .taiga()
+        .post(resource.path, &Value::Object(body), &format!("project {project}"))?;
+    Ok((resource.full)(&created))
+}
+
+/// Updates an item from the mapped arguments, with `version` for resources that have one.
+pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = id_of(args, resource)?;
+    let needs_project = resource
+        .fields
+        .iter()
+        .any(|m| args.raw(m.arg).is_string() && matches!(m.conv, Conv::Lookup(_) | Conv::Member));
+    let project = if needs_project {
+        current(&api, resource, id)?["project"].as_i64().unwrap_or_default()
+    } else {
+        0
+    };
+    let mut body = Resolver::new(&api, project).body(resource.fields, args)?;
+    if body.is_empty() {
+        let names: Vec<&str> = resource.fields.iter().map(|m| m.arg).collect();
+        return Err(ToolError::new(
+            ErrorCode::InvalidInput,
+            format!("nothing to update: give at least one of {}", names.join(", ")),
+        )
+        .with("field", resource.fields.first().map_or("", |m| m.arg)));
+    }
+    patch(&api, args, resource, id, &mut body)
+}
+
+fn current(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<Value> {
+    api.taiga().get(&format!("{}/{id}", resource.path), &what(resource, id))
+}
+
+/// PATCHes `body` (adding `version` when the resource has one) and explains a conflict.
+fn patch(api: &Api<'_>, args: &Args, resource: &Resource, id: i64, body: &mut Map<String, Value>) -> ToolResult<Value> {
+    let version = args.int("version");
+    if resource.versioned {
+        let version = version.ok_or_else(|| ToolError::invalid("version", "is required"))?;
+        body.insert("version".into(), version.into());
+    }
+    let path = format!("{}/{id}", resource.path);
+    match api
+        .taiga()
+        .patch(&path, &Value::Object(body.clone()), &what(resource, id))
+    {
+        Ok(updated) => Ok((resource.full)(&updated)),
+        Err(err) if err.code == ErrorCode::VersionConflict => Err(conflict(api, resource, id, version.unwrap_or(0))),
+        Err(err) if err.code == ErrorCode::PermissionDenied => Err(missing_or_denied(api, resource, id, err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// Taiga answers 403 for writes to missing ids; tell the caller which it is.
+fn missing_or_denied(api: &Api<'_>, resource: &Resource, id: i64, denied: ToolError) -> ToolError {
+    match current(api, resource, id) {
+        Err(err) if err.code == ErrorCode::NotFound => err,
+        _ => denied,
+    }
+}
+
+/// A VERSION_CONFLICT that gives the current version and the fields changed since `given`.
+fn conflict(api: &Api<'_>, resource: &Resource, id: i64, given: i64) -> ToolError {
+    let Ok(item) = current(api, resource, id) else {
+        return ToolError::new(
+            ErrorCode::VersionConflict,
+            format!("{} changed since version {given}", what(resource, id)),
+        );
+    };
+    let current_version = item["version"].as_i64().unwrap_or_default();
+    let mut changed: Vec<String> = Vec::new();
+    if let Some(history) = resource.history {
+        let since = usize::try_from(current_version - given).unwrap_or_default();
+        let path = format!(
+            "/history/{history}/{id}?type=activity&page_size={}",
+            since.clamp(1, 100)
+        );
+        if let Ok(entries) = api.taiga().get(&path, &what(resource, id)) {
+            for entry in entries
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .take(since)
+            {
+                for field in entry["diff"].as_object().map(|diff| diff.keys()).into_iter().flatten() {
+                    let name = arg_name(resource, field);
+                    if !changed.contains(&name) {
+                        changed.push(name);
+                    }
+                }
+            }
+        }
+    }
+    ToolError::new(
+        ErrorCode::VersionConflict,
+        format!(
+            "{} was changed by someone else since version {given} (now version {current_version}); \
+             read it again, then retry with version {current_version}",
+            what(resource, id)
+        ),
+    )
+    .with("current_version", current_version)
+    .with("changed_fields", changed)
+}
+
+fn arg_name(resource: &Resource, taiga_field: &str) -> String {
+    resource
+        .fields
+        .iter()
+        .find(|m| m.taiga == taiga_field)
+        .map_or(taiga_field, |m| m.arg)
+        .to_owned()
+}
+
+/// Deletes an item. For versioned resources the given version must still be the current one, so
+/// nothing changed since it was read is deleted by mistake.
+pub fn delete(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = id_of(args, resource)?;
+    if resource.versioned {
+        let given = args.required_int("version")?;
+        let item = current(&api, resource, id)?;
+        let now = item["version"].as_i64().unwrap_or_default();
+        if now != given {
+            return Err(conflict(&api, resource, id, given));
+        }
+    }
+    api.taiga()
+        .delete(&format!("{}/{id}", resource.path), &what(resource, id))?;
+    Ok(json!({"deleted": true, "id": id}))
+}
+
+/// Sets (`user` given) or clears the assignee. User stories also clear `assigned_users`, so an
+/// unassigned story has no assignee at all.
+pub fn assign(call: &Call<'_>, args: &Args, resource: &Resource, user_arg: Option<&str>) -> ToolResult<Value> {
+    let api = Api::open(call, args)?;
+    let id = id_of(args, resource)?;
+    let item = current(&api, resource, id)?;
+    let project = item["project"].as_i64().unwrap_or_default();
+    let mut body = Map::new();
+    match user_arg {
+        Some(arg) => {
+            let user = Resolver::new(&api, project).member(arg, args.raw(arg))?;
+            body.insert("assigned_to".into(), user.into());
+        }
+        None => {
+            body.insert("assigned_to".into(), Value::Null);
+            if item.get("assigned_users").is_some() {
+                body.insert("assigned_users".into(), json!([]));
+            }
+        }
+    }
+    if resource.versioned {
+        body.insert("version".into(), item["version"].clone());
+    }
+    let updated = api.taiga().patch(
+        &format!("{}/{id}", resource.path),
+        &Value::Object(body),
+        &what(resource, id),
+    )?;
+    Ok((resource.full)(&updated))
+}
+
+/// Adds a comment (a PATCH with `comment` and the current version).
+pub fn add_comment(api: &Api<'_>, resource: &Resource, id: i64, text: &str) -> ToolResult<Value> {
+    let item = current(api, resource, id)?;
+    let body = json!({"comment": text, "version": item["version"]});
+    let updated = api
+        .taiga()
+        .patch(&format!("{}/{id}", resource.path), &body, &what(resource, id))?;
+    Ok(json!({
+        "added": true,
+        "id": id,
+        "version": updated["version"],
+        "total_comments": updated.get("total_comments").cloned().unwrap_or(Value::Null),
+    }))
+}
+
+/// Lists an item's comments, newest first.
+pub fn list_comments(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<Value> {
+    let history = resource
+        .history
+        .ok_or_else(|| ToolError::internal("resource without history"))?;
+    let entries = api
+        .taiga()
+        .get(&format!("/history/{history}/{id}?type=comment"), &what(resource, id))?;
+    let comments: Vec<Value> = entries
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|entry| entry["comment"].as_str().is_some_and(|c| !c.is_empty()))
+        .map(|entry| {
+            json!({
+                "id": entry["id"],
+                "author": entry["user"]["username"],
+                "text": entry["comment"],
+                "created_at": entry["created_at"],
+            })
+        })
+        .collect();
+    Ok(json!({"comments": comments}))
+}

@@ -1,0 +1,268 @@
+//! Taiga resources as data: where each lives, which arguments map to which Taiga fields, how its
+//! list items and full bodies are presented. The generic operations in [`crate::crud`] work over
+//! these descriptions, so each resource is a table, not a copy of the code.
+
+use serde_json::{Map, Value, json};
+
+/// How an argument becomes a Taiga field value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    /// Passed as is (text, numbers, booleans, dates).
+    Plain,
+    /// An id, or a name looked up in this list of the project detail (`us_statuses`, `priorities`...).
+    Lookup(&'static str),
+    /// A user id, or the username (or full name) of a project member; null clears it.
+    Member,
+    /// A sprint id, or null for none (the backlog).
+    Sprint,
+    /// A list of tag names.
+    Tags,
+}
+
+/// One argument ↔ Taiga field mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    /// Tool argument name.
+    pub arg: &'static str,
+    /// Taiga field or query parameter.
+    pub taiga: &'static str,
+    /// Conversion.
+    pub conv: Conv,
+}
+
+/// Shorthand for a [`Mapping`].
+pub const fn map(arg: &'static str, taiga: &'static str, conv: Conv) -> Mapping {
+    Mapping { arg, taiga, conv }
+}
+
+/// One Taiga resource.
+#[derive(Debug)]
+pub struct Resource {
+    /// What a person calls one ("user story"), for messages.
+    pub noun: &'static str,
+    /// API path, e.g. `/userstories`.
+    pub path: &'static str,
+    /// The argument holding its id, e.g. `user_story_id`.
+    pub id_arg: &'static str,
+    /// Whether Taiga keeps a `version` (OCC) for it.
+    pub versioned: bool,
+    /// The `/history/<name>` segment, for resources that take comments.
+    pub history: Option<&'static str>,
+    /// Writable arguments.
+    pub fields: &'static [Mapping],
+    /// List filters.
+    pub filters: &'static [Mapping],
+    /// The compact list item.
+    pub compact: fn(&Value) -> Value,
+    /// The full body `get_*` returns.
+    pub full: fn(&Value) -> Value,
+}
+
+fn tag_names(item: &Value) -> Value {
+    let names: Vec<Value> = item["tags"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .map(|tag| if tag.is_array() { tag[0].clone() } else { tag.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
+    Value::Array(names)
+}
+
+/// The compact item of a story, task, issue or epic.
+pub fn compact_item(item: &Value) -> Value {
+    let mut out = json!({
+        "id": item["id"],
+        "ref": item["ref"],
+        "title": item["subject"],
+        "status": item["status_extra_info"]["name"],
+        "assigned_to": item["assigned_to_extra_info"]["username"],
+        "version": item["version"],
+    });
+    if item.get("milestone").is_some() {
+        out["sprint_id"] = item["milestone"].clone();
+        out["sprint"] = item
+            .get("milestone_name")
+            .or(item.get("milestone_slug"))
+            .cloned()
+            .unwrap_or(Value::Null);
+    }
+    if item.get("is_closed").is_some() {
+        out["is_closed"] = item["is_closed"].clone();
+    }
+    out
+}
+
+/// The full body of a story, task, issue or epic: Taiga's detail with names beside ids.
+pub fn full_item(item: &Value) -> Value {
+    let mut out = Map::new();
+    let mut copy = |key: &str, from: &str| {
+        if let Some(value) = item.get(from) {
+            out.insert(key.to_owned(), value.clone());
+        }
+    };
+    for (key, from) in [
+        ("id", "id"),
+        ("ref", "ref"),
+        ("version", "version"),
+        ("project_id", "project"),
+        ("title", "subject"),
+        ("description", "description"),
+        ("status_id", "status"),
+        ("is_closed", "is_closed"),
+        ("assigned_to_id", "assigned_to"),
+        ("assigned_users", "assigned_users"),
+        ("sprint_id", "milestone"),
+        ("sprint", "milestone_name"),
+        ("user_story_id", "user_story"),
+        ("priority_id", "priority"),
+        ("severity_id", "severity"),
+        ("type_id", "type"),
+        ("color", "color"),
+        ("total_points", "total_points"),
+        ("total_comments", "total_comments"),
+        ("is_blocked", "is_blocked"),
+        ("due_date", "due_date"),
+        ("created_date", "created_date"),
+        ("modified_date", "modified_date"),
+    ] {
+        copy(key, from);
+    }
+    out.insert("project".into(), item["project_extra_info"]["name"].clone());
+    out.insert("status".into(), item["status_extra_info"]["name"].clone());
+    out.insert("assigned_to".into(), item["assigned_to_extra_info"]["username"].clone());
+    out.insert("owner".into(), item["owner_extra_info"]["username"].clone());
+    out.insert("tags".into(), tag_names(item));
+    if let Some(story) = item.get("user_story_extra_info").filter(|s| !s.is_null()) {
+        out.insert(
+            "user_story".into(),
+            json!({"id": story["id"], "ref": story["ref"], "title": story["subject"]}),
+        );
+    }
+    if let Some(epics) = item.get("epics").and_then(Value::as_array) {
+        let epics: Vec<Value> = epics
+            .iter()
+            .map(|epic| json!({"id": epic["id"], "ref": epic["ref"], "title": epic["subject"]}))
+            .collect();
+        out.insert("epics".into(), Value::Array(epics));
+    }
+    Value::Object(out)
+}
+
+/// The compact and full body of a sprint (Taiga's milestone).
+pub fn sprint(item: &Value) -> Value {
+    let stories = item["user_stories"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let closed = stories.iter().filter(|story| story["is_closed"] == true).count();
+    json!({
+        "id": item["id"],
+        "name": item["name"],
+        "slug": item["slug"],
+        "project_id": item["project"],
+        "start_date": item["estimated_start"],
+        "end_date": item["estimated_finish"],
+        "closed": item["closed"],
+        "user_story_count": stories.len(),
+        "closed_user_story_count": closed,
+        "total_points": item["total_points"],
+        "closed_points": item["closed_points"],
+    })
+}
+
+/// The compact wiki page: no content.
+pub fn wiki_compact(item: &Value) -> Value {
+    json!({
+        "id": item["id"],
+        "slug": item["slug"],
+        "version": item["version"],
+        "modified_date": item["modified_date"],
+    })
+}
+
+/// The full wiki page.
+pub fn wiki_full(item: &Value) -> Value {
+    json!({
+        "id": item["id"],
+        "slug": item["slug"],
+        "project_id": item["project"],
+        "content": item["content"],
+        "version": item["version"],
+        "editions": item["editions"],
+        "created_date": item["created_date"],
+        "modified_date": item["modified_date"],
+    })
+}
+
+/// The JSON Schema of a compact story, task, issue or epic.
+pub fn compact_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "ref": {"type": "integer", "description": "Number shown in Taiga's UI (#ref)."},
+            "title": {"type": "string"},
+            "status": {"type": ["string", "null"]},
+            "assigned_to": {"type": ["string", "null"], "description": "Assignee's username."},
+            "sprint_id": {"type": ["integer", "null"]},
+            "sprint": {"type": ["string", "null"]},
+            "version": {"type": "integer", "description": "Pass it to update and delete tools."},
+            "is_closed": {"type": "boolean"}
+        },
+        "required": ["id", "title"]
+    })
+}
+
+/// The JSON Schema of a full story, task, issue or epic.
+pub fn full_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "ref": {"type": "integer"},
+            "version": {"type": "integer", "description": "Pass it to update and delete tools."},
+            "project_id": {"type": "integer"},
+            "project": {"type": ["string", "null"]},
+            "title": {"type": "string"},
+            "description": {"type": ["string", "null"]},
+            "status": {"type": ["string", "null"]},
+            "status_id": {"type": ["integer", "null"]},
+            "assigned_to": {"type": ["string", "null"]},
+            "assigned_to_id": {"type": ["integer", "null"]},
+            "owner": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}}
+        },
+        "required": ["id", "title", "version"]
+    })
+}
+
+/// The JSON Schema of a sprint.
+pub fn sprint_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date"},
+            "closed": {"type": "boolean"},
+            "user_story_count": {"type": "integer"},
+            "total_points": {"type": ["number", "null"]},
+            "closed_points": {"type": ["number", "null"]}
+        },
+        "required": ["id", "name"]
+    })
+}
+
+/// The JSON Schema of a wiki page.
+pub fn wiki_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "content": {"type": "string"},
+            "version": {"type": "integer"}
+        },
+        "required": ["id", "slug", "version"]
+    })
+}
