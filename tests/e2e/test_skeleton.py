@@ -52,7 +52,7 @@ async def test_login_list_get_logout(simulator: Simulator, cache_dir: Path) -> N
         project = await call_ok(client, "get_project", {"session_id": session_id, "project_id": project_id})
         assert project["name"] == "Demo Scrum"
         assert project["members"][0]["username"] == "admin"
-        assert project["members"][0]["role_name"] == "Product Owner"
+        assert project["members"][0]["role"] == "Product Owner"
 
         status = await call_ok(client, "session_status", {"session_id": session_id})
         assert status["active"] is True and status["username"] == "admin"
