@@ -8,12 +8,13 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeResult,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, ToolAnnotations,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig,
+    ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
-use crate::sandbox::{CallContext, CallError, CallFailure, Sandbox, Settings, Tool};
+use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Settings, Tool};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -55,14 +56,14 @@ impl TaigaServer {
     }
 
     /// Runs one call and turns every outcome but a dispatch error into a tool result.
-    pub async fn run(&self, name: &str, arguments: &Value) -> Result<CallToolResult, McpError> {
+    pub async fn run(&self, name: &str, arguments: &Value, progress: Option<ProgressSink>) -> Result<CallToolResult, McpError> {
         let context = CallContext {
             caller: self.audience.caller.clone(),
             namespace: self.audience.namespace.clone(),
             settings: self.settings.clone(),
         };
         let started = Instant::now();
-        let outcome = self.sandbox.call_tool(name, &arguments.to_string(), &context).await;
+        let outcome = self.sandbox.call_tool(name, &arguments.to_string(), &context, progress).await;
         let session = arguments
             .get("session_id")
             .and_then(Value::as_str)
@@ -165,9 +166,32 @@ impl ServerHandler for TaigaServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let arguments = Value::Object(request.arguments.unwrap_or_default());
-        self.run(&request.name, &arguments).await.map(CallToolResponse::from)
+        let (progress, forwarder) = match context.meta.get_progress_token() {
+            Some(token) => {
+                let (sink, mut reports) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+                let peer = context.peer.clone();
+                let forwarder = tokio::spawn(async move {
+                    while let Some((done, total, message)) = reports.recv().await {
+                        let mut param = ProgressNotificationParam::new(token.clone(), done as f64);
+                        param.total = Some(total as f64);
+                        param.message = Some(message);
+                        if peer.notify_progress(param).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                (Some(sink), Some(forwarder))
+            }
+            None => (None, None),
+        };
+        let result = self.run(&request.name, &arguments, progress).await;
+        // The call's store (and with it the sink) is gone: flush every report before the result.
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        result.map(CallToolResponse::from)
     }
 }

@@ -68,6 +68,12 @@ pub enum CallFailure {
     Trap(String),
 }
 
+/// One progress report from the component: `(done, total, message)`.
+pub type Progress = (u64, u64, String);
+
+/// Where a call's progress reports go, if the client asked for them.
+pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<Progress>;
+
 /// The per-call state: everything the component can reach, and nothing more.
 pub struct CallState {
     wasi: WasiCtx,
@@ -77,6 +83,7 @@ pub struct CallState {
     limits: StoreLimits,
     sessions: Arc<dyn SessionStore>,
     namespace: String,
+    progress: Option<ProgressSink>,
 }
 
 impl WasiView for CallState {
@@ -99,6 +106,16 @@ impl WasiHttpView for CallState {
 }
 
 impl bindings::taiga::mcp::types::Host for CallState {}
+
+impl bindings::taiga::mcp::progress::Host for CallState {
+    async fn report(&mut self, done: u64, total: u64, message: String) -> wasmtime::Result<()> {
+        if let Some(sink) = &self.progress {
+            // A client that went away is not the component's problem.
+            let _ = sink.send((done, total, message));
+        }
+        Ok(())
+    }
+}
 
 fn wit_error(err: StoreError) -> WitStoreError {
     match err {
@@ -200,6 +217,7 @@ impl Sandbox {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         bindings::taiga::mcp::types::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         bindings::taiga::mcp::session_store::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
+        bindings::taiga::mcp::progress::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         let pre = TaigaToolsPre::new(linker.instantiate_pre(&component)?)?;
 
         let ticker = engine.weak();
@@ -220,7 +238,7 @@ impl Sandbox {
         })
     }
 
-    fn new_store(&self, namespace: &str) -> Store<CallState> {
+    fn new_store(&self, namespace: &str, progress: Option<ProgressSink>) -> Store<CallState> {
         let state = CallState {
             // No preopened directories, no environment, no arguments, no stdio, no sockets: the
             // component's only ways out are wasi:http (through the policy hooks) and the session store.
@@ -239,6 +257,7 @@ impl Sandbox {
                 .build(),
             sessions: self.sessions.clone(),
             namespace: namespace.to_owned(),
+            progress,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -257,19 +276,20 @@ impl Sandbox {
 
     /// The component's tool catalogue.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
-        let mut store = self.new_store("");
+        let mut store = self.new_store("", None);
         let tools = self.instantiate(&mut store).await?;
         Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)
     }
 
-    /// Runs one tool in a fresh store.
+    /// Runs one tool in a fresh store; progress reports go to `progress` when given.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: &str,
         context: &CallContext,
+        progress: Option<ProgressSink>,
     ) -> Result<CallResult, CallFailure> {
-        let mut store = self.new_store(&context.namespace);
+        let mut store = self.new_store(&context.namespace, progress);
         let run = async {
             let tools = self.instantiate(&mut store).await?;
             tools

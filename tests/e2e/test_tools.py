@@ -204,8 +204,20 @@ async def test_pagination_bulk_and_sprints(simulator: Simulator, cache_dir: Path
         await s("delete_sprint", sprint_id=sprint["id"])
         assert len((await s("list_user_stories", project_id=project, backlog=True, all=True))["items"]) == 35
 
-        result = await s("bulk_update_user_stories", user_story_ids=ids + [999999], status="Done", tags=["bulk"])
+        reports: list[tuple[float, float | None, str | None]] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            reports.append((progress, total, message))
+
+        raw = await client.call_tool(
+            "bulk_update_user_stories",
+            {"session_id": s.session_id, "user_story_ids": ids + [999999], "status": "Done", "tags": ["bulk"]},
+            progress_callback=on_progress,
+        )
+        assert not raw.is_error
+        result = raw.structured_content
         assert result["done"] == 3 and result["failed"] == 1
+        assert [(done, total) for done, total, _ in reports] == [(1, 4), (2, 4), (3, 4), (4, 4)]
         assert [r["result"] for r in result["results"]] == ["done", "done", "done", "failed"]
         assert (await s("get_user_story", user_story_id=ids[0]))["status"] == "Done"
 

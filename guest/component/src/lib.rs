@@ -10,7 +10,7 @@ wit_bindgen::generate!({
 });
 
 use exports::taiga::mcp::tools::Guest;
-use taiga::mcp::session_store;
+use taiga::mcp::{progress, session_store};
 use taiga::mcp::types::{
     Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, StoreError as WitStoreError,
     Tool as WitTool,
@@ -116,6 +116,10 @@ impl Platform for WasiPlatform {
     fn now_ms(&self) -> u64 {
         let now = wasi::clocks::wall_clock::now();
         now.seconds * 1000 + u64::from(now.nanoseconds / 1_000_000)
+    }
+
+    fn progress(&self, done: u64, total: u64, message: &str) {
+        progress::report(done, total, message);
     }
 
     fn random_bytes(&self) -> [u8; 16] {

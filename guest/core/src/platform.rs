@@ -116,4 +116,6 @@ pub trait Platform {
     fn now_ms(&self) -> u64;
     /// 16 bytes from a cryptographically secure source.
     fn random_bytes(&self) -> [u8; 16];
+    /// Reports progress of a long call (`done` of `total` steps).
+    fn progress(&self, done: u64, total: u64, message: &str);
 }

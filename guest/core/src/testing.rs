@@ -15,6 +15,8 @@ pub struct FakePlatform {
     responder: RefCell<Responder>,
     /// Every request sent, in order.
     pub sent: RefCell<Vec<HttpRequest>>,
+    /// Every progress report, in order.
+    pub progress: RefCell<Vec<(u64, u64, String)>>,
     counter: Cell<u8>,
 }
 
@@ -27,6 +29,7 @@ impl FakePlatform {
             store_broken: Cell::new(false),
             responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
             sent: RefCell::new(Vec::new()),
+            progress: RefCell::new(Vec::new()),
             counter: Cell::new(0),
         }
     }
@@ -137,6 +140,10 @@ impl Platform for FakePlatform {
 
     fn now_ms(&self) -> u64 {
         self.now_ms.get()
+    }
+
+    fn progress(&self, done: u64, total: u64, message: &str) {
+        self.progress.borrow_mut().push((done, total, message.to_owned()));
     }
 
     fn random_bytes(&self) -> [u8; 16] {

@@ -177,10 +177,13 @@ fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
         return Err(ToolError::invalid("status", "give status, assigned_to or tags"));
     }
     let ids = args.ids("user_story_ids").unwrap_or_default();
+    let total = ids.len() as u64;
     let mut results = Vec::with_capacity(ids.len());
     let mut resolvers: Vec<(i64, Map<String, Value>)> = Vec::new();
-    for id in ids {
+    for (index, id) in ids.into_iter().enumerate() {
         let outcome = update_one(&api, args, mappings, id, &mut resolvers);
+        call.platform
+            .progress(index as u64 + 1, total, &format!("updated user story {id}"));
         results.push(match outcome {
             Ok(version) => json!({"id": id, "result": "done", "version": version}),
             Err(err) if err.code == ErrorCode::VersionConflict => {
