@@ -56,14 +56,22 @@ impl TaigaServer {
     }
 
     /// Runs one call and turns every outcome but a dispatch error into a tool result.
-    pub async fn run(&self, name: &str, arguments: &Value, progress: Option<ProgressSink>) -> Result<CallToolResult, McpError> {
+    pub async fn run(
+        &self,
+        name: &str,
+        arguments: &Value,
+        progress: Option<ProgressSink>,
+    ) -> Result<CallToolResult, McpError> {
         let context = CallContext {
             caller: self.audience.caller.clone(),
             namespace: self.audience.namespace.clone(),
             settings: self.settings.clone(),
         };
         let started = Instant::now();
-        let outcome = self.sandbox.call_tool(name, &arguments.to_string(), &context, progress).await;
+        let outcome = self
+            .sandbox
+            .call_tool(name, &arguments.to_string(), &context, progress)
+            .await;
         let session = arguments
             .get("session_id")
             .and_then(Value::as_str)

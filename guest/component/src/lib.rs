@@ -10,11 +10,11 @@ wit_bindgen::generate!({
 });
 
 use exports::taiga::mcp::tools::Guest;
-use taiga::mcp::{progress, session_store};
 use taiga::mcp::types::{
     Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, StoreError as WitStoreError,
     Tool as WitTool,
 };
+use taiga::mcp::{progress, session_store};
 use taiga_tools::{
     CallContext, DispatchError, HttpRequest, HttpResponse, Platform, Settings, StoreError, TransportError,
 };

@@ -651,11 +651,22 @@ impl State {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let diff: Map<String, Value> = changes
-            .iter()
-            .filter(|(field, value)| item.get(field) != *value)
-            .map(|(field, value)| (field.clone(), json!([item.get(field), value])))
-            .collect();
+        let mut diff = Map::new();
+        for (field, value) in changes.iter().filter(|(field, value)| item.get(field) != *value) {
+            diff.insert(field.clone(), json!([item.get(field), value]));
+            if matches!(field.as_str(), "description" | "content") {
+                let html = |v: &Value| markdown(v.as_str().unwrap_or_default());
+                diff.insert(format!("{field}_html"), json!([html(item.get(field)), html(value)]));
+            }
+        }
+        if !comment.is_empty() {
+            // Commenting makes the author a watcher, as Taiga does.
+            let mut watchers = item.get("watchers").as_array().cloned().unwrap_or_default();
+            if !watchers.contains(&Value::from(user)) {
+                watchers.push(user.into());
+            }
+            changes.insert("watchers".into(), Value::Array(watchers));
+        }
         let Some(stored) = self.items.get_mut(&(kind, id)) else {
             return Err(Refusal::Forbidden);
         };
@@ -830,12 +841,32 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             body.insert("is_closed".into(), is_closed.into());
             body.insert("external_reference".into(), Value::Null);
             render_specific(state, item, &mut body);
+            // Fields Taiga's serializers leave out for some kinds (seen in the recordings).
+            let absent: &[&str] = match item.kind {
+                Kind::Issue => &["total_comments"],
+                Kind::Epic => &[
+                    "due_date",
+                    "due_date_reason",
+                    "due_date_status",
+                    "total_comments",
+                    "external_reference",
+                ],
+                _ => &[],
+            };
+            for field in absent {
+                body.remove(*field);
+            }
+            if detail || item.kind == Kind::UserStory {
+                body.insert("comment".into(), "".into());
+            }
             if detail {
                 let description = item.get("description").as_str().unwrap_or_default().to_owned();
-                body.insert("comment".into(), "".into());
                 body.insert("blocked_note_html".into(), "".into());
                 body.insert("description_html".into(), markdown(&description).into());
                 body.insert("description".into(), description.into());
+                if matches!(item.kind, Kind::Task | Kind::Issue) {
+                    body.insert("generated_user_stories".into(), Value::Null);
+                }
             }
         }
     }
@@ -938,14 +969,12 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
                 item.fields.get("is_iocaine").cloned().unwrap_or(json!(false)),
             );
             body.insert("finished_date".into(), Value::Null);
-            body.insert("generated_user_stories".into(), Value::Null);
         }
         Kind::Issue => {
             for field in ["severity", "priority", "type", "milestone"] {
                 body.insert(field.into(), item.get(field).clone());
             }
             body.insert("finished_date".into(), Value::Null);
-            body.insert("generated_user_stories".into(), Value::Null);
         }
         Kind::Epic => {
             for field in ["color", "epics_order"] {
@@ -1062,6 +1091,27 @@ pub fn markdown(text: &str) -> String {
         .join("\n")
 }
 
+/// Taiga's `values_diff`: text fields show a rendered diff instead of the raw values.
+fn values_diff(diff: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (field, change) in diff {
+        match field.as_str() {
+            "description" | "content" => {
+                let new = change[1].as_str().unwrap_or_default();
+                let old = change[0].as_str().unwrap_or_default();
+                let rendered = format!(
+                    "<del style=\"background:#ffe6e6;\">{old}</del><ins style=\"background:#e6ffe6;\">{new}</ins>"
+                );
+                out.insert(format!("{field}_diff"), json!([null, rendered]));
+            }
+            _ => {
+                out.insert(field.clone(), change.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 /// The history entry body Taiga returns from `/history/<kind>/<id>`.
 pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
     let user = state.user(entry.user);
@@ -1081,7 +1131,7 @@ pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
         "diff": entry.diff,
         "snapshot": null,
         "values": {"users": {}},
-        "values_diff": entry.diff,
+        "values_diff": values_diff(&entry.diff),
         "comment": entry.comment,
         "comment_html": if entry.comment.is_empty() { String::new() } else { markdown(&entry.comment) },
         "delete_comment_date": null,

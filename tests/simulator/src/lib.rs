@@ -3,7 +3,9 @@
 //! run the `taiga-sim` binary and point `taiga-mcp` at it.
 //!
 //! Besides Taiga's routes it serves a control API under `/__sim/` (never recorded): `GET
-//! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list.
+//! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list,
+//! `POST /__sim/faults` adds a [`FaultRule`] (`DELETE` clears them), `POST /__sim/throttle` sets
+//! [`Throttling`].
 
 #![recursion_limit = "256"]
 #![allow(
@@ -12,12 +14,13 @@
 )]
 
 mod context;
+pub mod faults;
 pub mod items;
 mod respond;
 mod routes;
 pub mod seed;
 pub mod state;
-mod template;
+pub(crate) mod template;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,12 +30,15 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State as AxumState};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::faults::Faults;
+
+pub use faults::{Fault, FaultRule, Throttling};
 pub use seed::Seed;
 pub use state::State;
 
@@ -59,6 +65,7 @@ pub struct Recorded {
 pub struct Shared {
     state: Mutex<State>,
     requests: Mutex<Vec<Recorded>>,
+    faults: Mutex<Faults>,
 }
 
 impl Shared {
@@ -71,6 +78,38 @@ impl Shared {
     fn requests(&self) -> MutexGuard<'_, Vec<Recorded>> {
         self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Applies injected faults and Taiga's throttles before the route runs.
+async fn misbehave(shared: &Shared, parts: &axum::http::request::Parts) -> Option<Response> {
+    let path = parts.uri.path();
+    let fault = shared.faults().take(path);
+    if let Some(fault) = fault
+        && let Some(response) = faults::respond_with(&fault).await
+    {
+        return Some(response);
+    }
+    let mut faults = shared.faults();
+    let throttling = faults.throttling;
+    if path == "/api/v1/auth" && parts.method == axum::http::Method::POST {
+        if faults.throttled("login-fail", throttling.login_fail, false) {
+            return Some(faults::throttled_response(60));
+        }
+    } else if parts.method == axum::http::Method::GET && !path.starts_with("/api/v1/users") {
+        let (scope, limit) = if parts.headers.contains_key("authorization") {
+            ("user-read", throttling.user_read)
+        } else {
+            ("anon-read", throttling.anon_read)
+        };
+        if faults.throttled(scope, limit, true) {
+            return Some(faults::throttled_response(60));
+        }
+    }
+    None
 }
 
 async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, next: Next) -> Response {
@@ -92,18 +131,54 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
             body: String::from_utf8_lossy(&bytes).into_owned(),
         });
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    if parts.uri.path().starts_with("/__sim/") {
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    }
+    if let Some(response) = misbehave(&shared, &parts).await {
+        return response;
+    }
+    let is_login = parts.uri.path() == "/api/v1/auth";
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    if is_login && matches!(response.status().as_u16(), 400 | 401) {
+        shared.faults().login_failed();
+    }
+    response
 }
 
 fn app(shared: Arc<Shared>) -> Router {
-    let control = Router::new().route(
-        "/__sim/requests",
-        get(|AxumState(shared): AxumState<Arc<Shared>>| async move { axum::Json(json!(shared.requests().clone())) })
+    let control = Router::new()
+        .route(
+            "/__sim/requests",
+            get(
+                |AxumState(shared): AxumState<Arc<Shared>>| async move { axum::Json(json!(shared.requests().clone())) },
+            )
             .delete(|AxumState(shared): AxumState<Arc<Shared>>| async move {
                 shared.requests().clear();
                 axum::http::StatusCode::NO_CONTENT
             }),
-    );
+        )
+        .route(
+            "/__sim/faults",
+            post(
+                |AxumState(shared): AxumState<Arc<Shared>>, axum::Json(rule): axum::Json<FaultRule>| async move {
+                    shared.faults().inject(rule);
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            )
+            .delete(|AxumState(shared): AxumState<Arc<Shared>>| async move {
+                shared.faults().clear();
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/__sim/throttle",
+            post(
+                |AxumState(shared): AxumState<Arc<Shared>>, axum::Json(throttling): axum::Json<Throttling>| async move {
+                    shared.faults().throttling = throttling;
+                    axum::http::StatusCode::NO_CONTENT
+                },
+            ),
+        );
     routes::router()
         .merge(control)
         .layer(middleware::from_fn_with_state(shared.clone(), record))
@@ -150,6 +225,16 @@ impl Simulator {
     /// The Taiga requests received so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests().clone()
+    }
+
+    /// Makes requests misbehave (see [`Fault`]).
+    pub fn inject(&self, rule: FaultRule) {
+        self.shared.faults().inject(rule);
+    }
+
+    /// Switches Taiga's throttles on or off.
+    pub fn throttle(&self, throttling: Throttling) {
+        self.shared.faults().throttling = throttling;
     }
 
     /// Locks the simulated database, to seed or inspect it.

@@ -71,6 +71,8 @@ pub struct Project {
     pub modified_date: String,
     /// Statuses, points, priorities... with their ids.
     pub lookups: Lookups,
+    /// Project tags.
+    pub tags: Vec<String>,
 }
 
 /// The whole simulated server state.
@@ -92,6 +94,8 @@ pub struct State {
     pub refs: HashMap<i64, i64>,
     /// Epic ↔ user story links.
     pub epic_links: Vec<EpicLink>,
+    /// Wiki links, as Taiga renders them.
+    pub wiki_links: Vec<serde_json::Value>,
     next_ids: HashMap<&'static str, i64>,
     token_counter: u64,
 }
@@ -139,6 +143,11 @@ pub fn slugify(text: &str) -> String {
 }
 
 impl State {
+    /// Moves a model's sequence so that the next id it hands out is `next`.
+    pub fn set_next_id(&mut self, model: &'static str, next: i64) {
+        self.next_ids.insert(model, next - 1);
+    }
+
     /// The next id of a model, per model as in PostgreSQL sequences.
     pub fn next_id(&mut self, model: &'static str) -> i64 {
         let next = self.next_ids.entry(model).or_insert(0);
@@ -233,6 +242,7 @@ impl State {
             created_date: created.clone(),
             modified_date: created.clone(),
             lookups,
+            tags: Vec::new(),
         });
         let membership = self.next_id("membership");
         self.memberships.push(Membership {

@@ -11,8 +11,25 @@ use crate::context::{Ctx, Sim};
 use crate::respond;
 use crate::state::{User, gravatar};
 
+/// The names of the roles a user holds across projects, sorted, as Taiga lists them.
+fn role_names(state: &crate::state::State, user: i64) -> Vec<Value> {
+    let mut names: Vec<String> = state
+        .memberships
+        .iter()
+        .filter(|m| m.user == Some(user))
+        .filter_map(|m| {
+            state
+                .project(m.project)
+                .and_then(|p| p.lookups.role_name(m.role).as_str().map(str::to_owned))
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().map(Value::from).collect()
+}
+
 /// The user object of `/users/me` and of the login answer (before tokens).
-pub fn user_body(user: &User) -> Value {
+pub fn user_body(state: &crate::state::State, user: &User) -> Value {
     json!({
         "id": user.id,
         "username": user.username,
@@ -27,7 +44,7 @@ pub fn user_body(user: &User) -> Value {
         "photo": null,
         "big_photo": null,
         "gravatar_id": gravatar(&user.email),
-        "roles": [],
+        "roles": role_names(state, user.id),
         "total_private_projects": 0,
         "total_public_projects": 0,
         "email": user.email,
@@ -69,7 +86,7 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
         return respond::invalid_credentials();
     };
     let (access, refresh) = state.issue_tokens(user.id);
-    let mut answer = user_body(&user);
+    let mut answer = user_body(&state, &user);
     answer["refresh"] = refresh.into();
     answer["auth_token"] = access.into();
     respond::ok(answer)
@@ -98,8 +115,64 @@ pub async fn me(ctx: Ctx) -> Response {
         Ok(user) => user,
         Err(response) => return response,
     };
-    match ctx.state().user(user) {
-        Some(user) => respond::ok(user_body(user)),
+    let state = ctx.state();
+    match state.user(user) {
+        Some(user) => respond::ok(user_body(&state, user)),
         None => respond::not_authenticated(),
     }
+}
+
+/// `POST /auth/register {"type": "public", "username", "full_name", "email", "password", "accepted_terms"}`:
+/// 201 with the login body; new users have an unverified email.
+pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
+    let body = match json_body(&body) {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    if body["type"] != "public" {
+        return respond::api_error(StatusCode::BAD_REQUEST, "invalid register type", "BadRequest");
+    }
+    let mut missing = serde_json::Map::new();
+    for field in ["username", "full_name", "email", "password"] {
+        if body[field].as_str().is_none_or(str::is_empty) {
+            missing.insert(field.into(), json!(["This field is required."]));
+        }
+    }
+    if !missing.is_empty() {
+        return respond::field_errors(Value::Object(missing));
+    }
+    if body["accepted_terms"] != true {
+        return respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "You must accept our terms of service and privacy policy",
+            "BadRequest",
+        );
+    }
+    let text = |field: &str| body[field].as_str().unwrap_or_default().to_owned();
+    let mut state = sim.state();
+    if state
+        .users
+        .iter()
+        .any(|user| user.username.eq_ignore_ascii_case(&text("username")))
+    {
+        return respond::api_error(StatusCode::BAD_REQUEST, "Username is already in use.", "WrongArguments");
+    }
+    if state
+        .users
+        .iter()
+        .any(|user| user.email.eq_ignore_ascii_case(&text("email")))
+    {
+        return respond::api_error(StatusCode::BAD_REQUEST, "Email is already in use.", "WrongArguments");
+    }
+    let id = state.add_user(&text("username"), &text("email"), &text("password"), &text("full_name"));
+    let Some(user) = state.users.iter_mut().find(|user| user.id == id) else {
+        return respond::not_found("");
+    };
+    user.verified_email = false;
+    let user = user.clone();
+    let (access, refresh) = state.issue_tokens(id);
+    let mut answer = user_body(&state, &user);
+    answer["refresh"] = refresh.into();
+    answer["auth_token"] = access.into();
+    respond::created(answer)
 }

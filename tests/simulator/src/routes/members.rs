@@ -104,7 +104,7 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
     };
     let role = body["role"].as_i64().unwrap_or(0);
     if !project.lookups.roles.iter().any(|r| r["id"] == role) {
-        return respond::field_errors(json!({"role": ["Invalid role for the project"]}));
+        return respond::field_errors(json!({"role": [format!("Invalid pk '{role}' - object does not exist.")]}));
     }
     let invitee = state.user_by_login(login).map(|u| u.id);
     if state.membership(project.id, user).is_none() {
@@ -173,10 +173,30 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
     respond::no_content()
 }
 
+/// `GET /<lookup>/{id}`.
+pub async fn lookup_detail(ctx: Ctx, name: &'static str, Path(id): Path<String>) -> Response {
+    let id = match path_id(&id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let found = lookup_values(&ctx, name, None)
+        .into_iter()
+        .find(|value| value["id"] == id);
+    match found {
+        Some(value) => respond::ok(value),
+        None => respond::not_found("No matches the given query."),
+    }
+}
+
 /// `GET /<lookup>?project=`: the project's values with `project` (not `project_id`) as the key.
 pub async fn lookup(ctx: Ctx, name: &'static str) -> Response {
     let project = ctx.param("project").and_then(|p| p.parse::<i64>().ok());
-    let items: Vec<Value> = {
+    let items = lookup_values(&ctx, name, project);
+    ctx.paginate(items)
+}
+
+fn lookup_values(ctx: &Ctx, name: &'static str, project: Option<i64>) -> Vec<Value> {
+    {
         let state = ctx.state();
         state
             .projects
@@ -216,6 +236,5 @@ pub async fn lookup(ctx: Ctx, name: &'static str) -> Response {
                     .collect::<Vec<_>>()
             })
             .collect()
-    };
-    ctx.paginate(items)
+    }
 }

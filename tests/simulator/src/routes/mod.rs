@@ -1,10 +1,11 @@
 //! The routes, one module per Taiga resource.
 
-mod auth;
+pub mod auth;
 mod bulk;
 mod epics;
 pub mod items;
 mod members;
+mod misc;
 mod projects;
 
 use axum::Router;
@@ -24,6 +25,12 @@ pub fn router() -> Router<Sim> {
     let mut router = Router::new()
         .route("/api/v1/auth", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/project-templates", get(misc::templates))
+        .route("/api/v1/users", get(misc::users))
+        .route("/api/v1/users/{id}", get(misc::user))
+        .route("/api/v1/wiki-links", get(misc::wiki_links).post(misc::create_wiki_link))
+        .route("/api/v1/issues/filters_data", get(misc::issue_filters))
         .route("/api/v1/users/me", get(auth::me))
         .route("/api/v1/projects", get(projects::list).post(projects::create))
         .route("/api/v1/projects/by_slug", get(projects::by_slug))
@@ -53,7 +60,12 @@ pub fn router() -> Router<Sim> {
             get(epics::detail).delete(epics::delete),
         );
     for name in members::LOOKUPS {
-        router = router.route(&format!("/api/v1/{name}"), get(move |ctx| members::lookup(ctx, name)));
+        router = router
+            .route(&format!("/api/v1/{name}"), get(move |ctx| members::lookup(ctx, name)))
+            .route(
+                &format!("/api/v1/{name}/{{id}}"),
+                get(move |ctx, id| members::lookup_detail(ctx, name, id)),
+            );
     }
     for kind in Kind::ALL {
         let base = format!("/api/v1/{}", kind.path());

@@ -70,8 +70,8 @@ fn common(state: &State, project: &Project, user: Option<i64>) -> Map<String, Va
         "total_activity_last_week": 1,
         "total_activity_last_month": 1,
         "total_activity_last_year": 1,
-        "tags": [],
-        "tags_colors": {},
+        "tags": project.tags,
+        "tags_colors": project.tags.iter().map(|tag| (tag.clone(), Value::Null)).collect::<Map<String, Value>>(),
         "my_permissions": my_permissions,
         "i_am_owner": user == Some(project.owner),
         "i_am_admin": is_admin,
@@ -83,7 +83,7 @@ fn common(state: &State, project: &Project, user: Option<i64>) -> Map<String, Va
         "logo_small_url": null,
         "logo_big_url": null,
         "is_fan": false,
-        "my_homepage": false,
+        "my_homepage": if user.is_some() { json!(false) } else { json!("{}") },
     }) else {
         unreachable!("a json! object literal is an object")
     };
@@ -107,6 +107,14 @@ pub fn list_item(state: &State, project: &Project, user: Option<i64>) -> Value {
     let mut body = common(state, project, user);
     body.insert("members".into(), json!(member_ids(state, project)));
     Value::Object(body)
+}
+
+fn milestones(state: &State, project: &Project) -> Vec<Value> {
+    state
+        .items_of(crate::items::Kind::Milestone)
+        .filter(|milestone| milestone.project == project.id)
+        .map(|m| json!({"id": m.id, "slug": m.get("slug"), "name": m.get("name"), "closed": m.get("closed")}))
+        .collect()
 }
 
 /// The detail: member objects and every lookup.
@@ -157,16 +165,22 @@ pub fn detail_body(state: &State, project: &Project, user: Option<i64>) -> Value
         ("roles", json!(lookups.roles)),
         ("total_memberships", json!(total_memberships)),
         ("is_out_of_owner_limits", json!(false)),
-        ("is_private_extra_info", json!({"can_be_updated": true, "reason": null})),
-        ("max_memberships", Value::Null),
-        ("epics_csv_uuid", Value::Null),
-        ("userstories_csv_uuid", Value::Null),
-        ("tasks_csv_uuid", Value::Null),
-        ("issues_csv_uuid", Value::Null),
-        ("transfer_token", Value::Null),
-        ("milestones", json!([])),
+        ("milestones", json!(milestones(state, project))),
     ] {
         body.insert(key.into(), value);
+    }
+    if body.get("i_am_admin") == Some(&Value::Bool(true)) {
+        for (key, value) in [
+            ("is_private_extra_info", json!({"can_be_updated": true, "reason": null})),
+            ("max_memberships", Value::Null),
+            ("epics_csv_uuid", Value::Null),
+            ("userstories_csv_uuid", Value::Null),
+            ("tasks_csv_uuid", Value::Null),
+            ("issues_csv_uuid", Value::Null),
+            ("transfer_token", Value::Null),
+        ] {
+            body.insert(key.into(), value);
+        }
     }
     Value::Object(body)
 }
@@ -248,7 +262,10 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
     };
     let mut missing = Map::new();
     for field in ["name", "description"] {
-        if body[field].as_str().is_none() {
+        if body[field]
+            .as_str()
+            .is_none_or(|text| text.trim().is_empty() && field == "name")
+        {
             missing.insert(field.into(), json!(["This field is required."]));
         }
     }
@@ -262,9 +279,6 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
         );
     }
     let name = body["name"].as_str().unwrap_or_default().trim().to_owned();
-    if name.is_empty() {
-        return respond::field_errors(json!({"name": ["This field may not be blank."]}));
-    }
     let description = body["description"].as_str().unwrap_or_default().to_owned();
     let is_private = body["is_private"].as_bool().unwrap_or(true);
     let mut state = ctx.state();
