@@ -249,7 +249,9 @@ fn conflict(api: &Api<'_>, resource: &Resource, id: i64, given: i64) -> ToolErro
                 .iter()
                 .take(since)
             {
-                for field in entry["diff"].as_object().map(|diff| diff.keys()).into_iter().flatten() {
+                let fields = entry["diff"].as_object().map(|diff| diff.keys()).into_iter().flatten();
+                // `<field>_html` entries are Taiga's rendering of a field already listed.
+                for field in fields.filter(|field| !field.ends_with("_html")) {
                     let name = arg_name(resource, field);
                     if !changed.contains(&name) {
                         changed.push(name);
