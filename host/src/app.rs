@@ -1,7 +1,6 @@
 //! Wiring: the session store, the sandbox and the MCP server, served over stdio.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rmcp::ServiceExt;
 
@@ -10,19 +9,16 @@ use crate::mcp::{Audience, TaigaServer};
 use crate::sandbox::{ComponentSource, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, SessionStore};
 
-/// How often expired sessions are swept from the in-memory store.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
-
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
     Settings {
         default_taiga_url: config.taiga_api_url.to_string(),
         session_ttl_seconds: config.session_expiry_seconds,
-        max_sessions_per_user: 5,
-        login_rate_limit: 5,
-        login_lockout_seconds: 900,
+        max_sessions_per_user: config.max_sessions_per_user,
+        login_rate_limit: config.login_rate_limit,
+        login_lockout_seconds: config.login_lockout.as_secs(),
         request_timeout_ms: u32::try_from(config.request_timeout.as_millis()).unwrap_or(u32::MAX),
-        max_response_bytes: 16 * 1024 * 1024,
+        max_response_bytes: config.max_response_bytes,
     }
 }
 
@@ -31,8 +27,7 @@ pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(MemoryStore::new());
     let limits = Limits {
         memory_bytes: config.call_memory_bytes,
-        // A tool may make several Taiga requests; the call as a whole gets twice one request's time.
-        call_timeout: config.request_timeout * 2,
+        call_timeout: config.call_timeout,
         request_timeout: config.request_timeout,
     };
     let source = ComponentSource {
@@ -46,8 +41,9 @@ pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
         store.clone(),
     )?);
     let sweeper = store.clone();
+    let cleanup_interval = config.session_cleanup_interval;
     tokio::spawn(async move {
-        let mut interval = tokio::time::interval(CLEANUP_INTERVAL);
+        let mut interval = tokio::time::interval(cleanup_interval);
         loop {
             interval.tick().await;
             if let Ok(purged) = sweeper.purge_expired().await {

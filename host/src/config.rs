@@ -41,6 +41,30 @@ pub struct Cli {
     #[arg(long, env = "SESSION_EXPIRY", default_value_t = 28_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
     pub session_expiry: u64,
 
+    /// Sessions one Taiga user may hold per Taiga host; the oldest ends on the next login beyond it.
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_sessions_per_user: u32,
+
+    /// Login attempts allowed per minute, per caller and per username.
+    #[arg(long, env = "LOGIN_RATE_LIMIT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub login_rate_limit: u32,
+
+    /// How long a caller or username is locked out after exceeding LOGIN_RATE_LIMIT, in minutes.
+    #[arg(long, env = "LOGIN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub login_lockout_minutes: u64,
+
+    /// How often expired sessions are swept from the in-memory store, in seconds.
+    #[arg(long, env = "SESSION_CLEANUP_INTERVAL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub session_cleanup_interval: u64,
+
+    /// Wall-clock limit of one tool call (all its Taiga requests together), in seconds. Default: twice REQUEST_TIMEOUT.
+    #[arg(long, env = "CALL_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub call_timeout: Option<u64>,
+
+    /// Largest Taiga response body a call reads, in MiB; larger answers are refused.
+    #[arg(long, env = "MAX_RESPONSE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_response_mb: u64,
+
     /// Memory limit of one tool call's sandbox, in MiB.
     #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
     pub call_memory_mb: u64,
@@ -87,6 +111,18 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
     pub session_expiry_seconds: u64,
+    /// Sessions per user and host.
+    pub max_sessions_per_user: u32,
+    /// Login attempts a minute.
+    pub login_rate_limit: u32,
+    /// Lockout after too many attempts.
+    pub login_lockout: Duration,
+    /// Sweep interval of the in-memory store.
+    pub session_cleanup_interval: Duration,
+    /// Wall-clock limit of one call.
+    pub call_timeout: Duration,
+    /// Largest Taiga response read, in bytes.
+    pub max_response_bytes: u64,
     /// Memory limit per call, in bytes.
     pub call_memory_bytes: usize,
     /// Log filter.
@@ -147,6 +183,12 @@ impl Cli {
             allow_list: AllowList::new(origins),
             request_timeout: Duration::from_secs(self.request_timeout),
             session_expiry_seconds: self.session_expiry,
+            max_sessions_per_user: self.max_sessions_per_user,
+            login_rate_limit: self.login_rate_limit,
+            login_lockout: Duration::from_secs(self.login_lockout_minutes * 60),
+            session_cleanup_interval: Duration::from_secs(self.session_cleanup_interval),
+            call_timeout: Duration::from_secs(self.call_timeout.unwrap_or(self.request_timeout * 2)),
+            max_response_bytes: self.max_response_mb * 1024 * 1024,
             call_memory_bytes: usize::try_from(self.call_memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
             log_level: self.log_level,
             log_format: self.log_format,
@@ -180,6 +222,9 @@ mod tests {
         assert_eq!(config.taiga_api_url.to_string(), "https://api.taiga.io");
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.session_expiry_seconds, 28_800);
+        assert_eq!(config.call_timeout, Duration::from_secs(60));
+        assert_eq!(config.login_lockout, Duration::from_secs(900));
+        assert_eq!(config.max_response_bytes, 16 * 1024 * 1024);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::listing::list_page;
 use crate::meta::ProjectMeta;
 use crate::platform::Platform;
 use crate::resource::{Conv, Mapping, Resource};
-use crate::session::Session;
+use crate::session::{Session, TOKEN_REFRESH_AFTER_MS};
 use crate::taiga::{Taiga, TaigaUrl};
 use crate::tools::Call;
 use crate::validate::Args;
@@ -23,10 +23,31 @@ pub struct Api<'c> {
 }
 
 impl<'c> Api<'c> {
-    /// Resumes the session named by `session_id`.
+    /// Resumes the session named by `session_id`, renewing Taiga's access token with the refresh
+    /// token when it is close to its 24-hour end, so that a long session keeps working.
     pub fn open(call: &'c Call<'c>, args: &Args) -> ToolResult<Self> {
-        let session = call.session(args)?;
+        let mut session = call.session(args)?;
         let base = session.taiga_url()?;
+        let now = call.platform.now_ms();
+        if now.saturating_sub(session.token_issued_ms) >= TOKEN_REFRESH_AFTER_MS {
+            let renewed = call
+                .taiga(&base)
+                .post("/auth/refresh", &json!({"refresh": session.refresh_token}), "the token refresh endpoint")
+                .map_err(|err| match err.code {
+                    ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => ToolError::new(
+                        ErrorCode::SessionExpired,
+                        "Taiga no longer renews this session's token; call login again",
+                    ),
+                    _ => err,
+                })?;
+            let (Some(access), Some(refresh)) = (renewed["auth_token"].as_str(), renewed["refresh"].as_str()) else {
+                return Err(ToolError::new(ErrorCode::TaigaError, "Taiga's refresh answer has no tokens"));
+            };
+            session.auth_token = access.to_owned();
+            session.refresh_token = refresh.to_owned();
+            session.token_issued_ms = now;
+            crate::session::update(call.platform, args.required_text("session_id")?, &session)?;
+        }
         Ok(Self { call, session, base })
     }
 

@@ -8,6 +8,7 @@ pub mod context;
 pub mod crud;
 pub mod error;
 pub mod listing;
+pub mod login_guard;
 pub mod meta;
 pub mod platform;
 pub mod resource;

@@ -10,6 +10,12 @@ use crate::taiga::TaigaUrl;
 /// How long an expired session stays in the store so that it is reported as expired, not unknown.
 const EXPIRED_GRACE_SECONDS: u64 = 3600;
 
+/// Taiga's access tokens live 24 hours; renew them an hour before that.
+pub const TOKEN_REFRESH_AFTER_MS: u64 = 23 * 3600 * 1000;
+
+/// Attempts at updating a user's session index before giving up on a contended key.
+const INDEX_RETRIES: usize = 8;
+
 /// One logged-in session. It holds Taiga's tokens, so it never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -29,6 +35,9 @@ pub struct Session {
     pub expires_at_ms: u64,
     /// Last use, ms since the epoch.
     pub last_accessed_ms: u64,
+    /// When Taiga issued the current access token, ms since the epoch.
+    #[serde(default)]
+    pub token_issued_ms: u64,
 }
 
 impl Session {
@@ -59,14 +68,55 @@ fn store_ttl(session: &Session, now_ms: u64) -> u64 {
     session.expires_at_ms.saturating_sub(now_ms) / 1000 + EXPIRED_GRACE_SECONDS
 }
 
-/// Saves a new session and returns its id: a random UUID v4.
-pub fn create(platform: &dyn Platform, session: &Session) -> ToolResult<String> {
-    let id = uuid_v4(platform.random_bytes());
+fn save(platform: &dyn Platform, session_id: &str, session: &Session) -> ToolResult<()> {
     let value = serde_json::to_string(session).map_err(|_| ToolError::internal("session did not serialise"))?;
     platform
-        .store_set(&key(&id), &value, store_ttl(session, platform.now_ms()))
-        .map_err(store_error)?;
-    Ok(id)
+        .store_set(&key(session_id), &value, store_ttl(session, platform.now_ms()))
+        .map_err(store_error)
+}
+
+/// Saves a new session and returns its id: a random UUID v4. A user holds at most `max_per_user`
+/// sessions per Taiga host: beyond that, the oldest is ended.
+pub fn create(platform: &dyn Platform, session: &Session, max_per_user: u32) -> ToolResult<String> {
+    let id = uuid_v4(platform.random_bytes());
+    save(platform, &id, session)?;
+    let index = format!("user-sessions:{}|{}", session.taiga_url, session.username.to_lowercase());
+    let ttl = store_ttl(session, platform.now_ms());
+    for _ in 0..INDEX_RETRIES {
+        let current = platform.store_get(&index).map_err(store_error)?;
+        let mut ids: Vec<String> = current
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let mut live = Vec::with_capacity(ids.len() + 1);
+        for existing in ids.drain(..) {
+            if platform.store_get(&key(&existing)).map_err(store_error)?.is_some() {
+                live.push(existing);
+            }
+        }
+        live.push(id.clone());
+        let excess = live.len().saturating_sub(max_per_user.max(1) as usize);
+        let dropped: Vec<String> = live.drain(..excess).collect();
+        let updated = serde_json::to_string(&live).map_err(|_| ToolError::internal("index did not serialise"))?;
+        if platform
+            .store_compare_and_swap(&index, current.as_deref(), Some(&updated), ttl)
+            .map_err(store_error)?
+        {
+            for old in dropped {
+                platform.store_delete(&key(&old)).map_err(store_error)?;
+            }
+            return Ok(id);
+        }
+    }
+    Err(ToolError::new(
+        ErrorCode::StoreUnavailable,
+        "too many simultaneous logins for this user; try again",
+    ))
+}
+
+/// Replaces the session's Taiga tokens after a refresh.
+pub fn update(platform: &dyn Platform, session_id: &str, session: &Session) -> ToolResult<()> {
+    save(platform, session_id, session)
 }
 
 /// Loads a live session and records the access. Unknown: SESSION_INVALID; past expiry: SESSION_EXPIRED.
@@ -89,10 +139,7 @@ pub fn resume(platform: &dyn Platform, session_id: &str) -> ToolResult<Session> 
         ));
     }
     session.last_accessed_ms = now;
-    let value = serde_json::to_string(&session).map_err(|_| ToolError::internal("session did not serialise"))?;
-    platform
-        .store_set(&key(session_id), &value, store_ttl(&session, now))
-        .map_err(store_error)?;
+    save(platform, session_id, &session)?;
     Ok(session)
 }
 
@@ -132,6 +179,7 @@ mod tests {
             created_at_ms: 0,
             expires_at_ms,
             last_accessed_ms: 0,
+            token_issued_ms: 0,
         }
     }
 
@@ -147,7 +195,7 @@ mod tests {
     #[test]
     fn resume_records_access_and_end_forgets() {
         let platform = FakePlatform::new();
-        let id = create(&platform, &session(10_000)).unwrap();
+        let id = create(&platform, &session(10_000), 5).unwrap();
         platform.set_now(4_000);
         assert_eq!(resume(&platform, &id).unwrap().last_accessed_ms, 4_000);
         assert!(end(&platform, &id).unwrap());
@@ -157,10 +205,23 @@ mod tests {
     #[test]
     fn expired_sessions_say_so_once_then_are_gone() {
         let platform = FakePlatform::new();
-        let id = create(&platform, &session(10_000)).unwrap();
+        let id = create(&platform, &session(10_000), 5).unwrap();
         platform.set_now(10_000);
         assert_eq!(resume(&platform, &id).unwrap_err().code, ErrorCode::SessionExpired);
         assert_eq!(resume(&platform, &id).unwrap_err().code, ErrorCode::SessionInvalid);
+    }
+
+    #[test]
+    fn the_oldest_session_goes_beyond_the_per_user_limit() {
+        let platform = FakePlatform::new();
+        let ids: Vec<String> = (0..3).map(|_| create(&platform, &session(10_000), 2).unwrap()).collect();
+        assert_eq!(resume(&platform, &ids[0]).unwrap_err().code, ErrorCode::SessionInvalid);
+        assert!(resume(&platform, &ids[1]).is_ok());
+        assert!(resume(&platform, &ids[2]).is_ok());
+        end(&platform, &ids[1]).unwrap();
+        let fourth = create(&platform, &session(10_000), 2).unwrap();
+        assert!(resume(&platform, &ids[2]).is_ok(), "a logged-out session frees its place");
+        assert!(resume(&platform, &fourth).is_ok());
     }
 
     #[test]

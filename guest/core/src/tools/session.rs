@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::{Annotations, Call, Tool};
 use crate::error::{ToolError, ToolResult};
+use crate::login_guard::LoginGuard;
 use crate::schema::{Field, Kind, SESSION};
 use crate::session::{self, Session};
 use crate::taiga::TaigaUrl;
@@ -106,11 +107,13 @@ fn login(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let settings = &call.context.settings;
     let host = args.text("host").unwrap_or(&settings.default_taiga_url);
     let base = TaigaUrl::parse(host).map_err(|reason| ToolError::invalid("host", reason))?;
+    let username = args.required_text("username")?;
+    LoginGuard::new(call.platform, settings, &call.context.caller, base.as_str(), username).attempt()?;
     let answer = call.taiga(&base).post(
         "/auth",
         &json!({
             "type": "normal",
-            "username": args.required_text("username")?,
+            "username": username,
             "password": args.required_text("password")?,
         }),
         "the login endpoint",
@@ -133,8 +136,9 @@ fn login(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
         created_at_ms: now,
         expires_at_ms: now + settings.session_ttl_seconds * 1000,
         last_accessed_ms: now,
+        token_issued_ms: now,
     };
-    let session_id = session::create(call.platform, &session)?;
+    let session_id = session::create(call.platform, &session, settings.max_sessions_per_user)?;
     Ok(json!({
         "session_id": session_id,
         "username": session.username,

@@ -20,6 +20,8 @@ fn context() -> CallContext {
         ..CallContext::default()
     };
     context.settings.default_taiga_url = "https://taiga.example".into();
+    // Longer than Taiga's 24-hour access tokens, so that renewal can be exercised.
+    context.settings.session_ttl_seconds = 3 * 86_400;
     context
 }
 
@@ -39,6 +41,14 @@ fn taiga(projects: usize) -> FakePlatform {
                     json_response(200, json!({"id": 7, "username": "alice", "auth_token": "AT", "refresh": "RT"}), &[])
                 } else {
                     json_response(401, json!({"detail": "No active account found with the given credentials", "code": "invalid_credentials"}), &[])
+                }
+            }
+            (Method::Post, "/auth/refresh") => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                if body["refresh"] == "RT" {
+                    json_response(200, json!({"auth_token": "AT2", "refresh": "RT2"}), &[])
+                } else {
+                    json_response(401, json!({"detail": "Token is invalid or expired", "code": "token_not_valid"}), &[])
                 }
             }
             (Method::Get, path) if path.starts_with("/projects?") => {
@@ -113,7 +123,7 @@ fn login_returns_a_session_and_keeps_the_token_inside() {
         "{text}"
     );
     assert_eq!(outcome.structured["username"], "alice");
-    assert_eq!(outcome.structured["expires_at"], "1970-01-01T08:00:00.000Z");
+    assert_eq!(outcome.structured["expires_at"], "1970-01-04T00:00:00.000Z");
     let sent = platform.sent.borrow();
     assert_eq!(sent[0].url, "https://taiga.example/api/v1/auth");
     let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
@@ -205,4 +215,44 @@ fn session_status_reports_times() {
     let outcome = run(&platform, "session_status", json!({"session_id": session_id}));
     assert_eq!(outcome.structured["last_accessed"], "1970-01-01T00:01:01.000Z");
     assert_eq!(outcome.structured["created_at"], "1970-01-01T00:00:00.000Z");
+}
+
+#[test]
+fn an_old_access_token_is_renewed_with_the_refresh_token() {
+    let platform = taiga(1);
+    let session_id = login(&platform);
+    platform.set_now(crate::session::TOKEN_REFRESH_AFTER_MS - 1);
+    assert!(!run(&platform, "list_projects", json!({"session_id": session_id})).is_error);
+    assert!(!platform.sent.borrow().iter().any(|r| r.url.ends_with("/auth/refresh")));
+    platform.set_now(crate::session::TOKEN_REFRESH_AFTER_MS);
+    assert!(!run(&platform, "list_projects", json!({"session_id": session_id})).is_error);
+    let sent = platform.sent.borrow();
+    assert!(sent.iter().any(|r| r.url.ends_with("/auth/refresh")));
+    let last = sent.last().unwrap();
+    assert!(last.headers.contains(&("authorization".into(), "Bearer AT2".into())));
+}
+
+#[test]
+fn a_refused_refresh_ends_in_session_expired() {
+    let platform = taiga(1);
+    let session_id = login(&platform);
+    platform.set_now(crate::session::TOKEN_REFRESH_AFTER_MS);
+    assert!(!run(&platform, "list_projects", json!({"session_id": session_id})).is_error);
+    // The renewed refresh token (RT2) is not accepted by this fake: the next renewal fails.
+    platform.set_now(2 * crate::session::TOKEN_REFRESH_AFTER_MS);
+    let outcome = run(&platform, "list_projects", json!({"session_id": session_id}));
+    assert_eq!(outcome.error_code(), Some("SESSION_EXPIRED"));
+}
+
+#[test]
+fn logins_are_rate_limited_per_caller_and_username() {
+    let platform = taiga(0);
+    for _ in 0..5 {
+        run(&platform, "login", json!({"username": "alice", "password": "wrong"}));
+    }
+    let outcome = run(&platform, "login", json!({"username": "alice", "password": "secret"}));
+    assert_eq!(outcome.error_code(), Some("RATE_LIMITED"));
+    assert_eq!(outcome.structured["details"]["retry_after_seconds"], 900);
+    let attempts = platform.sent.borrow().iter().filter(|r| r.url.ends_with("/auth")).count();
+    assert_eq!(attempts, 5, "a refused attempt never reaches Taiga");
 }
