@@ -38,7 +38,7 @@ pub struct Cli {
     pub request_timeout: u64,
 
     /// Lifetime of a session, in seconds.
-    #[arg(long, env = "SESSION_EXPIRY", default_value_t = 28_800, value_parser = clap::value_parser!(u64).range(60..=2_592_000))]
+    #[arg(long, env = "SESSION_EXPIRY", default_value_t = 28_800, value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub session_expiry: u64,
 
     /// Sessions one Taiga user may hold per Taiga host; the oldest ends on the next login beyond it.

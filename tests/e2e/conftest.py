@@ -10,10 +10,10 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, TextIO
 
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client, StdioServerParameters, stdio_client
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -49,6 +49,16 @@ class Simulator:
         request = urllib.request.Request(f"{self.url}/__sim/requests", method="DELETE")
         urllib.request.urlopen(request, timeout=5).close()
 
+    def control(self, path: str, payload: dict[str, Any] | None = None, method: str = "POST") -> None:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/__sim/{path}", data=data, method=method, headers={"content-type": "application/json"}
+        )
+        urllib.request.urlopen(request, timeout=5).close()
+
+    def inject(self, fault: dict[str, Any], path_prefix: str | None = None, times: int | None = None) -> None:
+        self.control("faults", {"fault": fault, "path_prefix": path_prefix, "times": times})
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -78,10 +88,12 @@ def server_env(simulator: Simulator, cache_dir: Path, **extra: str) -> dict[str,
 
 
 @contextlib.asynccontextmanager
-async def connect(simulator: Simulator, cache_dir: Path, **extra: str) -> AsyncIterator[Client]:
-    """A real MCP client connected to a freshly spawned `taiga-mcp` over stdio."""
+async def connect(
+    simulator: Simulator, cache_dir: Path, errlog: TextIO = sys.stderr, **extra: str
+) -> AsyncIterator[Client]:
+    """A real MCP client connected to a freshly spawned `taiga-mcp` over stdio; its stderr goes to `errlog`."""
     params = StdioServerParameters(command=str(TAIGA_MCP), env=server_env(simulator, cache_dir, **extra))
-    async with Client(params) as client:
+    async with Client(stdio_client(params, errlog=errlog)) as client:
         yield client
 
 
