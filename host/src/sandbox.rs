@@ -362,3 +362,51 @@ fn write_cache(cache_dir: &Path, path: &Path, component: &Component) -> anyhow::
     std::fs::rename(&temporary, path)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the component may import: its declared capabilities, plus the CLI and I/O interfaces
+    /// Rust's standard library links (given no environment, arguments or stdio by the host).
+    const ALLOWED_IMPORTS: &[&str] = &[
+        "wasi:http/",
+        "wasi:io/",
+        "wasi:clocks/",
+        "wasi:random/",
+        "taiga:mcp/",
+        "wasi:cli/environment@",
+        "wasi:cli/exit@",
+        "wasi:cli/stdin@",
+        "wasi:cli/stdout@",
+        "wasi:cli/stderr@",
+        "wasi:cli/terminal-",
+    ];
+
+    #[test]
+    fn the_component_imports_no_filesystem_and_no_sockets() {
+        let engine = Engine::new(wasmtime::Config::new().wasm_component_model(true)).unwrap();
+        let component = Component::from_binary(&engine, EMBEDDED_COMPONENT).unwrap();
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        assert!(
+            imports
+                .iter()
+                .any(|name| name.starts_with("wasi:http/outgoing-handler@"))
+        );
+        assert!(imports.iter().any(|name| name.starts_with("taiga:mcp/session-store@")));
+        for name in &imports {
+            assert!(
+                !name.starts_with("wasi:filesystem") && !name.starts_with("wasi:sockets"),
+                "{name}"
+            );
+            assert!(
+                ALLOWED_IMPORTS.iter().any(|allowed| name.starts_with(allowed)),
+                "unexpected import {name}"
+            );
+        }
+    }
+}

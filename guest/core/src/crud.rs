@@ -32,7 +32,11 @@ impl<'c> Api<'c> {
         if now.saturating_sub(session.token_issued_ms) >= TOKEN_REFRESH_AFTER_MS {
             let renewed = call
                 .taiga(&base)
-                .post("/auth/refresh", &json!({"refresh": session.refresh_token}), "the token refresh endpoint")
+                .post(
+                    "/auth/refresh",
+                    &json!({"refresh": session.refresh_token}),
+                    "the token refresh endpoint",
+                )
                 .map_err(|err| match err.code {
                     ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => ToolError::new(
                         ErrorCode::SessionExpired,
@@ -41,7 +45,10 @@ impl<'c> Api<'c> {
                     _ => err,
                 })?;
             let (Some(access), Some(refresh)) = (renewed["auth_token"].as_str(), renewed["refresh"].as_str()) else {
-                return Err(ToolError::new(ErrorCode::TaigaError, "Taiga's refresh answer has no tokens"));
+                return Err(ToolError::new(
+                    ErrorCode::TaigaError,
+                    "Taiga's refresh answer has no tokens",
+                ));
             };
             session.auth_token = access.to_owned();
             session.refresh_token = refresh.to_owned();

@@ -42,7 +42,10 @@ impl<'a> LoginGuard<'a> {
     /// over the limit.
     pub fn attempt(&self) -> ToolResult<()> {
         for subject in &self.subjects {
-            let lock = self.platform.store_get(&format!("login-lock:{subject}")).map_err(store_error)?;
+            let lock = self
+                .platform
+                .store_get(&format!("login-lock:{subject}"))
+                .map_err(store_error)?;
             if let Some(unlock_ms) = lock.and_then(|value| value.parse::<u64>().ok()) {
                 return Err(self.refused(unlock_ms));
             }
@@ -101,12 +104,16 @@ mod tests {
         let platform = FakePlatform::new();
         let settings = settings();
         for caller in ["a", "b", "c"] {
-            LoginGuard::new(&platform, &settings, caller, "https://t", "alice").attempt().unwrap();
+            LoginGuard::new(&platform, &settings, caller, "https://t", "alice")
+                .attempt()
+                .unwrap();
         }
         let other_caller = LoginGuard::new(&platform, &settings, "d", "https://t", "ALICE ");
         assert_eq!(other_caller.attempt().unwrap_err().code, ErrorCode::RateLimited);
         for user in ["u1", "u2", "u3"] {
-            LoginGuard::new(&platform, &settings, "e", "https://t", user).attempt().unwrap();
+            LoginGuard::new(&platform, &settings, "e", "https://t", user)
+                .attempt()
+                .unwrap();
         }
         let other_user = LoginGuard::new(&platform, &settings, "e", "https://t", "u4");
         assert_eq!(other_user.attempt().unwrap_err().code, ErrorCode::RateLimited);

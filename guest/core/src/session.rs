@@ -80,7 +80,11 @@ fn save(platform: &dyn Platform, session_id: &str, session: &Session) -> ToolRes
 pub fn create(platform: &dyn Platform, session: &Session, max_per_user: u32) -> ToolResult<String> {
     let id = uuid_v4(platform.random_bytes());
     save(platform, &id, session)?;
-    let index = format!("user-sessions:{}|{}", session.taiga_url, session.username.to_lowercase());
+    let index = format!(
+        "user-sessions:{}|{}",
+        session.taiga_url,
+        session.username.to_lowercase()
+    );
     let ttl = store_ttl(session, platform.now_ms());
     for _ in 0..INDEX_RETRIES {
         let current = platform.store_get(&index).map_err(store_error)?;
@@ -214,13 +218,18 @@ mod tests {
     #[test]
     fn the_oldest_session_goes_beyond_the_per_user_limit() {
         let platform = FakePlatform::new();
-        let ids: Vec<String> = (0..3).map(|_| create(&platform, &session(10_000), 2).unwrap()).collect();
+        let ids: Vec<String> = (0..3)
+            .map(|_| create(&platform, &session(10_000), 2).unwrap())
+            .collect();
         assert_eq!(resume(&platform, &ids[0]).unwrap_err().code, ErrorCode::SessionInvalid);
         assert!(resume(&platform, &ids[1]).is_ok());
         assert!(resume(&platform, &ids[2]).is_ok());
         end(&platform, &ids[1]).unwrap();
         let fourth = create(&platform, &session(10_000), 2).unwrap();
-        assert!(resume(&platform, &ids[2]).is_ok(), "a logged-out session frees its place");
+        assert!(
+            resume(&platform, &ids[2]).is_ok(),
+            "a logged-out session frees its place"
+        );
         assert!(resume(&platform, &fourth).is_ok());
     }
 

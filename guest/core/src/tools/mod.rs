@@ -89,6 +89,7 @@ impl Call<'_> {
 }
 
 /// One tool: its public description and its handler.
+#[derive(Debug)]
 pub struct Tool {
     /// Name clients call it by.
     pub name: &'static str,
@@ -266,3 +267,6 @@ pub fn deleted_schema() -> Value {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

@@ -253,6 +253,11 @@ fn logins_are_rate_limited_per_caller_and_username() {
     let outcome = run(&platform, "login", json!({"username": "alice", "password": "secret"}));
     assert_eq!(outcome.error_code(), Some("RATE_LIMITED"));
     assert_eq!(outcome.structured["details"]["retry_after_seconds"], 900);
-    let attempts = platform.sent.borrow().iter().filter(|r| r.url.ends_with("/auth")).count();
+    let attempts = platform
+        .sent
+        .borrow()
+        .iter()
+        .filter(|r| r.url.ends_with("/auth"))
+        .count();
     assert_eq!(attempts, 5, "a refused attempt never reaches Taiga");
 }
