@@ -160,3 +160,15 @@ async def test_json_logs_are_an_audit_trail(simulator: Simulator, cache_dir: Pat
     assert [(entry["tool"], entry["outcome"]) for entry in audit] == [("login", "OK"), ("get_project", "NOT_FOUND")]
     assert audit[1]["session"] == session_id[:8]
     assert all(isinstance(entry["duration_ms"], float) for entry in audit)
+
+
+async def test_redirects_are_not_followed(simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as client:
+        session = {"session_id": (await call_ok(client, "login", ADMIN))["session_id"]}
+        simulator.clear_requests()
+        simulator.inject({"kind": "redirect", "location": "http://169.254.169.254/latest/meta-data/"}, path_prefix="/api/v1/projects", times=1)
+        error = await call_error(client, "list_projects", session, "TAIGA_ERROR")
+        assert "302" in error["message"]
+        simulator.inject({"kind": "redirect", "location": f"{simulator.url}/api/v1/users/me"}, path_prefix="/api/v1/projects", times=1)
+        await call_error(client, "list_projects", session, "TAIGA_ERROR")
+    assert [r["path"] for r in simulator.requests()] == ["/api/v1/projects", "/api/v1/projects"]

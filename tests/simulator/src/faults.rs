@@ -41,6 +41,11 @@ pub enum Fault {
         /// Body size in bytes.
         bytes: u64,
     },
+    /// Answer 302 with this `Location`.
+    Redirect {
+        /// Where to.
+        location: String,
+    },
 }
 
 /// A fault and where it applies.
@@ -197,6 +202,13 @@ pub async fn respond_with(fault: &Fault) -> Option<Response> {
             response
         }
         Fault::Throttle { wait_seconds } => throttled_response(*wait_seconds),
+        Fault::Redirect { location } => {
+            let mut response = StatusCode::FOUND.into_response();
+            if let Ok(location) = HeaderValue::from_str(location) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
         Fault::MalformedJson => json(Body::from(r#"{"id": 1, "name": "cut here"#), None),
         Fault::CloseMidBody => json(
             chunks(
