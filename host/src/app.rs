@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use rmcp::ServiceExt;
 
-use crate::config::Config;
+use crate::config::{Config, StoreBackend};
 use crate::mcp::{Audience, TaigaServer};
 use crate::sandbox::{ComponentSource, Limits, Sandbox, Settings};
-use crate::store::{MemoryStore, SessionStore};
+use crate::store::{MemoryStore, RedisStore, SessionStore};
 
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
@@ -24,7 +24,28 @@ pub fn settings(config: &Config) -> Settings {
 
 /// Serves MCP over stdin/stdout until the client closes the stream.
 pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
-    let store = Arc::new(MemoryStore::new());
+    let store: Arc<dyn SessionStore> = match &config.session_store {
+        StoreBackend::Memory => {
+            let memory = Arc::new(MemoryStore::new());
+            let sweeper = memory.clone();
+            let cleanup_interval = config.session_cleanup_interval;
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(cleanup_interval);
+                loop {
+                    interval.tick().await;
+                    if let Ok(purged) = sweeper.purge_expired().await {
+                        tracing::debug!(purged, "swept expired sessions");
+                    }
+                }
+            });
+            memory
+        }
+        StoreBackend::Redis(url) => Arc::new(
+            RedisStore::connect(url)
+                .await
+                .map_err(|err| anyhow::anyhow!("SESSION_STORE: cannot reach Redis ({})", err.category()))?,
+        ),
+    };
     let limits = Limits {
         memory_bytes: config.call_memory_bytes,
         call_timeout: config.call_timeout,
@@ -40,17 +61,6 @@ pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
         config.allow_list.clone(),
         store.clone(),
     )?);
-    let sweeper = store.clone();
-    let cleanup_interval = config.session_cleanup_interval;
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(cleanup_interval);
-        loop {
-            interval.tick().await;
-            if let Ok(purged) = sweeper.purge_expired().await {
-                tracing::debug!(purged, "swept expired sessions");
-            }
-        }
-    });
     let audience = Audience {
         caller: "stdio".to_owned(),
         namespace: "default".to_owned(),

@@ -65,6 +65,11 @@ pub struct Cli {
     #[arg(long, env = "MAX_RESPONSE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_response_mb: u64,
 
+    /// Where sessions and login counters live: `memory` (this process only) or a Redis URL
+    /// (`redis://host:6379/0`) shared by several replicas.
+    #[arg(long, env = "SESSION_STORE", default_value = "memory")]
+    pub session_store: String,
+
     /// Memory limit of one tool call's sandbox, in MiB.
     #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
     pub call_memory_mb: u64,
@@ -100,9 +105,20 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Where sessions live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// In this process.
+    Memory,
+    /// In Redis at this URL.
+    Redis(String),
+}
+
 /// Checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Session store backend.
+    pub session_store: StoreBackend,
     /// The default Taiga origin.
     pub taiga_api_url: Origin,
     /// Every origin the component may reach.
@@ -178,7 +194,18 @@ impl Cli {
         } else {
             self.cache_dir.or_else(default_cache_dir)
         };
+        let session_store = match self.session_store.as_str() {
+            "memory" => StoreBackend::Memory,
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => StoreBackend::Redis(url.to_owned()),
+            other => {
+                return Err(ConfigError {
+                    variable: "SESSION_STORE",
+                    message: format!("`{other}` is neither `memory` nor a redis:// URL"),
+                });
+            }
+        };
         Ok(Config {
+            session_store,
             taiga_api_url,
             allow_list: AllowList::new(origins),
             request_timeout: Duration::from_secs(self.request_timeout),
@@ -247,6 +274,11 @@ mod tests {
             "TAIGA_ALLOWED_HOSTS"
         );
         assert_eq!(parse(&["--log-level", "loud=="]).unwrap_err().variable, "LOG_LEVEL");
+        assert_eq!(parse(&["--session-store", "postgres://x"]).unwrap_err().variable, "SESSION_STORE");
+        assert_eq!(
+            parse(&["--session-store", "redis://127.0.0.1:6379/0"]).unwrap().session_store,
+            StoreBackend::Redis("redis://127.0.0.1:6379/0".into())
+        );
         assert!(Cli::try_parse_from(["taiga-mcp", "--request-timeout", "0"]).is_err());
     }
 

@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+mod redis;
+
+pub use self::redis::RedisStore;
+
 /// Longest key accepted, in bytes.
 pub const MAX_KEY_BYTES: usize = 512;
 /// Largest value accepted, in bytes.
