@@ -1,11 +1,13 @@
-//! Wiring: the session store, the sandbox and the MCP server, served over stdio.
+//! Wiring: the session store, the sandbox and the MCP server, served over stdio or Streamable HTTP.
 
 use std::sync::Arc;
 
 use rmcp::ServiceExt;
 
-use crate::config::{Config, StoreBackend};
+use crate::config::{Config, StoreBackend, Transport};
+use crate::http::{Health, HttpPolicy};
 use crate::mcp::{Audience, TaigaServer};
+use crate::metrics::Metrics;
 use crate::sandbox::{ComponentSource, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
 
@@ -22,9 +24,8 @@ pub fn settings(config: &Config) -> Settings {
     }
 }
 
-/// Serves MCP over stdin/stdout until the client closes the stream.
-pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
-    let store: Arc<dyn SessionStore> = match &config.session_store {
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn SessionStore>> {
+    Ok(match &config.session_store {
         StoreBackend::Memory => {
             let memory = Arc::new(MemoryStore::new());
             let sweeper = memory.clone();
@@ -45,7 +46,13 @@ pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|err| anyhow::anyhow!("SESSION_STORE: cannot reach Redis ({})", err.category()))?,
         ),
-    };
+    })
+}
+
+/// Builds the server and serves it on the configured transport until it stops.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(Metrics::default());
     let limits = Limits {
         memory_bytes: config.call_memory_bytes,
         call_timeout: config.call_timeout,
@@ -60,18 +67,40 @@ pub async fn serve_stdio(config: Config) -> anyhow::Result<()> {
         limits,
         config.allow_list.clone(),
         store.clone(),
+        metrics.clone(),
     )?);
     let audience = Audience {
         caller: "stdio".to_owned(),
         namespace: "default".to_owned(),
+        trusted_proxies: config.trusted_proxies.clone(),
     };
-    let server = TaigaServer::new(sandbox, settings(&config), audience).await?;
+    let server = TaigaServer::new(sandbox, settings(&config), audience, metrics.clone()).await?;
+    let health = Health { store, metrics };
     tracing::info!(
         taiga = %config.taiga_api_url,
         allowed = config.allow_list.origins().len(),
-        "taiga-mcp serving MCP over stdio"
+        "taiga-mcp ready"
     );
-    let running = server.serve(rmcp::transport::stdio()).await?;
-    running.waiting().await?;
-    Ok(())
+    match config.transport {
+        Transport::Http => {
+            let policy = HttpPolicy {
+                allowed_hosts: config.http_allowed_hosts.clone(),
+                allowed_origins: config.http_allowed_origins.clone(),
+            };
+            crate::http::serve(server, health, policy, config.listen, config.call_timeout).await
+        }
+        Transport::Stdio => {
+            if let Some(admin) = config.admin_listen {
+                tokio::spawn(async move {
+                    if let Err(err) = crate::http::serve_admin(health, admin).await {
+                        tracing::error!(error = %err, "the health endpoints stopped");
+                    }
+                });
+            }
+            tracing::info!("serving MCP over stdio");
+            let running = server.serve(rmcp::transport::stdio()).await?;
+            running.waiting().await?;
+            Ok(())
+        }
+    }
 }

@@ -8,6 +8,15 @@ use clap::{Parser, ValueEnum};
 
 use crate::network::{AllowList, Origin};
 
+/// How MCP clients reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// One client on stdin/stdout.
+    Stdio,
+    /// Streamable HTTP at `/mcp` on `--listen`, for many clients.
+    Http,
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -21,6 +30,30 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "taiga-mcp", version, about, long_about = None)]
 pub struct Cli {
+    /// MCP transport.
+    #[arg(long, env = "TAIGA_TRANSPORT", value_enum, default_value_t = Transport::Stdio)]
+    pub transport: Transport,
+
+    /// Address the HTTP transport listens on.
+    #[arg(long, env = "TAIGA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// In stdio mode, also serve /healthz, /readyz and /metrics on this address.
+    #[arg(long, env = "TAIGA_ADMIN_LISTEN")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+
+    /// Host names the HTTP transport answers to (DNS-rebinding protection), comma-separated.
+    #[arg(long, env = "HTTP_ALLOWED_HOSTS", default_value = "localhost,127.0.0.1,::1")]
+    pub http_allowed_hosts: String,
+
+    /// Browser origins allowed to call the HTTP transport, comma-separated; none by default.
+    #[arg(long, env = "HTTP_ALLOWED_ORIGINS", default_value = "", hide_default_value = true)]
+    pub http_allowed_origins: String,
+
+    /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true)]
+    pub trusted_proxies: String,
+
     /// Taiga server used when `login` names no host. Its scheme, host and port are always allowed.
     #[arg(long, env = "TAIGA_API_URL", default_value = "https://api.taiga.io")]
     pub taiga_api_url: String,
@@ -114,9 +147,25 @@ pub enum StoreBackend {
     Redis(String),
 }
 
+fn list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|entry| !entry.is_empty())
+}
+
 /// Checked configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// MCP transport.
+    pub transport: Transport,
+    /// HTTP listen address.
+    pub listen: std::net::SocketAddr,
+    /// Operational endpoints address in stdio mode.
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// Accepted Host names.
+    pub http_allowed_hosts: Vec<String>,
+    /// Accepted Origins.
+    pub http_allowed_origins: Vec<String>,
+    /// Trusted proxies.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Session store backend.
     pub session_store: StoreBackend,
     /// The default Taiga origin.
@@ -204,7 +253,29 @@ impl Cli {
                 });
             }
         };
+        let trusted_proxies = list(&self.trusted_proxies)
+            .map(|entry| {
+                entry.parse().map_err(|_| ConfigError {
+                    variable: "TRUSTED_PROXIES",
+                    message: format!("`{entry}` is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for origin in list(&self.http_allowed_origins) {
+            if !origin.starts_with("http://") && !origin.starts_with("https://") {
+                return Err(ConfigError {
+                    variable: "HTTP_ALLOWED_ORIGINS",
+                    message: format!("`{origin}` must start with http:// or https://"),
+                });
+            }
+        }
         Ok(Config {
+            transport: self.transport,
+            listen: self.listen,
+            admin_listen: self.admin_listen,
+            http_allowed_hosts: list(&self.http_allowed_hosts).map(str::to_owned).collect(),
+            http_allowed_origins: list(&self.http_allowed_origins).map(str::to_owned).collect(),
+            trusted_proxies,
             session_store,
             taiga_api_url,
             allow_list: AllowList::new(origins),
@@ -274,9 +345,29 @@ mod tests {
             "TAIGA_ALLOWED_HOSTS"
         );
         assert_eq!(parse(&["--log-level", "loud=="]).unwrap_err().variable, "LOG_LEVEL");
-        assert_eq!(parse(&["--session-store", "postgres://x"]).unwrap_err().variable, "SESSION_STORE");
         assert_eq!(
-            parse(&["--session-store", "redis://127.0.0.1:6379/0"]).unwrap().session_store,
+            parse(&["--session-store", "postgres://x"]).unwrap_err().variable,
+            "SESSION_STORE"
+        );
+        assert_eq!(
+            parse(&["--trusted-proxies", "10.0.0.1,proxy"]).unwrap_err().variable,
+            "TRUSTED_PROXIES"
+        );
+        assert_eq!(
+            parse(&["--http-allowed-origins", "example.com"]).unwrap_err().variable,
+            "HTTP_ALLOWED_ORIGINS"
+        );
+        assert_eq!(
+            parse(&["--trusted-proxies", "10.0.0.1, ::1"])
+                .unwrap()
+                .trusted_proxies
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse(&["--session-store", "redis://127.0.0.1:6379/0"])
+                .unwrap()
+                .session_store,
             StoreBackend::Redis("redis://127.0.0.1:6379/0".into())
         );
         assert!(Cli::try_parse_from(["taiga-mcp", "--request-timeout", "0"]).is_err());

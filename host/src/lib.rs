@@ -3,11 +3,13 @@
 //!
 //! One module per concern: [`config`] (flags and environment), [`sandbox`] (engine, limits and the
 //! component), [`network`] (the outbound allow-list), [`store`] (the session store), [`mcp`] (the
-//! MCP handler) and [`app`] (wiring).
+//! MCP handler), [`http`] (Streamable HTTP, health and metrics), [`metrics`] and [`app`] (wiring).
 
 pub mod app;
 pub mod config;
+pub mod http;
 pub mod mcp;
+pub mod metrics;
 pub mod network;
 pub mod sandbox;
 pub mod store;

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(taiga_mcp::app::serve_stdio(config)) {
+    match runtime.block_on(taiga_mcp::app::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %format!("{err:#}"), "taiga-mcp stopped");

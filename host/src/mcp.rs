@@ -1,8 +1,12 @@
 //! The MCP face of the bridge: `tools/list` from the component's catalogue, `tools/call` through
 //! the sandbox, an audit line per call.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use axum::extract::ConnectInfo;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
@@ -14,6 +18,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
+use crate::metrics::Metrics;
 use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Settings, Tool};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
@@ -23,10 +28,47 @@ what to do next.";
 /// Who is served and how: the caller identity and namespace each call carries.
 #[derive(Debug, Clone)]
 pub struct Audience {
-    /// Caller identity for login rate limits.
+    /// Caller identity for login rate limits when the transport gives none (stdio).
     pub caller: String,
     /// Session-store namespace.
     pub namespace: String,
+    /// Proxies whose `X-Forwarded-For` is believed (HTTP transport).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Audience {
+    /// The caller identity of a request: the client address over HTTP (or, behind a trusted proxy,
+    /// the nearest untrusted address it forwarded), the configured identity otherwise.
+    pub fn caller_of(&self, context: &RequestContext<RoleServer>) -> String {
+        let Some(parts) = context.extensions.get::<http::request::Parts>() else {
+            return self.caller.clone();
+        };
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return self.caller.clone();
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        caller_address(peer.ip(), &forwarded, &self.trusted_proxies).to_string()
+    }
+}
+
+/// The client address: the peer, or, when the peer is a trusted proxy, the nearest address in
+/// `X-Forwarded-For` that is not a trusted proxy itself.
+pub fn caller_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    forwarded
+        .iter()
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .rev()
+        .find(|hop| !trusted_proxies.contains(hop))
+        .unwrap_or(peer)
 }
 
 /// The MCP server handler.
@@ -36,11 +78,27 @@ pub struct TaigaServer {
     tools: Arc<Vec<rmcp::model::Tool>>,
     settings: Settings,
     audience: Audience,
+    metrics: Arc<Metrics>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// Decrements the in-flight count when a call ends, however it ends.
+struct InFlightGuard(Arc<AtomicUsize>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl TaigaServer {
     /// Reads the catalogue once; it is constant for a component.
-    pub async fn new(sandbox: Arc<Sandbox>, settings: Settings, audience: Audience) -> anyhow::Result<Self> {
+    pub async fn new(
+        sandbox: Arc<Sandbox>,
+        settings: Settings,
+        audience: Audience,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let tools = sandbox
             .list_tools()
             .await?
@@ -52,7 +110,14 @@ impl TaigaServer {
             tools: Arc::new(tools),
             settings,
             audience,
+            metrics,
+            in_flight: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Tool calls running now, for a graceful stop.
+    pub fn in_flight(&self) -> Arc<AtomicUsize> {
+        self.in_flight.clone()
     }
 
     /// Runs one call and turns every outcome but a dispatch error into a tool result.
@@ -60,10 +125,13 @@ impl TaigaServer {
         &self,
         name: &str,
         arguments: &Value,
+        caller: String,
         progress: Option<ProgressSink>,
     ) -> Result<CallToolResult, McpError> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _running = InFlightGuard(self.in_flight.clone());
         let context = CallContext {
-            caller: self.audience.caller.clone(),
+            caller,
             namespace: self.audience.namespace.clone(),
             settings: self.settings.clone(),
         };
@@ -102,6 +170,7 @@ impl TaigaServer {
             )),
             Err(CallFailure::Trap(reason)) => {
                 tracing::error!(tool = name, reason = %reason, "the component trapped; its sandbox was discarded");
+                self.metrics.trap();
                 Ok(failure(
                     "INTERNAL",
                     "the tool failed inside the bridge; the next call starts afresh",
@@ -118,13 +187,15 @@ impl TaigaServer {
             Ok(_) => "OK".to_owned(),
             Err(_) => "PROTOCOL_ERROR".to_owned(),
         };
+        let elapsed = started.elapsed();
+        self.metrics.tool_call(name, &code, elapsed);
         tracing::info!(
             target: "taiga_mcp::audit",
             tool = name,
             outcome = %code,
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
             session = %session,
-            caller = %self.audience.caller,
+            caller = %context.caller,
             "tool call"
         );
         result
@@ -195,11 +266,37 @@ impl ServerHandler for TaigaServer {
             }
             None => (None, None),
         };
-        let result = self.run(&request.name, &arguments, progress).await;
+        let caller = self.audience.caller_of(&context);
+        let result = self.run(&request.name, &arguments, caller, progress).await;
         // The call's store (and with it the sink) is gone: flush every report before the result.
         if let Some(forwarder) = forwarder {
             let _ = forwarder.await;
         }
         result.map(CallToolResponse::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let proxies = [ip("10.0.0.1"), ip("10.0.0.2")];
+        assert_eq!(
+            caller_address(ip("203.0.113.9"), &["1.2.3.4"], &proxies),
+            ip("203.0.113.9")
+        );
+        assert_eq!(caller_address(ip("10.0.0.1"), &["1.2.3.4"], &proxies), ip("1.2.3.4"));
+        assert_eq!(
+            caller_address(ip("10.0.0.1"), &["6.6.6.6, 1.2.3.4, 10.0.0.2"], &proxies),
+            ip("1.2.3.4")
+        );
+        assert_eq!(caller_address(ip("10.0.0.1"), &["garbage"], &proxies), ip("10.0.0.1"));
+        assert_eq!(caller_address(ip("10.0.0.1"), &[], &proxies), ip("10.0.0.1"));
     }
 }

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::metrics::Metrics;
+
 /// A scheme, host and port, e.g. `https://api.taiga.io:443`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
@@ -168,6 +170,7 @@ pub struct PolicyHooks {
     allow_list: Arc<AllowList>,
     max_timeout: Duration,
     resolver: Resolver,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl PolicyHooks {
@@ -177,7 +180,14 @@ impl PolicyHooks {
             allow_list,
             max_timeout,
             resolver: Arc::new(system_resolver),
+            metrics: None,
         }
+    }
+
+    /// The same policy, recording each request's duration and status.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The same policy with another resolver (for tests).
@@ -245,7 +255,15 @@ impl WasiHttpHooks for PolicyHooks {
         Box::new(async move {
             use http_body_util::BodyExt;
             policy.check(request.uri()).await?;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let started = std::time::Instant::now();
+            let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            if let Some(metrics) = &policy.metrics {
+                let status = sent
+                    .as_ref()
+                    .map_or_else(|_| "error".to_owned(), |(r, _)| r.status().as_u16().to_string());
+                metrics.taiga_request(&status, started.elapsed());
+            }
+            let (response, io) = sent?;
             Ok((
                 response.map(BodyExt::boxed_unsync),
                 Box::new(io) as Box<dyn Future<Output = _> + Send>,

@@ -14,6 +14,7 @@ use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::metrics::Metrics;
 use crate::network::{AllowList, PolicyHooks};
 use crate::store::{SessionStore, StoreError};
 
@@ -193,6 +194,7 @@ pub struct Sandbox {
     limits: Limits,
     allow_list: Arc<AllowList>,
     sessions: Arc<dyn SessionStore>,
+    metrics: Arc<Metrics>,
 }
 
 impl Sandbox {
@@ -202,6 +204,7 @@ impl Sandbox {
         limits: Limits,
         allow_list: AllowList,
         sessions: Arc<dyn SessionStore>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true).epoch_interruption(true);
@@ -235,6 +238,7 @@ impl Sandbox {
             limits,
             allow_list: Arc::new(allow_list),
             sessions,
+            metrics,
         })
     }
 
@@ -248,7 +252,8 @@ impl Sandbox {
                 .allow_ip_name_lookup(false)
                 .build(),
             http: WasiHttpCtx::new(),
-            hooks: PolicyHooks::new(self.allow_list.clone(), self.limits.request_timeout),
+            hooks: PolicyHooks::new(self.allow_list.clone(), self.limits.request_timeout)
+                .with_metrics(self.metrics.clone()),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_bytes)

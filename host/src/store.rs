@@ -56,6 +56,16 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreFuture<'a, bool>;
     /// Drops expired entries; how many.
     fn purge_expired(&self) -> StoreFuture<'_, usize>;
+
+    /// Live sessions across namespaces, when the backend can count them cheaply.
+    fn live_sessions(&self) -> Option<u64> {
+        None
+    }
+
+    /// Checks that the backend answers (for readiness probes).
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { self.get("", "readiness-probe").await.map(drop) })
+    }
 }
 
 /// Checks key and value sizes before any backend sees them.
@@ -197,6 +207,16 @@ impl SessionStore for MemoryStore {
             }
             true
         }))
+    }
+
+    fn live_sessions(&self) -> Option<u64> {
+        let now = Instant::now();
+        let map = self.lock();
+        let live = map
+            .iter()
+            .filter(|((_, key), entry)| key.starts_with("session:") && entry.expires_at > now)
+            .count();
+        Some(live as u64)
     }
 
     fn purge_expired(&self) -> StoreFuture<'_, usize> {

@@ -93,7 +93,13 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn increment<'a>(&'a self, namespace: &'a str, key_name: &'a str, delta: i64, ttl: Duration) -> StoreFuture<'a, i64> {
+    fn increment<'a>(
+        &'a self,
+        namespace: &'a str,
+        key_name: &'a str,
+        delta: i64,
+        ttl: Duration,
+    ) -> StoreFuture<'a, i64> {
         Box::pin(async move {
             check_sizes(key_name, None)?;
             let mut connection = self.connection.clone();

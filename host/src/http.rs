@@ -1,0 +1,139 @@
+//! Streamable HTTP for shared use (`--transport http`), and the operational endpoints: `/healthz`
+//! (the process is up), `/readyz` (the component is loaded and the store answers) and `/metrics`
+//! (Prometheus text). Host and Origin checks guard against DNS rebinding; request bodies are capped;
+//! SIGTERM or Ctrl-C stop accepting and let calls in flight finish.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::mcp::TaigaServer;
+use crate::metrics::Metrics;
+use crate::store::SessionStore;
+
+/// Largest MCP request body accepted.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the operational endpoints report on.
+#[derive(Clone)]
+pub struct Health {
+    /// The session store, pinged by `/readyz`.
+    pub store: Arc<dyn SessionStore>,
+    /// The process metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(health): State<Health>) -> impl IntoResponse {
+    match health.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "session store unreachable\n"),
+    }
+}
+
+async fn metrics(State(health): State<Health>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        health.metrics.render(health.store.live_sessions()),
+    )
+}
+
+/// The health and metrics routes.
+pub fn admin_routes(health: Health) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(health)
+}
+
+/// Host and Origin policy of the HTTP transport.
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// Accepted `Host` names (with or without port).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted browser `Origin`s; empty refuses every request that carries one.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Serves MCP at `/mcp` plus the operational endpoints on `listen` until a shutdown signal.
+/// Calls still running after `drain` are cut when the process stops.
+pub async fn serve(
+    server: TaigaServer,
+    health: Health,
+    policy: HttpPolicy,
+    listen: SocketAddr,
+    drain: Duration,
+) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(policy.allowed_hosts)
+        .with_cancellation_token(stop.child_token())
+        .with_max_request_body_bytes(MAX_BODY_BYTES);
+    config = if policy.allowed_origins.is_empty() {
+        config.enforce_origin_validation()
+    } else {
+        config.with_allowed_origins(policy.allowed_origins)
+    };
+    let in_flight = server.in_flight();
+    let mcp = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let app = admin_routes(health).nest_service("/mcp", mcp);
+    let listener = TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing calls in flight");
+            let deadline = tokio::time::Instant::now() + drain;
+            while in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Let the last results reach their clients before the sessions close.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stop.cancel();
+        })
+        .await?;
+    Ok(())
+}
+
+/// Serves only the operational endpoints (`--admin-listen` in stdio mode).
+pub async fn serve_admin(health: Health, listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, "health and metrics endpoints");
+    axum::serve(listener, admin_routes(health)).await?;
+    Ok(())
+}
