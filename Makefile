@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 RUN_ARGS ?=
 
-.PHONY: run build test lint unit e2e wasm-target clean
+.PHONY: run build test lint unit e2e conformance wasm-target clean
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
@@ -34,7 +34,10 @@ unit: build
 e2e: build $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/e2e -q
 
-test: lint unit e2e
+conformance: build
+	bash tests/conformance/run.sh
+
+test: lint unit e2e conformance
 
 clean:
 	$(CARGO) clean

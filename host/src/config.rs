@@ -46,8 +46,9 @@ pub struct Cli {
     #[arg(long, env = "HTTP_ALLOWED_HOSTS", default_value = "localhost,127.0.0.1,::1")]
     pub http_allowed_hosts: String,
 
-    /// Browser origins allowed to call the HTTP transport, comma-separated; none by default.
-    #[arg(long, env = "HTTP_ALLOWED_ORIGINS", default_value = "", hide_default_value = true)]
+    /// Browser origins allowed to call the HTTP transport, comma-separated (`:*` matches any port).
+    /// Requests without an Origin header (non-browser clients) are always accepted.
+    #[arg(long, env = "HTTP_ALLOWED_ORIGINS", default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*")]
     pub http_allowed_origins: String,
 
     /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.

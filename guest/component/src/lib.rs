@@ -30,7 +30,7 @@ impl Guest for Component {
                 title: tool.title.to_owned(),
                 description: tool.description.to_owned(),
                 input_schema: tool.input_schema().to_string(),
-                output_schema: (tool.output_schema)().to_string(),
+                output_schema: tool.result_schema().to_string(),
                 annotations: WitAnnotations {
                     read_only: tool.annotations.read_only,
                     destructive: tool.annotations.destructive,

@@ -111,6 +111,21 @@ impl Tool {
     pub fn input_schema(&self) -> Value {
         input_schema(self.fields)
     }
+
+    /// JSON Schema of its structured content: the tool's result, or the error body
+    /// `{code, message, details}` of a failure (some clients validate error results too).
+    pub fn result_schema(&self) -> Value {
+        json!({
+            "type": "object",
+            "anyOf": [(self.output_schema)(), error_schema()]
+        })
+    }
+}
+
+/// The JSON Schema of a tool failure's structured content, `{code, message, details}`; kept
+/// minimal because it is repeated in every tool's schema.
+pub fn error_schema() -> Value {
+    json!({"required": ["code", "message", "details"]})
 }
 
 /// Every tool, in the order `tools/list` shows them.
