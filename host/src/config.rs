@@ -30,6 +30,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "taiga-mcp", version, about, long_about = None)]
 pub struct Cli {
+    /// A TOML file of settings, keyed by these flags' names in snake_case (`taiga_api_url = "..."`).
+    /// Environment variables and flags override it; an unknown key stops the server.
+    #[arg(long, env = "TAIGA_MCP_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// MCP transport.
     #[arg(long, env = "TAIGA_TRANSPORT", value_enum, default_value_t = Transport::Stdio)]
     pub transport: Transport,
@@ -48,7 +53,11 @@ pub struct Cli {
 
     /// Browser origins allowed to call the HTTP transport, comma-separated (`:*` matches any port).
     /// Requests without an Origin header (non-browser clients) are always accepted.
-    #[arg(long, env = "HTTP_ALLOWED_ORIGINS", default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*")]
+    #[arg(
+        long,
+        env = "HTTP_ALLOWED_ORIGINS",
+        default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*"
+    )]
     pub http_allowed_origins: String,
 
     /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.
@@ -146,6 +155,50 @@ pub enum StoreBackend {
     Memory,
     /// In Redis at this URL.
     Redis(String),
+}
+
+/// The settings of a TOML configuration file as `(environment variable, value)` pairs. Keys are the
+/// flags' names in snake_case; arrays become comma-separated lists. Unknown keys are refused by name.
+pub fn file_settings(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    use clap::CommandFactory;
+    let table: toml::Table = text.parse().map_err(|err: toml::de::Error| ConfigError {
+        variable: "TAIGA_MCP_CONFIG",
+        message: format!("not valid TOML: {}", err.message()),
+    })?;
+    let command = Cli::command();
+    let mut settings = Vec::new();
+    for (key, value) in table {
+        let argument = command
+            .get_arguments()
+            .find(|argument| argument.get_id().as_str() == key && argument.get_id().as_str() != "config");
+        let Some(variable) = argument.and_then(|argument| argument.get_env()) else {
+            return Err(ConfigError {
+                variable: "TAIGA_MCP_CONFIG",
+                message: format!("unknown setting `{key}`"),
+            });
+        };
+        let text = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(number) => number.to_string(),
+            toml::Value::Boolean(flag) => flag.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                return Err(ConfigError {
+                    variable: "TAIGA_MCP_CONFIG",
+                    message: format!(
+                        "`{key}` must be a string, number, boolean or list, not {}",
+                        other.type_str()
+                    ),
+                });
+            }
+        };
+        settings.push((variable.to_string_lossy().into_owned(), text));
+    }
+    Ok(settings)
 }
 
 fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -372,6 +425,27 @@ mod tests {
             StoreBackend::Redis("redis://127.0.0.1:6379/0".into())
         );
         assert!(Cli::try_parse_from(["taiga-mcp", "--request-timeout", "0"]).is_err());
+    }
+
+    #[test]
+    fn config_files_map_keys_to_variables_and_refuse_unknown_ones() {
+        let settings = file_settings(
+            "taiga_api_url = \"https://taiga.example\"\nrequest_timeout = 10\nallow_http_taiga = false\n\
+             taiga_allowed_hosts = [\"https://a.example\", \"https://b.example\"]\n",
+        )
+        .unwrap();
+        assert!(settings.contains(&("TAIGA_API_URL".into(), "https://taiga.example".into())));
+        assert!(settings.contains(&("REQUEST_TIMEOUT".into(), "10".into())));
+        assert!(settings.contains(&("ALLOW_HTTP_TAIGA".into(), "false".into())));
+        assert!(settings.contains(&(
+            "TAIGA_ALLOWED_HOSTS".into(),
+            "https://a.example,https://b.example".into()
+        )));
+        let err = file_settings("taiga_api_ulr = \"x\"").unwrap_err();
+        assert!(err.message.contains("taiga_api_ulr"));
+        assert!(file_settings("config = \"other.toml\"").is_err());
+        assert!(file_settings("not toml at all").is_err());
+        assert!(file_settings("request_timeout = { a = 1 }").is_err());
     }
 
     #[test]

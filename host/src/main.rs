@@ -1,12 +1,46 @@
 //! `taiga-mcp`: an MCP server for Taiga. The tool logic runs in a WebAssembly sandbox; this host
 //! provides the MCP transport, outbound HTTP to allowed Taiga hosts, and the session store.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use taiga_mcp::config::{Cli, Config, LogFormat};
+use taiga_mcp::config::{Cli, Config, LogFormat, file_settings};
+
+/// The `--config` path (or `TAIGA_MCP_CONFIG`), looked up before clap parses so that the file's
+/// settings can sit below the environment and the flags.
+fn config_path() -> Option<PathBuf> {
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("TAIGA_MCP_CONFIG").map(PathBuf::from)
+}
+
+fn apply_config_file(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("TAIGA_MCP_CONFIG: {}: {err}", path.display()))?;
+    for (variable, value) in file_settings(&text).map_err(|err| format!("{err} (in {})", path.display()))? {
+        if std::env::var_os(&variable).is_none() {
+            // SAFETY: main is still single-threaded here: no runtime, logger or other thread exists yet.
+            unsafe { std::env::set_var(&variable, value) };
+        }
+    }
+    Ok(())
+}
 
 fn main() -> ExitCode {
+    if let Some(path) = config_path()
+        && let Err(message) = apply_config_file(&path)
+    {
+        eprintln!("taiga-mcp: configuration error: {message}");
+        return ExitCode::from(2);
+    }
     let config = match Cli::parse().into_config() {
         Ok(config) => config,
         Err(err) => {

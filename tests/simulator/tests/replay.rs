@@ -12,8 +12,11 @@ use tokio::net::TcpStream;
 /// Recordings whose exchange cannot match, each with the reason. Empty is the goal.
 const EXCEPTIONS: &[(&str, &str)] = &[];
 
+/// `shared/taiga-api/recordings` beside the repository, or `TAIGA_API_RECORDINGS`.
 fn recordings_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/taiga-api/recordings")
+    std::env::var_os("TAIGA_API_RECORDINGS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/taiga-api/recordings"))
 }
 
 struct Answer {
