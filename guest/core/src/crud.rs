@@ -142,7 +142,7 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
     let project = args.required_int("project_id")?;
     let mut resolver = Resolver::new(&api, project);
     let mut filters: Vec<(&str, Option<String>)> = vec![("project", Some(project.to_string()))];
-    for mapping in resource.filters.iter().filter(|mapping| args.has(mapping.arg)) {
+    for mapping in resource.list_filters().iter().filter(|mapping| args.has(mapping.arg)) {
         let value = resolver.value(mapping, args.raw(mapping.arg))?;
         let text = match (&mapping.conv, &value) {
             (Conv::Tags, Value::Array(tags)) => tags.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
@@ -188,7 +188,7 @@ pub fn create(
     fixed: Map<String, Value>,
 ) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
-    let mut body = Resolver::new(&api, project).body(resource.fields, args)?;
+    let mut body = Resolver::new(&api, project).body(&resource.writable(), args)?;
     body.insert("project".into(), project.into());
     body.extend(fixed);
     let created = api
@@ -201,8 +201,8 @@ pub fn create(
 pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let id = id_of(args, resource)?;
-    let needs_project = resource
-        .fields
+    let writable = resource.writable();
+    let needs_project = writable
         .iter()
         .any(|m| args.raw(m.arg).is_string() && matches!(m.conv, Conv::Lookup(_) | Conv::Member));
     let project = if needs_project {
@@ -210,14 +210,14 @@ pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<V
     } else {
         0
     };
-    let mut body = Resolver::new(&api, project).body(resource.fields, args)?;
+    let mut body = Resolver::new(&api, project).body(&writable, args)?;
     if body.is_empty() {
-        let names: Vec<&str> = resource.fields.iter().map(|m| m.arg).collect();
+        let names: Vec<&str> = writable.iter().map(|m| m.arg).collect();
         return Err(ToolError::new(
             ErrorCode::InvalidInput,
             format!("nothing to update: give at least one of {}", names.join(", ")),
         )
-        .with("field", resource.fields.first().map_or("", |m| m.arg)));
+        .with("field", writable.first().map_or("", |m| m.arg)));
     }
     patch(&api, args, resource, id, &mut body)
 }
@@ -302,7 +302,7 @@ fn conflict(api: &Api<'_>, resource: &Resource, id: i64, given: i64) -> ToolErro
 
 fn arg_name(resource: &Resource, taiga_field: &str) -> String {
     resource
-        .fields
+        .writable()
         .iter()
         .find(|m| m.taiga == taiga_field)
         .map_or(taiga_field, |m| m.arg)

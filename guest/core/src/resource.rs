@@ -30,6 +30,43 @@ pub struct Mapping {
     pub conv: Conv,
 }
 
+impl Resource {
+    fn shared(&self, writable: bool) -> Vec<Mapping> {
+        let Some(statuses) = self.statuses else {
+            return Vec::new();
+        };
+        let status = map("status", "status", Conv::Lookup(statuses));
+        let assignee = map("assigned_to", "assigned_to", Conv::Member);
+        if writable {
+            vec![
+                map("title", "subject", Conv::Plain),
+                map("description", "description", Conv::Plain),
+                status,
+                assignee,
+                map("tags", "tags", Conv::Tags),
+            ]
+        } else {
+            vec![status, assignee]
+        }
+    }
+
+    /// Every argument create and update tools map to Taiga fields.
+    pub fn writable(&self) -> Vec<Mapping> {
+        let mut all = self.shared(true);
+        all.extend_from_slice(self.both);
+        all.extend_from_slice(self.fields);
+        all
+    }
+
+    /// Every list filter.
+    pub fn list_filters(&self) -> Vec<Mapping> {
+        let mut all = self.shared(false);
+        all.extend_from_slice(self.both);
+        all.extend_from_slice(self.filters);
+        all
+    }
+}
+
 /// Shorthand for a [`Mapping`].
 pub const fn map(arg: &'static str, taiga: &'static str, conv: Conv) -> Mapping {
     Mapping { arg, taiga, conv }
@@ -38,6 +75,10 @@ pub const fn map(arg: &'static str, taiga: &'static str, conv: Conv) -> Mapping 
 /// One Taiga resource.
 #[derive(Debug)]
 pub struct Resource {
+    /// For stories, tasks, issues and epics: the project list their status names come from
+    /// (`us_statuses`...). They then share the `title`, `description`, `status`, `assigned_to` and
+    /// `tags` arguments, and the `status` and `assigned_to` filters.
+    pub statuses: Option<&'static str>,
     /// What a person calls one ("user story"), for messages.
     pub noun: &'static str,
     /// API path, e.g. `/userstories`.
@@ -48,9 +89,11 @@ pub struct Resource {
     pub versioned: bool,
     /// The `/history/<name>` segment, for resources that take comments.
     pub history: Option<&'static str>,
-    /// Writable arguments.
+    /// Arguments of this resource that are both written and filtered on.
+    pub both: &'static [Mapping],
+    /// Arguments of this resource that are only written.
     pub fields: &'static [Mapping],
-    /// List filters.
+    /// Arguments of this resource that are only filters.
     pub filters: &'static [Mapping],
     /// The compact list item.
     pub compact: fn(&Value) -> Value,

@@ -121,6 +121,16 @@ impl Field {
 /// The session argument every tool but `login` takes first.
 pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Session id returned by `login`.");
 
+/// The OCC version argument of updates and deletes.
+pub const VERSION: Field = Field::required(
+    "version",
+    Kind::Integer {
+        min: 0,
+        max: 1_000_000_000,
+    },
+    "The version you last read (from get_* or list_*). A stale version returns VERSION_CONFLICT.",
+);
+
 /// The JSON Schema of an arguments object with exactly these fields.
 pub fn input_schema(fields: &[Field]) -> Value {
     let properties: Map<String, Value> = fields

@@ -6,7 +6,7 @@ use super::items::USER_STORY;
 use super::{Annotations, Tool};
 use crate::crud::{Api, Resolver};
 use crate::error::{ErrorCode, ToolError, ToolResult};
-use crate::resource::{Conv, compact_item, compact_schema, map};
+use crate::resource::{Conv, Mapping, compact_item, compact_schema, map};
 use crate::schema::{Field, Kind, SESSION};
 use crate::validate::Args;
 
@@ -172,7 +172,11 @@ pub const BULK_UPDATE_USER_STORIES: Tool = Tool {
 
 fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
-    let mappings = &USER_STORY.fields[2..4];
+    let mappings: Vec<Mapping> = USER_STORY
+        .writable()
+        .into_iter()
+        .filter(|m| matches!(m.arg, "status" | "assigned_to"))
+        .collect();
     if !["status", "assigned_to", "tags"].iter().any(|arg| args.has(arg)) {
         return Err(ToolError::invalid("status", "give status, assigned_to or tags"));
     }
@@ -181,7 +185,7 @@ fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
     let mut results = Vec::with_capacity(ids.len());
     let mut resolvers: Vec<(i64, Map<String, Value>)> = Vec::new();
     for (index, id) in ids.into_iter().enumerate() {
-        let outcome = update_one(&api, args, mappings, id, &mut resolvers);
+        let outcome = update_one(&api, args, &mappings, id, &mut resolvers);
         call.platform
             .progress(index as u64 + 1, total, &format!("updated user story {id}"));
         results.push(match outcome {
@@ -201,7 +205,7 @@ fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
 fn update_one(
     api: &Api<'_>,
     args: &Args,
-    mappings: &[crate::resource::Mapping],
+    mappings: &[Mapping],
     id: i64,
     bodies: &mut Vec<(i64, Map<String, Value>)>,
 ) -> ToolResult<i64> {

@@ -6,8 +6,8 @@ use super::{Annotations, Call, Tool, deleted_schema, list_schema};
 use crate::crud::{self, Api};
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{Conv, Resource, compact_item, compact_schema, full_item, full_schema, map};
-use crate::schema::{Field, Kind, SESSION};
+use crate::resource::{Conv, Mapping, Resource, compact_item, compact_schema, full_item, full_schema, map};
+use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::validate::Args;
 
 pub const USER_STORY: Resource = Resource {
@@ -16,22 +16,10 @@ pub const USER_STORY: Resource = Resource {
     id_arg: "user_story_id",
     versioned: true,
     history: Some("userstory"),
-    fields: &[
-        map("title", "subject", Conv::Plain),
-        map("description", "description", Conv::Plain),
-        map("status", "status", Conv::Lookup("us_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("sprint_id", "milestone", Conv::Sprint),
-        map("tags", "tags", Conv::Tags),
-    ],
-    filters: &[
-        map("status", "status", Conv::Lookup("us_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("sprint_id", "milestone", Conv::Sprint),
-        map("epic_id", "epic", Conv::Plain),
-        map("tags", "tags", Conv::Tags),
-        map("q", "q", Conv::Plain),
-    ],
+    statuses: Some("us_statuses"),
+    both: &[map("sprint_id", "milestone", Conv::Sprint)],
+    fields: &[],
+    filters: &[map("epic_id", "epic", Conv::Plain), TAG_FILTER, TEXT_FILTER],
     compact: compact_item,
     full: full_item,
 };
@@ -42,21 +30,13 @@ pub const TASK: Resource = Resource {
     id_arg: "task_id",
     versioned: true,
     history: Some("task"),
-    fields: &[
-        map("title", "subject", Conv::Plain),
-        map("description", "description", Conv::Plain),
-        map("status", "status", Conv::Lookup("task_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
+    statuses: Some("task_statuses"),
+    both: &[
         map("user_story_id", "user_story", Conv::Plain),
         map("sprint_id", "milestone", Conv::Sprint),
-        map("tags", "tags", Conv::Tags),
     ],
-    filters: &[
-        map("user_story_id", "user_story", Conv::Plain),
-        map("status", "status", Conv::Lookup("task_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("sprint_id", "milestone", Conv::Sprint),
-    ],
+    fields: &[],
+    filters: &[],
     compact: compact_item,
     full: full_item,
 };
@@ -67,25 +47,14 @@ pub const ISSUE: Resource = Resource {
     id_arg: "issue_id",
     versioned: true,
     history: Some("issue"),
-    fields: &[
-        map("title", "subject", Conv::Plain),
-        map("description", "description", Conv::Plain),
-        map("status", "status", Conv::Lookup("issue_statuses")),
+    statuses: Some("issue_statuses"),
+    both: &[
         map("priority", "priority", Conv::Lookup("priorities")),
         map("severity", "severity", Conv::Lookup("severities")),
         map("type", "type", Conv::Lookup("issue_types")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("tags", "tags", Conv::Tags),
     ],
-    filters: &[
-        map("status", "status", Conv::Lookup("issue_statuses")),
-        map("priority", "priority", Conv::Lookup("priorities")),
-        map("severity", "severity", Conv::Lookup("severities")),
-        map("type", "type", Conv::Lookup("issue_types")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("tags", "tags", Conv::Tags),
-        map("q", "q", Conv::Plain),
-    ],
+    fields: &[],
+    filters: &[TAG_FILTER, TEXT_FILTER],
     compact: compact_item,
     full: full_item,
 };
@@ -96,22 +65,16 @@ pub const EPIC: Resource = Resource {
     id_arg: "epic_id",
     versioned: true,
     history: Some("epic"),
-    fields: &[
-        map("title", "subject", Conv::Plain),
-        map("description", "description", Conv::Plain),
-        map("status", "status", Conv::Lookup("epic_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("color", "color", Conv::Plain),
-        map("tags", "tags", Conv::Tags),
-    ],
-    filters: &[
-        map("status", "status", Conv::Lookup("epic_statuses")),
-        map("assigned_to", "assigned_to", Conv::Member),
-        map("q", "q", Conv::Plain),
-    ],
+    statuses: Some("epic_statuses"),
+    both: &[],
+    fields: &[map("color", "color", Conv::Plain)],
+    filters: &[TEXT_FILTER],
     compact: compact_item,
     full: full_item,
 };
+
+const TAG_FILTER: Mapping = map("tags", "tags", Conv::Tags);
+const TEXT_FILTER: Mapping = map("q", "q", Conv::Plain);
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
 const TITLE: Field = Field::required(
@@ -145,14 +108,6 @@ const Q: Field = Field::optional(
     "q",
     Kind::Text { min: 1, max: 200 },
     "Text to search in titles, descriptions and tags.",
-);
-const VERSION: Field = Field::required(
-    "version",
-    Kind::Integer {
-        min: 0,
-        max: 1_000_000_000,
-    },
-    "The version you last read (from get_* or list_*). A stale version returns VERSION_CONFLICT.",
 );
 const USER: Field = Field::required("user", Kind::IdOrName, "User id or username of a project member.");
 const BY_REF: &[Field] = &[

@@ -207,21 +207,11 @@ fn project_summary_schema() -> Value {
 }
 
 fn project_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "slug": {"type": "string"},
-            "description": {"type": "string"},
-            "is_private": {"type": "boolean"},
-            "owner": {"type": ["string", "null"]},
-            "modules": {"type": "object"},
-            "members": {"type": "array", "items": {"type": "object"}},
-            "i_am_admin": {"type": "boolean"}
-        },
-        "required": ["id", "name", "slug"]
-    })
+    let mut schema = project_summary_schema();
+    schema["properties"]["modules"] = json!({"type": "object", "description": "Which modules are on."});
+    schema["properties"]["members"] = json!({"type": "array", "items": {"type": "object"}});
+    schema["properties"]["i_am_admin"] = json!({"type": "boolean"});
+    schema
 }
 
 fn member_schema() -> Value {

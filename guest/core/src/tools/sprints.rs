@@ -16,6 +16,8 @@ pub const SPRINT: Resource = Resource {
     id_arg: "sprint_id",
     versioned: false,
     history: None,
+    statuses: None,
+    both: &[],
     fields: &[
         map("name", "name", Conv::Plain),
         map("start_date", "estimated_start", Conv::Plain),

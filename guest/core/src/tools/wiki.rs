@@ -7,7 +7,7 @@ use crate::crud::{self, Api};
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
 use crate::resource::{Conv, Resource, map, wiki_compact, wiki_full, wiki_schema};
-use crate::schema::{Field, Kind, SESSION};
+use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::validate::Args;
 
 pub const WIKI: Resource = Resource {
@@ -16,6 +16,8 @@ pub const WIKI: Resource = Resource {
     id_arg: "wiki_page_id",
     versioned: true,
     history: Some("wiki"),
+    statuses: None,
+    both: &[],
     fields: &[map("slug", "slug", Conv::Plain), map("content", "content", Conv::Plain)],
     filters: &[],
     compact: wiki_compact,
@@ -123,14 +125,7 @@ pub const UPDATE_WIKI_PAGE: Tool = Tool {
     fields: &[
         SESSION,
         WIKI_ID,
-        Field::required(
-            "version",
-            Kind::Integer {
-                min: 0,
-                max: 1_000_000_000,
-            },
-            "The version you last read.",
-        ),
+        VERSION,
         CONTENT,
         Field::optional("slug", Kind::Text { min: 1, max: 255 }, "New slug."),
     ],
@@ -146,18 +141,7 @@ pub const DELETE_WIKI_PAGE: Tool = Tool {
     name: "delete_wiki_page",
     title: "Delete a wiki page",
     description: "Delete a wiki page. Pass the version you read: if it changed since, nothing is deleted.",
-    fields: &[
-        SESSION,
-        WIKI_ID,
-        Field::required(
-            "version",
-            Kind::Integer {
-                min: 0,
-                max: 1_000_000_000,
-            },
-            "The version you last read.",
-        ),
-    ],
+    fields: &[SESSION, WIKI_ID, VERSION],
     output_schema: deleted_schema,
     annotations: Annotations::DELETE,
     run: |call, args| crud::delete(call, args, &WIKI),

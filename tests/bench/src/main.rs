@@ -1,0 +1,254 @@
+//! `taiga-bench`: the bridge's own cost, measured against the in-process simulator on loopback with
+//! a real MCP client (rmcp over stdio). Prints a Markdown report; see BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::service::{RoleClient, RunningService, ServiceExt};
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+use taiga_sim::items::Kind;
+use taiga_sim::{Seed, Simulator};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Benchmarks taiga-mcp (a release build) against the simulator.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Calls per latency measurement.
+    #[arg(long, default_value_t = 1000)]
+    calls: usize,
+    /// The taiga-mcp binary (default: target/release/taiga-mcp).
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Runs of the warm start-up measurement.
+    #[arg(long, default_value_t = 10)]
+    startups: usize,
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+struct Bridge {
+    client: Client,
+    pid: u32,
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -> anyhow::Result<Bridge> {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env("TAIGA_API_URL", sim)
+        .env("ALLOW_HTTP_TAIGA", "true")
+        .env("TAIGA_MCP_CACHE_DIR", cache)
+        .env("LOG_LEVEL", "warn")
+        .env("LOGIN_RATE_LIMIT", "1000000")
+        .env("MAX_SESSIONS_PER_USER", "1000000");
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let transport = TokioChildProcess::builder(command).stderr(std::process::Stdio::null()).spawn()?;
+    let (transport, _stderr) = transport;
+    let pid = transport.id().context("child pid")?;
+    let client = ().serve(transport).await?;
+    Ok(Bridge { client, pid })
+}
+
+async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<Value> {
+    let Value::Object(arguments) = arguments else { bail!("arguments must be an object") };
+    let result = client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments as JsonObject))
+        .await?;
+    let body = result.structured_content.unwrap_or(Value::Null);
+    if result.is_error == Some(true) {
+        bail!("{tool} failed: {body}");
+    }
+    Ok(body)
+}
+
+/// One HTTP/1.1 request on a fresh connection, as wasi:http makes them.
+async fn direct(address: &str, path: &str, token: &str) -> anyhow::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(address).await?;
+    let request = format!(
+        "GET /api/v1{path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\naccept: application/json\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no header end")?;
+    Ok(raw[split + 4..].to_vec())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    Stats { p50: percentile(&samples, 0.5), p95: percentile(&samples, 0.95), p99: percentile(&samples, 0.99) }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.3}", duration.as_secs_f64() * 1000.0)
+}
+
+fn signed_ms(a: Duration, b: Duration) -> String {
+    format!("{:+.3}", (a.as_secs_f64() - b.as_secs_f64()) * 1000.0)
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with(field))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let binary = args.binary.unwrap_or_else(|| workspace().join("target/release/taiga-mcp"));
+    anyhow::ensure!(binary.exists(), "{} is missing: cargo build --release -p taiga-mcp", binary.display());
+    let sim = Simulator::start(Seed::Demo).await?;
+    let sim_url = sim.url();
+    let address = sim_url.trim_start_matches("http://").to_owned();
+    let (project, token) = {
+        let mut state = sim.state();
+        let admin = state.user_by_login("admin").context("admin")?.id;
+        let project = state.projects.iter().find(|p| p.name == "Demo Scrum").context("project")?.id;
+        for n in 0..1000 {
+            let body = json!({"project": project, "subject": format!("Story {n}"), "tags": ["bench"]});
+            state
+                .create_item(Kind::UserStory, admin, body.as_object().context("object")?)
+                .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        }
+        (project, state.issue_tokens(admin).0)
+    };
+    let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
+    let cache = scratch.join("cache");
+    println!("# taiga-mcp benchmark\n");
+    println!("- binary: `{}`", binary.display());
+    println!("- calls per latency row: {}", args.calls);
+
+    // Start-up: cold (empty cache) once, then warm.
+    let started = Instant::now();
+    let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
+    let tools = bridge.client.list_all_tools().await?;
+    let cold = started.elapsed();
+    let idle_rss = rss_kib(bridge.pid, "VmRSS:");
+    bridge.client.cancel().await?;
+    let mut warm = Vec::new();
+    for _ in 0..args.startups {
+        let started = Instant::now();
+        let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
+        bridge.client.list_all_tools().await?;
+        warm.push(started.elapsed());
+        bridge.client.cancel().await?;
+    }
+    let warm = stats(warm);
+    println!("\n## Start-up to the first tools/list answer\n");
+    println!("| cache | ms |\n|---|---|");
+    println!("| cold (compiles the component) | {} |", ms(cold));
+    println!("| warm, p50 of {} | {} (p95 {}) |", args.startups, ms(warm.p50), ms(warm.p95));
+
+    // Context cost.
+    let tools_json = serde_json::to_vec(&json!({"tools": tools}))?;
+    println!("\n## Context cost\n");
+    println!("| what | bytes |\n|---|---|");
+    println!("| whole tools/list result ({} tools) | {} |", tools.len(), tools_json.len());
+
+    let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
+    let login = call(&bridge.client, "login", json!({"username": "admin", "password": "123123"})).await?;
+    let session = login["session_id"].as_str().context("session id")?.to_owned();
+    let stories = call(&bridge.client, "list_user_stories", json!({"session_id": session, "project_id": project})).await?;
+    let raw_list = direct(&address, &format!("/userstories?project={project}&page=1&page_size=30"), &token).await?;
+    let story_id = stories["items"][0]["id"].as_i64().context("story id")?;
+    let story = call(&bridge.client, "get_user_story", json!({"session_id": session, "user_story_id": story_id})).await?;
+    let raw_story = direct(&address, &format!("/userstories/{story_id}"), &token).await?;
+    println!("| list_user_stories, 30 items (structured content) | {} |", serde_json::to_vec(&stories)?.len());
+    println!("| the same page straight from Taiga | {} |", raw_list.len());
+    println!("| get_user_story (structured content) | {} |", serde_json::to_vec(&story)?.len());
+    println!("| the same story straight from Taiga | {} |", raw_story.len());
+
+    // Per-call overhead over stdio.
+    println!("\n## Per-call latency over stdio (ms)\n");
+    println!("| call | direct p50 | bridge p50 | bridge p95 | bridge p99 | overhead p50 | overhead p95 | overhead p99 |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let rows: [(&str, Value, String); 2] = [
+        ("get_project", json!({"session_id": session, "project_id": project}), format!("/projects/{project}")),
+        (
+            "list_user_stories",
+            json!({"session_id": session, "project_id": project}),
+            format!("/userstories?project={project}&page=1&page_size=30"),
+        ),
+    ];
+    for (tool, arguments, path) in rows {
+        let mut bridged = Vec::with_capacity(args.calls);
+        let mut straight = Vec::with_capacity(args.calls);
+        for _ in 0..args.calls {
+            let started = Instant::now();
+            direct(&address, &path, &token).await?;
+            straight.push(started.elapsed());
+            let started = Instant::now();
+            call(&bridge.client, tool, arguments.clone()).await?;
+            bridged.push(started.elapsed());
+        }
+        let (b, d) = (stats(bridged), stats(straight));
+        println!(
+            "| {tool} | {} | {} | {} | {} | {} | {} | {} |",
+            ms(d.p50), ms(b.p50), ms(b.p95), ms(b.p99),
+            signed_ms(b.p50, d.p50), signed_ms(b.p95, d.p95), signed_ms(b.p99, d.p99)
+        );
+    }
+
+    // Large lists.
+    let started = Instant::now();
+    let everything = call(&bridge.client, "list_user_stories", json!({"session_id": session, "project_id": project, "all": true})).await?;
+    let elapsed = started.elapsed();
+    println!("\n## Large list\n");
+    println!(
+        "`list_user_stories` with `all: true` over {} stories: {} ms; peak resident memory of the bridge {} MiB.",
+        everything["items"].as_array().map_or(0, Vec::len),
+        ms(elapsed),
+        rss_kib(bridge.pid, "VmHWM:") / 1024
+    );
+
+    // Memory with many live sessions.
+    println!("\n## Resident memory (in-memory store)\n");
+    println!("| state | RSS MiB |\n|---|---|");
+    println!("| idle, after start | {:.1} |", idle_rss as f64 / 1024.0);
+    let before = rss_kib(bridge.pid, "VmRSS:");
+    let mut count = 1;
+    for target in [1000, 10_000] {
+        while count < target {
+            call(&bridge.client, "login", json!({"username": "admin", "password": "123123"})).await?;
+            count += 1;
+        }
+        println!("| {target} live sessions | {:.1} |", rss_kib(bridge.pid, "VmRSS:") as f64 / 1024.0);
+    }
+    let after = rss_kib(bridge.pid, "VmRSS:");
+    println!(
+        "\nResident growth per session from 1 to 10,000 sessions: {:.0} bytes (store entry, user index and allocator slack).",
+        (after.saturating_sub(before) * 1024) as f64 / 9_999.0
+    );
+    bridge.client.cancel().await?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
