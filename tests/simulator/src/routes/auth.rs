@@ -62,10 +62,7 @@ pub fn user_body(state: &crate::state::State, user: &User) -> Value {
 
 /// `POST /auth {"type": "normal", "username", "password"}`.
 pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let body = attempt!(json_body(&body));
     if body["type"] != "normal" {
         return respond::api_error(StatusCode::BAD_REQUEST, "invalid login type", "BadRequest");
     }
@@ -94,10 +91,7 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
 
 /// `POST /auth/refresh {"refresh"}`: rotates the refresh token.
 pub async fn refresh(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let body = attempt!(json_body(&body));
     let Some(token) = body["refresh"].as_str() else {
         return respond::required("refresh");
     };
@@ -111,10 +105,7 @@ pub async fn refresh(State(sim): State<Sim>, body: Bytes) -> Response {
 
 /// `GET /users/me`.
 pub async fn me(ctx: Ctx) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
     let state = ctx.state();
     match state.user(user) {
         Some(user) => respond::ok(user_body(&state, user)),
@@ -125,10 +116,7 @@ pub async fn me(ctx: Ctx) -> Response {
 /// `POST /auth/register {"type": "public", "username", "full_name", "email", "password", "accepted_terms"}`:
 /// 201 with the login body; new users have an unverified email.
 pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let body = attempt!(json_body(&body));
     if body["type"] != "public" {
         return respond::api_error(StatusCode::BAD_REQUEST, "invalid register type", "BadRequest");
     }

@@ -30,14 +30,8 @@ fn ids(value: &Value, key: &str) -> Vec<i64> {
 
 /// `POST /userstories/bulk_create {"project_id", "bulk_stories": "a\nb", "status_id"?}`: 200 + the stories.
 pub async fn create_stories(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let Some(project) = body["project_id"].as_i64() else {
         return respond::required("project_id");
     };
@@ -85,14 +79,8 @@ fn check_stories(ctx: &Ctx, project: i64, stories: &[i64], user: i64) -> Result<
 
 /// `POST /userstories/bulk_update_milestone {"project_id", "milestone_id", "bulk_stories": [{"us_id", "order"}]}`: 204.
 pub async fn update_milestone(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let project = body["project_id"].as_i64().unwrap_or(0);
     let milestone = body["milestone_id"].as_i64();
     let stories = ids(&body["bulk_stories"], "us_id");
@@ -114,14 +102,8 @@ pub async fn update_milestone(ctx: Ctx, body: Bytes) -> Response {
 /// `POST /userstories/bulk_update_backlog_order {"project_id", "milestone_id"?, "bulk_userstories": [ids]}`:
 /// moves the stories to the start of the backlog or of the sprint; 200 with their new orders.
 pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let project = body["project_id"].as_i64().unwrap_or(0);
     let milestone = body["milestone_id"].as_i64();
     let stories = ids(&body["bulk_userstories"], "");

@@ -16,10 +16,7 @@ fn link_body(link: &EpicLink) -> Value {
 
 /// `GET /epics/{id}/related_userstories`.
 pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Response {
-    let epic = match path_id(&epic) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let epic = attempt!(path_id(&epic));
     let links: Vec<Value> = ctx
         .state()
         .epic_links
@@ -32,18 +29,9 @@ pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Response {
 
 /// `POST /epics/{id}/related_userstories {"epic", "user_story"}`: 201; a duplicate is a 400 `__all__`.
 pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Response {
-    let epic = match path_id(&epic) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let epic = attempt!(path_id(&epic));
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let mut state = ctx.state();
     let Some(project) = state.item(Kind::Epic, epic).map(|e| e.project) else {
         return respond::forbidden();
@@ -98,10 +86,7 @@ pub async fn delete(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> Re
     let (Ok(epic), Ok(story)) = (path_id(&epic), path_id(&story)) else {
         return respond::html_not_found("related_userstories");
     };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
     let mut state = ctx.state();
     let project = state.item(Kind::Epic, epic).map(|e| e.project);
     if !project.is_some_and(|p| state.can_edit(p, user)) {

@@ -172,14 +172,8 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
 
 /// `POST /<kind>`: 201 with the detail body.
 pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match object(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(object(&body));
     let mut state = ctx.state();
     match state.create_item(kind, user, &body) {
         Ok(id) => match state.item(kind, id) {
@@ -207,10 +201,7 @@ fn visible<'a>(state: &'a State, ctx: &Ctx, kind: Kind, id: i64) -> Result<&'a I
 
 /// `GET /<kind>/{id}`.
 pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let state = ctx.state();
     match visible(&state, &ctx, kind, id) {
         Ok(item) => respond::ok(with_neighbors(render(&state, item, true), kind)),
@@ -275,18 +266,9 @@ fn missing_for_write(state: &State, user: i64) -> Response {
 
 /// `PATCH /<kind>/{id}`: OCC for versioned kinds; 200 with the detail body.
 pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match object(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(object(&body));
     let mut state = ctx.state();
     if state.item(kind, id).is_none() {
         return missing_for_write(&state, user);
@@ -310,14 +292,8 @@ pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) ->
 
 /// `DELETE /<kind>/{id}`: 204, no OCC.
 pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
     let mut state = ctx.state();
     let Some(project) = state.item(kind, id).map(|item| item.project) else {
         return missing_for_write(&state, user);
@@ -334,16 +310,10 @@ pub async fn history(ctx: Ctx, Path((name, id)): Path<(String, String)>) -> Resp
     let Some(kind) = Kind::from_history_name(&name) else {
         return respond::html_not_found(&name);
     };
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let entries = {
         let state = ctx.state();
-        let item = match visible(&state, &ctx, kind, id) {
-            Ok(item) => item,
-            Err(response) => return response,
-        };
+        let item = attempt!(visible(&state, &ctx, kind, id));
         let wanted = ctx.param("type");
         item.history
             .iter()

@@ -69,10 +69,7 @@ pub async fn list(ctx: Ctx) -> Response {
 
 /// `GET /memberships/{id}`.
 pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let state = ctx.state();
     match state.memberships.iter().find(|m| m.id == id) {
         Some(m) if state.project(m.project).is_some_and(|p| state.can_view(p, ctx.user)) => {
@@ -86,14 +83,8 @@ pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
 /// `POST /memberships {"project", "role", "username"}`: a member when the username or email is known,
 /// an invitation otherwise.
 pub async fn create(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let mut state = ctx.state();
     let project = body["project"].as_i64().and_then(|id| state.project(id)).cloned();
     let Some(project) = project else {
@@ -141,14 +132,8 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
 
 /// `DELETE /memberships/{id}`: refuses to remove the owner or the last admin.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
     let mut state = ctx.state();
     let Some(membership) = state.memberships.iter().find(|m| m.id == id).cloned() else {
         return respond::forbidden();
@@ -175,10 +160,7 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
 
 /// `GET /<lookup>/{id}`.
 pub async fn lookup_detail(ctx: Ctx, name: &'static str, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let found = lookup_values(&ctx, name, None)
         .into_iter()
         .find(|value| value["id"] == id);

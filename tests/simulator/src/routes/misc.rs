@@ -97,10 +97,7 @@ fn user_listed(state: &crate::state::State, user: &crate::state::User) -> Value 
 
 /// `GET /users/{id}`.
 pub async fn user(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let state = ctx.state();
     match state.user(id) {
         Some(user) => respond::ok(user_body(&state, user)),
@@ -123,14 +120,8 @@ pub async fn wiki_links(ctx: Ctx) -> Response {
 
 /// `POST /wiki-links {"project", "title", "href"}`: 201.
 pub async fn create_wiki_link(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let mut state = ctx.state();
     let Some(project) = body["project"].as_i64().filter(|p| state.project(*p).is_some()) else {
         return respond::required("project");

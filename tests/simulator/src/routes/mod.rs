@@ -1,5 +1,15 @@
 //! The routes, one module per Taiga resource.
 
+/// Unwraps a `Result<T, Response>`, or answers with the response.
+macro_rules! attempt {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(response) => return response,
+        }
+    };
+}
+
 pub mod auth;
 mod bulk;
 mod epics;

@@ -219,10 +219,7 @@ pub async fn list(ctx: Ctx) -> Response {
 
 /// `GET /projects/{id}`: 404 when missing, 401 anonymous or 403 non-member on a private one.
 pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
     let state = ctx.state();
     let Some(project) = state.project(id) else {
         return respond::not_found("");
@@ -252,14 +249,8 @@ pub async fn by_slug(ctx: Ctx) -> Response {
 
 /// `POST /projects {"name", "description", "is_private"?, "creation_template"?}`: 201 with the detail.
 pub async fn create(ctx: Ctx, body: Bytes) -> Response {
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let mut missing = Map::new();
     for field in ["name", "description"] {
         if body[field]
@@ -295,18 +286,9 @@ fn admin_of(state: &State, project: i64, user: i64) -> bool {
 
 /// `PATCH /projects/{id}`: no OCC (a `version` is ignored); admins only.
 pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    let body = match json_body(&body) {
-        Ok(body) => body,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
     let mut state = ctx.state();
     if state.project(id).is_none() {
         return respond::not_found("");
@@ -340,14 +322,8 @@ pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
 
 /// `DELETE /projects/{id}`: 204 for an admin; its items and memberships go with it.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let user = match ctx.require_user() {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
     let mut state = ctx.state();
     if state.project(id).is_none() {
         return respond::not_found("");
