@@ -259,25 +259,18 @@ fn project_body(project: &Value) -> Value {
             })
         })
         .collect();
-    json!({
-        "id": project["id"],
-        "name": project["name"],
-        "slug": project["slug"],
-        "description": project["description"],
-        "is_private": project["is_private"],
-        "owner": project["owner"]["username"],
-        "created_date": project["created_date"],
-        "modified_date": project["modified_date"],
-        "modules": {
-            "backlog": project["is_backlog_activated"],
-            "kanban": project["is_kanban_activated"],
-            "epics": project["is_epics_activated"],
-            "issues": project["is_issues_activated"],
-            "wiki": project["is_wiki_activated"],
-        },
-        "members": members,
-        "i_am_admin": project["i_am_admin"],
-    })
+    let mut body = summary(project);
+    body["created_date"] = project["created_date"].clone();
+    body["modules"] = json!({
+        "backlog": project["is_backlog_activated"],
+        "kanban": project["is_kanban_activated"],
+        "epics": project["is_epics_activated"],
+        "issues": project["is_issues_activated"],
+        "wiki": project["is_wiki_activated"],
+    });
+    body["members"] = Value::Array(members);
+    body["i_am_admin"] = project["i_am_admin"].clone();
+    body
 }
 
 fn list_projects(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
@@ -428,21 +421,21 @@ fn memberships(api: &Api<'_>, project: i64) -> ToolResult<Vec<Value>> {
         .items)
 }
 
-fn usernames(api: &Api<'_>, project: i64) -> ToolResult<Vec<(Value, Value)>> {
-    let meta = api.project_meta(project)?;
-    Ok(meta.detail()["members"]
+/// `(user id, username)` of a project detail's members.
+fn usernames(detail: &Value) -> Vec<(Value, Value)> {
+    detail["members"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .map(|m| (m["id"].clone(), m["username"].clone()))
-        .collect())
+        .collect()
 }
 
 fn list_project_members(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let project = args.required_int("project_id")?;
-    let names = usernames(&api, project)?;
+    let names = usernames(api.project_meta(project)?.detail());
     let members: Vec<Value> = memberships(&api, project)?
         .iter()
         .map(|m| member_body(m, &names))
@@ -465,14 +458,7 @@ fn invite_project_user(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let role = meta.lookup("roles", "role", args.raw("role"))?;
     let body = json!({"project": project, "role": role, "username": who});
     let membership = api.taiga().post("/memberships", &body, &format!("project {project}"))?;
-    let names: Vec<(Value, Value)> = meta.detail()["members"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(|m| (m["id"].clone(), m["username"].clone()))
-        .collect();
-    let mut body = member_body(&membership, &names);
+    let mut body = member_body(&membership, &usernames(meta.detail()));
     if body["username"].is_null() && !membership["user"].is_null() {
         body["username"] = args.text("username").map_or(Value::Null, Value::from);
     }
