@@ -17,6 +17,7 @@ run: wasm-target
 
 build: wasm-target
 	$(CARGO) build --workspace --bins
+	$(CARGO) build --package taiga-trap-component --target wasm32-wasip2 --release --target-dir target/component
 
 $(VENV)/.installed: tests/e2e/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ $(VENV)/.installed: tests/e2e/requirements.txt
 lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --package taiga-component --target wasm32-wasip2 --target-dir target/component -- -D warnings
+	$(CARGO) clippy --package taiga-component --package taiga-trap-component --target wasm32-wasip2 --target-dir target/component -- -D warnings
 
 unit: build
 	$(CARGO) test --workspace

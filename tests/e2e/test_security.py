@@ -98,7 +98,7 @@ async def test_sessions_expire_are_capped_and_end_on_logout(simulator: Simulator
 
 
 FAULTS = [
-    ({"kind": "latency", "ms": 2500}, "TIMEOUT"),
+    ({"kind": "latency", "ms": 2500}, "TAIGA_UNAVAILABLE"),
     ({"kind": "status", "status": 500}, "TAIGA_UNAVAILABLE"),
     ({"kind": "status", "status": 502}, "TAIGA_UNAVAILABLE"),
     ({"kind": "status", "status": 503}, "TAIGA_UNAVAILABLE"),

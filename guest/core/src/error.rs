@@ -23,7 +23,7 @@ pub enum ErrorCode {
     VersionConflict,
     /// Too many attempts; retry later.
     RateLimited,
-    /// Taiga did not answer in time.
+    /// The call as a whole ran past its time limit (the host reports it).
     Timeout,
     /// Taiga could not be reached or answered 5xx.
     TaigaUnavailable,

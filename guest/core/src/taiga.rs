@@ -225,9 +225,10 @@ fn transport_error(err: TransportError, base: &TaigaUrl) -> ToolError {
         )
         .with("host", base.as_str()),
         TransportError::Timeout => ToolError::new(
-            ErrorCode::Timeout,
+            ErrorCode::TaigaUnavailable,
             "Taiga did not answer in time; try again in a moment",
-        ),
+        )
+        .with("reason", "timeout"),
         TransportError::TooLarge(limit) => ToolError::new(
             ErrorCode::TaigaError,
             format!("Taiga's answer was larger than the {limit}-byte limit; ask for a smaller page"),

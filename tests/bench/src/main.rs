@@ -52,7 +52,9 @@ async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -
     for (key, value) in extra {
         command.env(key, value);
     }
-    let transport = TokioChildProcess::builder(command).stderr(std::process::Stdio::null()).spawn()?;
+    let transport = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
     let (transport, _stderr) = transport;
     let pid = transport.id().context("child pid")?;
     let client = ().serve(transport).await?;
@@ -60,7 +62,9 @@ async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -
 }
 
 async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<Value> {
-    let Value::Object(arguments) = arguments else { bail!("arguments must be an object") };
+    let Value::Object(arguments) = arguments else {
+        bail!("arguments must be an object")
+    };
     let result = client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments as JsonObject))
         .await?;
@@ -97,7 +101,11 @@ struct Stats {
 
 fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
-    Stats { p50: percentile(&samples, 0.5), p95: percentile(&samples, 0.95), p99: percentile(&samples, 0.99) }
+    Stats {
+        p50: percentile(&samples, 0.5),
+        p95: percentile(&samples, 0.95),
+        p99: percentile(&samples, 0.99),
+    }
 }
 
 fn ms(duration: Duration) -> String {
@@ -124,15 +132,26 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let binary = args.binary.unwrap_or_else(|| workspace().join("target/release/taiga-mcp"));
-    anyhow::ensure!(binary.exists(), "{} is missing: cargo build --release -p taiga-mcp", binary.display());
+    let binary = args
+        .binary
+        .unwrap_or_else(|| workspace().join("target/release/taiga-mcp"));
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: cargo build --release -p taiga-mcp",
+        binary.display()
+    );
     let sim = Simulator::start(Seed::Demo).await?;
     let sim_url = sim.url();
     let address = sim_url.trim_start_matches("http://").to_owned();
     let (project, token) = {
         let mut state = sim.state();
         let admin = state.user_by_login("admin").context("admin")?.id;
-        let project = state.projects.iter().find(|p| p.name == "Demo Scrum").context("project")?.id;
+        let project = state
+            .projects
+            .iter()
+            .find(|p| p.name == "Demo Scrum")
+            .context("project")?
+            .id;
         for n in 0..1000 {
             let body = json!({"project": project, "subject": format!("Story {n}"), "tags": ["bench"]});
             state
@@ -166,33 +185,74 @@ async fn main() -> anyhow::Result<()> {
     println!("\n## Start-up to the first tools/list answer\n");
     println!("| cache | ms |\n|---|---|");
     println!("| cold (compiles the component) | {} |", ms(cold));
-    println!("| warm, p50 of {} | {} (p95 {}) |", args.startups, ms(warm.p50), ms(warm.p95));
+    println!(
+        "| warm, p50 of {} | {} (p95 {}) |",
+        args.startups,
+        ms(warm.p50),
+        ms(warm.p95)
+    );
 
     // Context cost.
     let tools_json = serde_json::to_vec(&json!({"tools": tools}))?;
     println!("\n## Context cost\n");
     println!("| what | bytes |\n|---|---|");
-    println!("| whole tools/list result ({} tools) | {} |", tools.len(), tools_json.len());
+    println!(
+        "| whole tools/list result ({} tools) | {} |",
+        tools.len(),
+        tools_json.len()
+    );
 
     let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
-    let login = call(&bridge.client, "login", json!({"username": "admin", "password": "123123"})).await?;
+    let login = call(
+        &bridge.client,
+        "login",
+        json!({"username": "admin", "password": "123123"}),
+    )
+    .await?;
     let session = login["session_id"].as_str().context("session id")?.to_owned();
-    let stories = call(&bridge.client, "list_user_stories", json!({"session_id": session, "project_id": project})).await?;
-    let raw_list = direct(&address, &format!("/userstories?project={project}&page=1&page_size=30"), &token).await?;
+    let stories = call(
+        &bridge.client,
+        "list_user_stories",
+        json!({"session_id": session, "project_id": project}),
+    )
+    .await?;
+    let raw_list = direct(
+        &address,
+        &format!("/userstories?project={project}&page=1&page_size=30"),
+        &token,
+    )
+    .await?;
     let story_id = stories["items"][0]["id"].as_i64().context("story id")?;
-    let story = call(&bridge.client, "get_user_story", json!({"session_id": session, "user_story_id": story_id})).await?;
+    let story = call(
+        &bridge.client,
+        "get_user_story",
+        json!({"session_id": session, "user_story_id": story_id}),
+    )
+    .await?;
     let raw_story = direct(&address, &format!("/userstories/{story_id}"), &token).await?;
-    println!("| list_user_stories, 30 items (structured content) | {} |", serde_json::to_vec(&stories)?.len());
+    println!(
+        "| list_user_stories, 30 items (structured content) | {} |",
+        serde_json::to_vec(&stories)?.len()
+    );
     println!("| the same page straight from Taiga | {} |", raw_list.len());
-    println!("| get_user_story (structured content) | {} |", serde_json::to_vec(&story)?.len());
+    println!(
+        "| get_user_story (structured content) | {} |",
+        serde_json::to_vec(&story)?.len()
+    );
     println!("| the same story straight from Taiga | {} |", raw_story.len());
 
     // Per-call overhead over stdio.
     println!("\n## Per-call latency over stdio (ms)\n");
-    println!("| call | direct p50 | bridge p50 | bridge p95 | bridge p99 | overhead p50 | overhead p95 | overhead p99 |");
+    println!(
+        "| call | direct p50 | bridge p50 | bridge p95 | bridge p99 | overhead p50 | overhead p95 | overhead p99 |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let rows: [(&str, Value, String); 2] = [
-        ("get_project", json!({"session_id": session, "project_id": project}), format!("/projects/{project}")),
+        (
+            "get_project",
+            json!({"session_id": session, "project_id": project}),
+            format!("/projects/{project}"),
+        ),
         (
             "list_user_stories",
             json!({"session_id": session, "project_id": project}),
@@ -213,14 +273,24 @@ async fn main() -> anyhow::Result<()> {
         let (b, d) = (stats(bridged), stats(straight));
         println!(
             "| {tool} | {} | {} | {} | {} | {} | {} | {} |",
-            ms(d.p50), ms(b.p50), ms(b.p95), ms(b.p99),
-            signed_ms(b.p50, d.p50), signed_ms(b.p95, d.p95), signed_ms(b.p99, d.p99)
+            ms(d.p50),
+            ms(b.p50),
+            ms(b.p95),
+            ms(b.p99),
+            signed_ms(b.p50, d.p50),
+            signed_ms(b.p95, d.p95),
+            signed_ms(b.p99, d.p99)
         );
     }
 
     // Large lists.
     let started = Instant::now();
-    let everything = call(&bridge.client, "list_user_stories", json!({"session_id": session, "project_id": project, "all": true})).await?;
+    let everything = call(
+        &bridge.client,
+        "list_user_stories",
+        json!({"session_id": session, "project_id": project, "all": true}),
+    )
+    .await?;
     let elapsed = started.elapsed();
     println!("\n## Large list\n");
     println!(
@@ -238,10 +308,18 @@ async fn main() -> anyhow::Result<()> {
     let mut count = 1;
     for target in [1000, 10_000] {
         while count < target {
-            call(&bridge.client, "login", json!({"username": "admin", "password": "123123"})).await?;
+            call(
+                &bridge.client,
+                "login",
+                json!({"username": "admin", "password": "123123"}),
+            )
+            .await?;
             count += 1;
         }
-        println!("| {target} live sessions | {:.1} |", rss_kib(bridge.pid, "VmRSS:") as f64 / 1024.0);
+        println!(
+            "| {target} live sessions | {:.1} |",
+            rss_kib(bridge.pid, "VmRSS:") as f64 / 1024.0
+        );
     }
     let after = rss_kib(bridge.pid, "VmRSS:");
     println!(

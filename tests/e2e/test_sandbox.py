@@ -1,0 +1,29 @@
+"""The sandbox contains a misbehaving component: a panic, an endless loop and runaway allocation each
+end that call only (INTERNAL or TIMEOUT), and the next call works. Uses tests/trap-component."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TARGET, Simulator, call_error, call_ok, connect
+
+pytestmark = pytest.mark.anyio
+
+TRAP_COMPONENT = TARGET / "component" / "wasm32-wasip2" / "release" / "taiga_trap_component.wasm"
+
+
+async def test_traps_end_only_their_call(simulator: Simulator, cache_dir: Path) -> None:
+    assert TRAP_COMPONENT.exists(), "make build compiles tests/trap-component"
+    async with connect(
+        simulator, cache_dir, TAIGA_COMPONENT=str(TRAP_COMPONENT), CALL_TIMEOUT="1", CALL_MEMORY_MB="16"
+    ) as client:
+        assert (await call_ok(client, "ok", {}))["ok"] is True
+        for tool, code in [("panic", "INTERNAL"), ("allocate", "INTERNAL"), ("spin", "TIMEOUT")]:
+            started = time.monotonic()
+            error = await call_error(client, tool, {}, code)
+            assert time.monotonic() - started < 10, tool
+            assert "panic" not in error["message"] and "wasm" not in error["message"].lower(), error
+            assert (await call_ok(client, "ok", {}))["ok"] is True, f"the call after {tool} works"
