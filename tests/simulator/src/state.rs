@@ -96,6 +96,8 @@ pub struct State {
     pub epic_links: Vec<EpicLink>,
     /// Wiki links, as Taiga renders them.
     pub wiki_links: Vec<serde_json::Value>,
+    /// Attachments, as Taiga renders them plus a private `_kind` tag.
+    pub attachments: Vec<serde_json::Value>,
     next_ids: HashMap<&'static str, i64>,
     token_counter: u64,
 }

@@ -10,6 +10,7 @@ macro_rules! attempt {
     };
 }
 
+mod attachments;
 pub mod auth;
 mod bulk;
 mod epics;
@@ -92,6 +93,21 @@ pub fn router() -> Router<Sim> {
             );
         if kind.has_ref() {
             router = router.route(&format!("{base}/by_ref"), get(move |ctx| items::by_ref(ctx, kind)));
+        }
+        if kind != Kind::Milestone {
+            router = router
+                .route(
+                    &format!("{base}/attachments"),
+                    get(move |ctx| attachments::list(ctx, kind))
+                        .post(move |ctx, form| attachments::create(ctx, kind, form)),
+                )
+                .route(
+                    &format!("{base}/attachments/{{id}}"),
+                    get(move |ctx, id| attachments::detail(ctx, kind, id))
+                        .patch(move |ctx, id, body| attachments::patch(ctx, kind, id, body))
+                        .put(attachments::put)
+                        .delete(move |ctx, id| attachments::delete(ctx, kind, id)),
+                );
         }
     }
     router

@@ -1,0 +1,180 @@
+//! `/<kind>/attachments`: multipart upload, list (by project and object), detail, PATCH, DELETE.
+
+use axum::extract::{Multipart, Path};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{json_body, path_id};
+use crate::context::Ctx;
+use crate::items::Kind;
+use crate::respond;
+use crate::state::{gravatar, now};
+
+fn matches(attachment: &Value, kind: Kind) -> bool {
+    attachment["_kind"] == kind.path()
+}
+
+fn public(attachment: &Value) -> Value {
+    let mut body = attachment.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("_kind");
+    }
+    body
+}
+
+/// `GET /<kind>/attachments?project=&object_id=`.
+pub async fn list(ctx: Ctx, kind: Kind) -> Response {
+    let project = ctx.param("project").and_then(|p| p.parse::<i64>().ok());
+    let object = ctx.param("object_id").and_then(|o| o.parse::<i64>().ok());
+    let items: Vec<Value> = {
+        let state = ctx.state();
+        state
+            .attachments
+            .iter()
+            .filter(|a| matches(a, kind))
+            .filter(|a| project.is_none_or(|p| a["project"] == p) && object.is_none_or(|o| a["object_id"] == o))
+            .filter(|a| {
+                a["project"]
+                    .as_i64()
+                    .and_then(|p| state.project(p))
+                    .is_some_and(|p| state.can_view(p, ctx.user))
+            })
+            .map(public)
+            .collect()
+    };
+    ctx.paginate(items)
+}
+
+/// `POST /<kind>/attachments` (multipart: `attached_file`, `project`, `object_id`, `description`?): 201.
+pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Response {
+    let user = attempt!(ctx.require_user());
+    let mut fields = serde_json::Map::new();
+    let mut file: Option<(String, usize, String)> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(_) => return respond::api_error(StatusCode::BAD_REQUEST, "Multipart form parse error", "ParseError"),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attached_file" {
+            let file_name = field.file_name().unwrap_or("upload").to_owned();
+            let Ok(bytes) = field.bytes().await else {
+                return respond::api_error(StatusCode::BAD_REQUEST, "Multipart form parse error", "ParseError");
+            };
+            let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+            });
+            file = Some((file_name, bytes.len(), format!("{digest:016x}{:024x}", bytes.len())));
+        } else if let Ok(text) = field.text().await {
+            fields.insert(name, Value::from(text));
+        }
+    }
+    let Some((name, size, sha1)) = file else {
+        return respond::required("attached_file");
+    };
+    let project = fields
+        .get("project")
+        .and_then(Value::as_str)
+        .and_then(|p| p.parse::<i64>().ok());
+    let object = fields
+        .get("object_id")
+        .and_then(Value::as_str)
+        .and_then(|o| o.parse::<i64>().ok());
+    let mut state = ctx.state();
+    let Some(item) = object.and_then(|o| state.item(kind, o)).map(|item| item.project) else {
+        return respond::field_errors(
+            json!({"object_id": [format!("Object id {} doesn't exist", kind.model().to_lowercase())]}),
+        );
+    };
+    if project != Some(item) {
+        return respond::field_errors(json!({"project": ["Project ID does not match between object and project"]}));
+    }
+    if !state.can_edit(item, user) {
+        return respond::forbidden();
+    }
+    let id = state.next_id("attachment");
+    let stamp = now();
+    let path = format!("attachments/{}/{}/{sha1}/{name}", &sha1[..1], &sha1[1..2]);
+    let attachment = json!({
+        "_kind": kind.path(),
+        "id": id, "project": item, "owner": user, "object_id": object, "name": name, "size": size,
+        "description": fields.get("description").cloned().unwrap_or_else(|| Value::from("")),
+        "is_deprecated": false, "from_comment": false, "order": 0, "sha1": sha1,
+        "attached_file": path, "created_date": stamp, "modified_date": stamp,
+        "url": format!("{}/media/{path}#{}", ctx.url.split("/api/").next().unwrap_or_default(), gravatar(&path)),
+        "preview_url": Value::Null, "thumbnail_card_url": Value::Null,
+    });
+    state.attachments.push(attachment.clone());
+    respond::created(public(&attachment))
+}
+
+/// `GET /<kind>/attachments/{id}`.
+pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
+    let id = attempt!(path_id(&id));
+    let state = ctx.state();
+    match state.attachments.iter().find(|a| matches(a, kind) && a["id"] == id) {
+        Some(attachment) => respond::ok(public(attachment)),
+        None => respond::no_match("Attachment"),
+    }
+}
+
+/// `PATCH /<kind>/attachments/{id}` with `description` or `is_deprecated`.
+pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
+    let body = attempt!(json_body(&body));
+    let mut state = ctx.state();
+    let Some(project) = state
+        .attachments
+        .iter()
+        .find(|a| matches(a, kind) && a["id"] == id)
+        .and_then(|a| a["project"].as_i64())
+    else {
+        return respond::forbidden();
+    };
+    if !state.can_edit(project, user) {
+        return respond::forbidden();
+    }
+    let stamp = now();
+    let Some(attachment) = state.attachments.iter_mut().find(|a| matches(a, kind) && a["id"] == id) else {
+        return respond::forbidden();
+    };
+    for field in ["description", "is_deprecated", "order"] {
+        if let Some(value) = body.get(field) {
+            attachment[field] = value.clone();
+        }
+    }
+    attachment["modified_date"] = stamp.into();
+    respond::ok(public(attachment))
+}
+
+/// `PUT` is refused with Taiga's misleading message.
+pub async fn put() -> Response {
+    respond::api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Partial updates are not supported",
+        "NotSupported",
+    )
+}
+
+/// `DELETE /<kind>/attachments/{id}`: 204.
+pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
+    let id = attempt!(path_id(&id));
+    let user = attempt!(ctx.require_user());
+    let mut state = ctx.state();
+    let Some(project) = state
+        .attachments
+        .iter()
+        .find(|a| matches(a, kind) && a["id"] == id)
+        .and_then(|a| a["project"].as_i64())
+    else {
+        return respond::forbidden();
+    };
+    if !state.can_edit(project, user) {
+        return respond::forbidden();
+    }
+    state.attachments.retain(|a| !(matches(a, kind) && a["id"] == id));
+    respond::no_content()
+}
