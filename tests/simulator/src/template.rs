@@ -168,7 +168,10 @@ fn named(name: &str, order: i64, color: &str) -> Value {
 }
 
 /// Creates the template's lookups for project `project`, numbering each model from the state's sequences.
-pub fn apply(state: &mut State, project: i64, _template: i64) -> Lookups {
+pub fn apply(state: &mut State, project: i64, template: i64) -> Lookups {
+    // The kanban template (id 2) differs from scrum only in some colours (recording 16).
+    let kanban = template == 2;
+    let pick = |scrum: &'static str, kanban_colour: &'static str| if kanban { kanban_colour } else { scrum };
     let mut make = |model: &'static str, items: Vec<Value>| -> Vec<Value> {
         items
             .into_iter()
@@ -246,7 +249,7 @@ pub fn apply(state: &mut State, project: i64, _template: i64) -> Lookups {
         vec![
             status("New", "new", 1, false, "#70728F"),
             status("In progress", "in-progress", 2, false, "#40A8E4"),
-            status("Ready for test", "ready-for-test", 3, false, "#E4CE40"),
+            status("Ready for test", "ready-for-test", 3, false, pick("#E4CE40", "#E47C40")),
             status("Closed", "closed", 4, true, "#A8E440"),
             status("Needs Info", "needs-info", 5, false, "#E44057"),
             status("Rejected", "rejected", 6, true, "#A9AABC"),
@@ -264,19 +267,19 @@ pub fn apply(state: &mut State, project: i64, _template: i64) -> Lookups {
     let priorities = make(
         "priority",
         vec![
-            named("Low", 1, "#A8E440"),
-            named("Normal", 3, "#E4CE40"),
-            named("High", 5, "#E47C40"),
+            named("Low", 1, pick("#A8E440", "#A9AABC")),
+            named("Normal", 3, pick("#E4CE40", "#A8E440")),
+            named("High", 5, pick("#E47C40", "#E44057")),
         ],
     );
     let severities = make(
         "severity",
         vec![
             named("Wishlist", 1, "#70728F"),
-            named("Minor", 2, "#40A8E4"),
-            named("Normal", 3, "#40E47C"),
-            named("Important", 4, "#E4A240"),
-            named("Critical", 5, "#D35450"),
+            named("Minor", 2, pick("#40A8E4", "#40E47C")),
+            named("Normal", 3, pick("#40E47C", "#A8E440")),
+            named("Important", 4, pick("#E4A240", "#E4CE40")),
+            named("Critical", 5, pick("#D35450", "#E47C40")),
         ],
     );
     let roles = make(

@@ -333,3 +333,68 @@ async fn every_recorded_exchange_matches() {
     );
     assert_eq!(matched + EXCEPTIONS.len(), index.len());
 }
+
+/// The scrum and kanban templates carry exactly the recorded names, slugs, colours, orders and flags.
+#[tokio::test]
+async fn templates_match_the_recorded_values() {
+    let recorded: Value = serde_json::from_slice(
+        &std::fs::read(recordings_dir().join("16-project-templates-list.json")).expect("recording"),
+    )
+    .expect("JSON");
+    let replayer = Replayer::new(Throttling::default()).await;
+    let headers = [("authorization".to_owned(), format!("Bearer {}", replayer.admin_access))];
+    let answer = send(&replayer.base, "GET", "/api/v1/project-templates", &headers, b"").await;
+    let ours: Value = serde_json::from_slice(&answer.body).expect("JSON");
+    let fields = [
+        "name",
+        "slug",
+        "color",
+        "order",
+        "is_closed",
+        "is_archived",
+        "value",
+        "computable",
+        "wip_limit",
+    ];
+    for (template, mine) in recorded["response"]["body"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .zip(ours.as_array().expect("list"))
+    {
+        for flag in [
+            "is_backlog_activated",
+            "is_kanban_activated",
+            "is_wiki_activated",
+            "is_issues_activated",
+        ] {
+            assert_eq!(template[flag], mine[flag], "{} {flag}", template["name"]);
+        }
+        for list in [
+            "us_statuses",
+            "task_statuses",
+            "issue_statuses",
+            "points",
+            "roles",
+            "epic_statuses",
+            "priorities",
+            "severities",
+            "issue_types",
+        ] {
+            let project = |items: &Value| -> Vec<Vec<Value>> {
+                items
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|item| fields.iter().map(|f| item[*f].clone()).collect())
+                    .collect()
+            };
+            assert_eq!(
+                project(&template[list]),
+                project(&mine[list]),
+                "{} {list}",
+                template["name"]
+            );
+        }
+    }
+}

@@ -36,14 +36,26 @@ pub async fn templates(ctx: Ctx) -> Response {
                 "description": format!("The {name} template."),
                 "order": id, "created_date": "2014-04-22T14:48:43.596Z", "modified_date": "2016-08-24T16:26:40.845Z",
                 "default_owner_role": "product-owner", "is_contact_activated": true, "is_epics_activated": false,
-                "is_backlog_activated": backlog, "is_kanban_activated": !backlog, "is_wiki_activated": true,
-                "is_issues_activated": true, "videoconferences": null, "videoconferences_extra_data": "",
+                "is_backlog_activated": backlog, "is_kanban_activated": !backlog, "is_wiki_activated": backlog,
+                "is_issues_activated": backlog, "videoconferences": null, "videoconferences_extra_data": "",
                 "default_options": {
                     "points": "?", "priority": "Normal", "severity": "Normal", "us_status": "New", "issue_type": "Bug",
                     "epic_status": "New", "task_status": "New", "issue_status": "New"
                 },
                 "us_statuses": strip(&lookups.us_statuses),
-                "points": strip(&lookups.points),
+                // Templates store point values as floats (`0.0`); projects answer integers where they can.
+                "points": strip(&lookups.points)
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|point| {
+                        let mut point = point.clone();
+                        if let Some(value) = point["value"].as_f64() {
+                            point["value"] = json!(value);
+                        }
+                        point
+                    })
+                    .collect::<Vec<_>>(),
                 "task_statuses": strip(&lookups.task_statuses),
                 "issue_statuses": strip(&lookups.issue_statuses),
                 "issue_types": strip(&lookups.issue_types),
