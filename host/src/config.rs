@@ -85,11 +85,11 @@ pub struct Cli {
     pub session_expiry: u64,
 
     /// Sessions one Taiga user may hold per Taiga host; the oldest ends on the next login beyond it.
-    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "MAX_SESSIONS_PER_USER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_sessions_per_user: u32,
 
     /// Login attempts allowed per minute, per caller and per username.
-    #[arg(long, env = "LOGIN_RATE_LIMIT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, env = "LOGIN_RATE_LIMIT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub login_rate_limit: u32,
 
     /// How long a caller or username is locked out after exceeding LOGIN_RATE_LIMIT, in minutes.

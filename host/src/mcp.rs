@@ -216,7 +216,7 @@ fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
 fn to_mcp_tool(tool: Tool) -> anyhow::Result<rmcp::model::Tool> {
     let input = schema_object(&tool.input_schema, &tool.name)?;
     let output = schema_object(&tool.output_schema, &tool.name)?;
-    let annotations = ToolAnnotations::with_title(tool.title.clone())
+    let annotations = ToolAnnotations::new()
         .read_only(tool.annotations.read_only)
         .destructive(tool.annotations.destructive)
         .idempotent(tool.annotations.idempotent)

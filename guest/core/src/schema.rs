@@ -87,31 +87,23 @@ impl Field {
 
     fn schema(&self) -> Value {
         let mut schema = match self.kind {
-            Kind::Id => json!({"type": "integer", "minimum": 1, "maximum": MAX_ID}),
-            Kind::SessionId => json!({
-                "type": "string", "minLength": 36, "maxLength": 36,
-                "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-            }),
+            // Schemas stay terse (a model pays for every byte); the guest enforces the full bounds.
+            Kind::Id => json!({"type": "integer", "minimum": 1}),
+            Kind::SessionId => json!({"type": "string", "format": "uuid"}),
             Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
             Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Kind::Bool => json!({"type": "boolean"}),
-            Kind::IdOrName => json!({
-                "anyOf": [
-                    {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                    {"type": "string", "minLength": 1, "maxLength": 255}
-                ]
-            }),
+            Kind::IdOrName => json!({"type": ["integer", "string"]}),
             Kind::Choice(choices) => json!({"type": "string", "enum": choices}),
-            Kind::Date => json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+            Kind::Date => json!({"type": "string", "format": "date"}),
             Kind::Strings { max, max_len } => json!({
                 "type": "array", "maxItems": max,
                 "items": {"type": "string", "minLength": 1, "maxLength": max_len}
             }),
             Kind::Ids { max } => json!({
-                "type": "array", "minItems": 1, "maxItems": max, "uniqueItems": true,
-                "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                "type": "array", "minItems": 1, "maxItems": max, "items": {"type": "integer", "minimum": 1}
             }),
-            Kind::NullableId => json!({"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}),
+            Kind::NullableId => json!({"type": ["integer", "null"], "minimum": 1}),
         };
         schema["description"] = Value::from(self.description);
         schema
@@ -167,11 +159,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_bounded_positive_integers() {
+    fn ids_are_positive_integers() {
         let schema = input_schema(&[Field::required("project_id", Kind::Id, "Project.")]);
         let id = &schema["properties"]["project_id"];
         assert_eq!(id["type"], "integer");
         assert_eq!(id["minimum"], 1);
-        assert_eq!(id["maximum"], MAX_ID);
     }
 }

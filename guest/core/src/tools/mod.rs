@@ -112,20 +112,16 @@ impl Tool {
         input_schema(self.fields)
     }
 
-    /// JSON Schema of its structured content: the tool's result, or the error body
-    /// `{code, message, details}` of a failure (some clients validate error results too).
+    /// JSON Schema of its structured content as advertised: the result's shape with nothing
+    /// required, so that a failure's body `{code, message, details}` validates too (some clients
+    /// validate error results against the output schema).
     pub fn result_schema(&self) -> Value {
-        json!({
-            "type": "object",
-            "anyOf": [(self.output_schema)(), error_schema()]
-        })
+        let mut schema = (self.output_schema)();
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("required");
+        }
+        schema
     }
-}
-
-/// The JSON Schema of a tool failure's structured content, `{code, message, details}`; kept
-/// minimal because it is repeated in every tool's schema.
-pub fn error_schema() -> Value {
-    json!({"required": ["code", "message", "details"]})
 }
 
 /// Every tool, in the order `tools/list` shows them.
