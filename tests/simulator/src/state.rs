@@ -102,33 +102,10 @@ pub struct State {
     token_counter: u64,
 }
 
-/// Taiga's datetime format: milliseconds and `Z`.
+/// Taiga's datetime format: milliseconds and `Z` (the bridge's own formatter).
 pub fn now() -> String {
     let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let ms = elapsed.as_millis() as u64;
-    let seconds = ms / 1000;
-    let days = (seconds / 86_400) as i64;
-    let (year, month, day) = civil_from_days(days);
-    let sod = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ms % 1000
-    )
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
+    taiga_tools::time::format_rfc3339(elapsed.as_millis() as u64)
 }
 
 /// Django's slugify for the ASCII subset: lower case, runs of other characters become one hyphen.

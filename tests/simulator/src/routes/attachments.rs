@@ -120,23 +120,26 @@ pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
     }
 }
 
+/// Refuses (403, as Taiga does for writes) unless the attachment exists and `user` may edit its project.
+fn check_editable(state: &crate::state::State, kind: Kind, id: i64, user: i64) -> Result<(), Response> {
+    let project = state
+        .attachments
+        .iter()
+        .find(|a| matches(a, kind) && a["id"] == id)
+        .and_then(|a| a["project"].as_i64());
+    match project {
+        Some(project) if state.can_edit(project, user) => Ok(()),
+        _ => Err(respond::forbidden()),
+    }
+}
+
 /// `PATCH /<kind>/attachments/{id}` with `description` or `is_deprecated`.
 pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
     let id = attempt!(path_id(&id));
     let user = attempt!(ctx.require_user());
     let body = attempt!(json_body(&body));
     let mut state = ctx.state();
-    let Some(project) = state
-        .attachments
-        .iter()
-        .find(|a| matches(a, kind) && a["id"] == id)
-        .and_then(|a| a["project"].as_i64())
-    else {
-        return respond::forbidden();
-    };
-    if !state.can_edit(project, user) {
-        return respond::forbidden();
-    }
+    attempt!(check_editable(&state, kind, id, user));
     let stamp = now();
     let Some(attachment) = state.attachments.iter_mut().find(|a| matches(a, kind) && a["id"] == id) else {
         return respond::forbidden();
@@ -164,17 +167,7 @@ pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
     let id = attempt!(path_id(&id));
     let user = attempt!(ctx.require_user());
     let mut state = ctx.state();
-    let Some(project) = state
-        .attachments
-        .iter()
-        .find(|a| matches(a, kind) && a["id"] == id)
-        .and_then(|a| a["project"].as_i64())
-    else {
-        return respond::forbidden();
-    };
-    if !state.can_edit(project, user) {
-        return respond::forbidden();
-    }
+    attempt!(check_editable(&state, kind, id, user));
     state.attachments.retain(|a| !(matches(a, kind) && a["id"] == id));
     respond::no_content()
 }
