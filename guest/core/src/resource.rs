@@ -236,20 +236,17 @@ pub fn wiki_full(item: &Value) -> Value {
     })
 }
 
-/// The JSON Schema of a compact story, task, issue or epic.
+/// The JSON Schema of a compact story, task, issue or epic (the keys a model acts on; the rest is
+/// described by the tools' descriptions, to keep `tools/list` small).
 pub fn compact_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
-            "ref": {"type": "integer", "description": "Number shown in Taiga's UI (#ref)."},
+            "ref": {"type": "integer"},
             "title": {"type": "string"},
             "status": {"type": ["string", "null"]},
-            "assigned_to": {"type": ["string", "null"], "description": "Assignee's username."},
-            "sprint_id": {"type": ["integer", "null"]},
-            "sprint": {"type": ["string", "null"]},
-            "version": {"type": "integer", "description": "Pass it to update and delete tools."},
-            "is_closed": {"type": "boolean"}
+            "version": {"type": "integer"}
         },
         "required": ["id", "title"]
     })
@@ -257,25 +254,11 @@ pub fn compact_schema() -> Value {
 
 /// The JSON Schema of a full story, task, issue or epic.
 pub fn full_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "ref": {"type": "integer"},
-            "version": {"type": "integer", "description": "Pass it to update and delete tools."},
-            "project_id": {"type": "integer"},
-            "project": {"type": ["string", "null"]},
-            "title": {"type": "string"},
-            "description": {"type": ["string", "null"]},
-            "status": {"type": ["string", "null"]},
-            "status_id": {"type": ["integer", "null"]},
-            "assigned_to": {"type": ["string", "null"]},
-            "assigned_to_id": {"type": ["integer", "null"]},
-            "owner": {"type": ["string", "null"]},
-            "tags": {"type": "array", "items": {"type": "string"}}
-        },
-        "required": ["id", "title", "version"]
-    })
+    let mut schema = compact_schema();
+    schema["properties"]["description"] = json!({"type": ["string", "null"]});
+    schema["properties"]["assigned_to"] = json!({"type": ["string", "null"]});
+    schema["required"] = json!(["id", "title", "version"]);
+    schema
 }
 
 /// The JSON Schema of a sprint.

@@ -29,6 +29,8 @@ pub enum Kind {
     },
     /// true or false.
     Bool,
+    /// An OCC version: a non-negative integer.
+    Version,
     /// A positive id, or a name resolved against the project (status, priority, role, username...).
     IdOrName,
     /// One of a fixed set of strings.
@@ -90,9 +92,11 @@ impl Field {
             // Schemas stay terse (a model pays for every byte); the guest enforces the full bounds.
             Kind::Id => json!({"type": "integer", "minimum": 1}),
             Kind::SessionId => json!({"type": "string", "format": "uuid"}),
+            Kind::Text { min: 0, max } => json!({"type": "string", "maxLength": max}),
             Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
             Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
             Kind::Bool => json!({"type": "boolean"}),
+            Kind::Version => json!({"type": "integer", "minimum": 0}),
             Kind::IdOrName => json!({"type": ["integer", "string"]}),
             Kind::Choice(choices) => json!({"type": "string", "enum": choices}),
             Kind::Date => json!({"type": "string", "format": "date"}),
@@ -116,10 +120,7 @@ pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Sessi
 /// The OCC version argument of updates and deletes.
 pub const VERSION: Field = Field::required(
     "version",
-    Kind::Integer {
-        min: 0,
-        max: 1_000_000_000,
-    },
+    Kind::Version,
     "The version you last read (from get_* or list_*). A stale version returns VERSION_CONFLICT.",
 );
 

@@ -101,6 +101,7 @@ fn check_value(field: &Field, value: &Value) -> ToolResult<()> {
     match field.kind {
         Kind::Id => check_integer(name, value, 1, MAX_ID, "a positive integer id"),
         Kind::Integer { min, max } => check_integer(name, value, min, max, &format!("an integer from {min} to {max}")),
+        Kind::Version => check_integer(name, value, 0, MAX_ID, "a version number (0 or more)"),
         Kind::Bool => match value {
             Value::Bool(_) => Ok(()),
             _ => Err(ToolError::invalid(name, "must be true or false")),
