@@ -198,7 +198,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Loads the component, links exactly its imports and pre-instantiates it.
+    /// Loads the component, links WASI (with no capability granted: see [`Self::new_store`]),
+    /// wasi:http and the bridge's own interfaces, and pre-instantiates it.
     pub fn load(
         source: &ComponentSource,
         limits: Limits,
