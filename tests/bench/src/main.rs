@@ -336,6 +336,89 @@ async fn main() -> anyhow::Result<()> {
         (after.saturating_sub(after_1000) * 1024) as f64 / 9_000.0
     );
     bridge.client.cancel().await?;
+
+    throughput(&binary, &sim_url, &cache, project, args.calls).await?;
     let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// Calls per second and latency of `get_project` over Streamable HTTP with many concurrent clients.
+async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls: usize) -> anyhow::Result<()> {
+    use rmcp::transport::StreamableHttpClientTransport;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut server = tokio::process::Command::new(binary)
+        .args(["--transport", "http", "--listen", &format!("127.0.0.1:{port}")])
+        .env("TAIGA_API_URL", sim)
+        .env("ALLOW_HTTP_TAIGA", "true")
+        .env("TAIGA_MCP_CACHE_DIR", cache)
+        .env("LOG_LEVEL", "error")
+        .env("LOGIN_RATE_LIMIT", "1000000")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut ready = false;
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::ensure!(ready, "the HTTP server did not start");
+    let first = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?;
+    let login = call(&first, "login", json!({"username": "admin", "password": "123123"})).await?;
+    let session = login["session_id"].as_str().context("session")?.to_owned();
+    println!("\n## Throughput over Streamable HTTP (get_project)\n");
+    println!("| clients | calls | calls/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
+    for clients in [1usize, 10, 100, 1000] {
+        let per_client = (calls * 2 / clients).max(2);
+        let mut connected = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            connected.push(().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?);
+        }
+        let arguments = json!({"session_id": session, "project_id": project});
+        let started = Instant::now();
+        let tasks: Vec<_> = connected
+            .into_iter()
+            .map(|client| {
+                let arguments = arguments.clone();
+                tokio::spawn(async move {
+                    let mut samples = Vec::with_capacity(per_client);
+                    let mut errors = 0usize;
+                    for _ in 0..per_client {
+                        let begun = Instant::now();
+                        match call(&client, "get_project", arguments.clone()).await {
+                            Ok(_) => samples.push(begun.elapsed()),
+                            Err(_) => errors += 1,
+                        }
+                    }
+                    let _ = client.cancel().await;
+                    (samples, errors)
+                })
+            })
+            .collect();
+        let mut samples = Vec::new();
+        let mut errors = 0;
+        for task in tasks {
+            let (mut mine, failed) = task.await?;
+            samples.append(&mut mine);
+            errors += failed;
+        }
+        let elapsed = started.elapsed();
+        let count = samples.len();
+        let latency = stats(samples);
+        println!(
+            "| {clients} | {count} | {:.0} | {} | {} | {errors} |",
+            count as f64 / elapsed.as_secs_f64(),
+            ms(latency.p50),
+            ms(latency.p99)
+        );
+    }
+    first.cancel().await?;
+    server.kill().await?;
     Ok(())
 }
