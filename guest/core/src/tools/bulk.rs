@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::items::USER_STORY;
+use super::items::{ASSIGNEE, STATUS, TAGS, USER_STORY};
 use super::{Annotations, Tool};
 use crate::crud::{Api, Resolver};
 use crate::error::{ErrorCode, ToolError, ToolResult};
@@ -142,17 +142,7 @@ pub const BULK_UPDATE_USER_STORIES: Tool = Tool {
     title: "Update many user stories",
     description: "Set the status, assignee or tags of up to 100 user stories. Each story is updated on its current \
         version; the result lists every story as done, conflict (changed meanwhile) or failed, with the reason.",
-    fields: &[
-        SESSION,
-        STORY_IDS,
-        Field::optional("status", Kind::IdOrName, "New status id or name."),
-        Field::optional("assigned_to", Kind::IdOrName, "New assignee: user id or username."),
-        Field::optional(
-            "tags",
-            Kind::Strings { max: 50, max_len: 255 },
-            "New tags (replace the current ones).",
-        ),
-    ],
+    fields: &[SESSION, STORY_IDS, STATUS, ASSIGNEE, TAGS],
     output_schema: || {
         json!({
             "type": "object",
@@ -175,7 +165,7 @@ fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
     let mappings: Vec<Mapping> = USER_STORY
         .writable()
         .into_iter()
-        .filter(|m| matches!(m.arg, "status" | "assigned_to"))
+        .filter(|m| matches!(m.arg, "status" | "assigned_to" | "tags"))
         .collect();
     if !["status", "assigned_to", "tags"].iter().any(|arg| args.has(arg)) {
         return Err(ToolError::invalid("status", "give status, assigned_to or tags"));
@@ -216,10 +206,7 @@ fn update_one(
     let body = match bodies.iter().find(|(p, _)| *p == project) {
         Some((_, body)) => body.clone(),
         None => {
-            let mut body = Resolver::new(api, project).body(mappings, args)?;
-            if let Some(tags) = args.strings("tags") {
-                body.insert("tags".into(), json!(tags));
-            }
+            let body = Resolver::new(api, project).body(mappings, args)?;
             bodies.push((project, body.clone()));
             body
         }

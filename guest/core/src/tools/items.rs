@@ -92,13 +92,13 @@ const DESCRIPTION: Field = Field::optional(
     Kind::Text { min: 0, max: 5000 },
     "Description in Markdown, up to 5000 characters.",
 );
-const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name, e.g. \"In progress\".");
-const ASSIGNEE: Field = Field::optional(
+pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name, e.g. \"In progress\".");
+pub(super) const ASSIGNEE: Field = Field::optional(
     "assigned_to",
     Kind::IdOrName,
     "Assignee: user id or username of a project member.",
 );
-const TAGS: Field = Field::optional(
+pub(super) const TAGS: Field = Field::optional(
     "tags",
     Kind::Strings { max: 50, max_len: 255 },
     "Tag names; replaces the current tags on update.",
