@@ -1,4 +1,5 @@
-//! Wiring: the session store, the sandbox and the MCP server, served over stdio or Streamable HTTP.
+//! Wiring: the session store, the sandbox, the tenants and the MCP server, served over stdio or
+//! Streamable HTTP.
 
 use std::sync::Arc;
 
@@ -8,8 +9,9 @@ use crate::config::{Config, StoreBackend, Transport};
 use crate::http::{Health, HttpPolicy};
 use crate::mcp::{Audience, TaigaServer};
 use crate::metrics::Metrics;
-use crate::sandbox::{ComponentSource, Limits, Sandbox, Settings};
+use crate::sandbox::{CallPolicy, ComponentSource, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
+use crate::tenants::{Tenant, TenantDefaults, Tenants};
 
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
@@ -49,45 +51,81 @@ async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn SessionStore>> {
     })
 }
 
+/// Re-reads the tenants file on every SIGHUP; a file that does not check out leaves the tenants
+/// in force as they are.
+fn reload_on_hangup(tenants: Arc<Tenants>) -> anyhow::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match tenants.reload() {
+                Ok(count) => tracing::info!(tenants = count, "reloaded the tenants file"),
+                Err(err) => {
+                    tracing::error!(error = %err, "the tenants file was refused; the previous tenants stay in force")
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Builds the server and serves it on the configured transport until it stops.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
-    let metrics = Arc::new(Metrics::default());
     let limits = Limits {
         memory_bytes: config.call_memory_bytes,
         call_timeout: config.call_timeout,
         request_timeout: config.request_timeout,
     };
+    let tenants = match &config.tenants {
+        Some(path) => {
+            let defaults = TenantDefaults {
+                settings: settings(&config),
+                limits,
+                allow_http_taiga: config.allow_http_taiga,
+            };
+            let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
+            Some(Arc::new(tenants))
+        }
+        None => None,
+    };
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(Metrics::default());
     let source = ComponentSource {
         path: config.component.clone(),
         cache_dir: config.cache_dir.clone(),
     };
-    let sandbox = Arc::new(Sandbox::load(
-        &source,
-        limits,
-        config.allow_list.clone(),
-        store.clone(),
-        metrics.clone(),
-    )?);
+    let sandbox = Arc::new(Sandbox::load(&source, store.clone(), metrics.clone())?);
     let audience = Audience {
         caller: "stdio".to_owned(),
-        namespace: "default".to_owned(),
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let server = TaigaServer::new(sandbox, settings(&config), audience, metrics.clone()).await?;
+    let single = tenants.is_none().then(|| {
+        let policy = CallPolicy {
+            tenant: "default".to_owned(),
+            limits,
+            allow_list: Arc::new(config.allow_list.clone()),
+        };
+        Arc::new(Tenant::single(settings(&config), policy))
+    });
+    let server = TaigaServer::new(sandbox, single, audience, metrics.clone()).await?;
     let health = Health { store, metrics };
-    tracing::info!(
-        taiga = %config.taiga_api_url,
-        allowed = config.allow_list.origins().len(),
-        "taiga-mcp ready"
-    );
+    if let Some(tenants) = &tenants {
+        reload_on_hangup(tenants.clone())?;
+        let ids: Vec<String> = tenants.all().iter().map(|tenant| tenant.id.clone()).collect();
+        tracing::info!(tenants = %ids.join(","), "taiga-mcp ready for its tenants");
+    } else {
+        tracing::info!(
+            taiga = %config.taiga_api_url,
+            allowed = config.allow_list.origins().len(),
+            "taiga-mcp ready"
+        );
+    }
     match config.transport {
         Transport::Http => {
             let policy = HttpPolicy {
                 allowed_hosts: config.http_allowed_hosts.clone(),
                 allowed_origins: config.http_allowed_origins.clone(),
             };
-            crate::http::serve(server, health, policy, config.listen, config.call_timeout).await
+            crate::http::serve(server, health, policy, tenants, config.listen, config.call_timeout).await
         }
         Transport::Stdio => {
             if let Some(admin) = config.admin_listen {

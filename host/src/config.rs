@@ -60,6 +60,11 @@ pub struct Cli {
     )]
     pub http_allowed_origins: String,
 
+    /// A tenants file (TOML) for a shared deployment: per tenant an API key hash, the Taiga servers
+    /// it may reach, its limits, quotas and session namespace. HTTP transport only; re-read on SIGHUP.
+    #[arg(long, env = "TAIGA_MCP_TENANTS")]
+    pub tenants: Option<PathBuf>,
+
     /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true)]
     pub trusted_proxies: String,
@@ -220,6 +225,10 @@ pub struct Config {
     pub http_allowed_origins: Vec<String>,
     /// Trusted proxies.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The tenants file, if the deployment is shared.
+    pub tenants: Option<PathBuf>,
+    /// Whether plain-HTTP Taiga servers may be named.
+    pub allow_http_taiga: bool,
     /// Session store backend.
     pub session_store: StoreBackend,
     /// The default Taiga origin.
@@ -323,6 +332,12 @@ impl Cli {
                 });
             }
         }
+        if self.tenants.is_some() && self.transport != Transport::Http {
+            return Err(ConfigError {
+                variable: "TAIGA_MCP_TENANTS",
+                message: "tenants need the HTTP transport (--transport http)".to_owned(),
+            });
+        }
         Ok(Config {
             transport: self.transport,
             listen: self.listen,
@@ -330,6 +345,8 @@ impl Cli {
             http_allowed_hosts: list(&self.http_allowed_hosts).map(str::to_owned).collect(),
             http_allowed_origins: list(&self.http_allowed_origins).map(str::to_owned).collect(),
             trusted_proxies,
+            tenants: self.tenants,
+            allow_http_taiga: self.allow_http_taiga,
             session_store,
             taiga_api_url,
             allow_list: AllowList::new(origins),
@@ -425,6 +442,11 @@ mod tests {
             StoreBackend::Redis("redis://127.0.0.1:6379/0".into())
         );
         assert!(Cli::try_parse_from(["taiga-mcp", "--request-timeout", "0"]).is_err());
+        assert_eq!(
+            parse(&["--tenants", "tenants.toml"]).unwrap_err().variable,
+            "TAIGA_MCP_TENANTS"
+        );
+        assert!(parse(&["--tenants", "tenants.toml", "--transport", "http"]).is_ok());
     }
 
     #[test]

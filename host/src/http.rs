@@ -1,6 +1,7 @@
 //! Streamable HTTP for shared use (`--transport http`), and the operational endpoints: `/healthz`
 //! (the process is up), `/readyz` (the component is loaded and the store answers) and `/metrics`
 //! (Prometheus text). Host and Origin checks guard against DNS rebinding; request bodies are capped;
+//! with a tenants file, every MCP request must carry a tenant's API key (`Authorization: Bearer`);
 //! SIGTERM or Ctrl-C stop accepting and let calls in flight finish.
 
 use std::net::SocketAddr;
@@ -9,9 +10,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::mcp::TaigaServer;
 use crate::metrics::Metrics;
 use crate::store::SessionStore;
+use crate::tenants::Tenants;
 
 /// Largest MCP request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -70,6 +73,34 @@ pub struct HttpPolicy {
     pub allowed_origins: Vec<String>,
 }
 
+/// Admits a request carrying a tenant's API key, with the tenant attached for the MCP handler;
+/// answers anything else with 401 before it reaches the MCP service or any component.
+async fn authenticate(State(tenants): State<Arc<Tenants>>, mut request: Request, next: Next) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    match tenants.authenticate(authorization) {
+        Some(tenant) => {
+            request.extensions_mut().insert(tenant);
+            next.run(request).await
+        }
+        None => {
+            let challenge = if authorization.is_some() {
+                "Bearer realm=\"taiga-mcp\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"taiga-mcp\""
+            };
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, challenge)],
+                "a tenant API key is required: Authorization: Bearer <key>\n",
+            )
+                .into_response()
+        }
+    }
+}
+
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).
 pub async fn shutdown_signal() {
     let terminate = async {
@@ -87,11 +118,13 @@ pub async fn shutdown_signal() {
 }
 
 /// Serves MCP at `/mcp` plus the operational endpoints on `listen` until a shutdown signal.
-/// Calls still running after `drain` are cut when the process stops.
+/// With `tenants`, `/mcp` admits only requests carrying a tenant's key. Calls still running after
+/// `drain` are cut when the process stops.
 pub async fn serve(
     server: TaigaServer,
     health: Health,
     policy: HttpPolicy,
+    tenants: Option<Arc<Tenants>>,
     listen: SocketAddr,
     drain: Duration,
 ) -> anyhow::Result<()> {
@@ -111,7 +144,11 @@ pub async fn serve(
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let app = admin_routes(health).nest_service("/mcp", mcp);
+    let mut mcp = Router::new().nest_service("/mcp", mcp);
+    if let Some(tenants) = tenants {
+        mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
+    }
+    let app = admin_routes(health).merge(mcp);
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

@@ -3,7 +3,8 @@
 //!
 //! One module per concern: [`config`] (flags and environment), [`sandbox`] (engine, limits and the
 //! component), [`network`] (the outbound allow-list), [`store`] (the session store), [`mcp`] (the
-//! MCP handler), [`http`] (Streamable HTTP, health and metrics), [`metrics`] and [`app`] (wiring).
+//! MCP handler), [`http`] (Streamable HTTP, health and metrics), [`tenants`] (API keys, per-tenant
+//! policy and quotas), [`metrics`] and [`app`] (wiring).
 
 pub mod app;
 pub mod config;
@@ -13,3 +14,4 @@ pub mod metrics;
 pub mod network;
 pub mod sandbox;
 pub mod store;
+pub mod tenants;

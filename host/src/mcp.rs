@@ -1,5 +1,5 @@
 //! The MCP face of the bridge: `tools/list` from the component's catalogue, `tools/call` through
-//! the sandbox, an audit line per call.
+//! the sandbox under the caller's tenant (its quota, policy and namespace), an audit line per call.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -19,19 +19,18 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
 use crate::metrics::Metrics;
-use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Settings, Tool};
+use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
+use crate::tenants::{Refusal, Tenant};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
 what to do next.";
 
-/// Who is served and how: the caller identity and namespace each call carries.
+/// Who is served and how: the caller identity each call carries.
 #[derive(Debug, Clone)]
 pub struct Audience {
     /// Caller identity for login rate limits when the transport gives none (stdio).
     pub caller: String,
-    /// Session-store namespace.
-    pub namespace: String,
     /// Proxies whose `X-Forwarded-For` is believed (HTTP transport).
     pub trusted_proxies: Vec<IpAddr>,
 }
@@ -76,7 +75,7 @@ pub fn caller_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAdd
 pub struct TaigaServer {
     sandbox: Arc<Sandbox>,
     tools: Arc<Vec<rmcp::model::Tool>>,
-    settings: Settings,
+    tenant: Option<Arc<Tenant>>,
     audience: Audience,
     metrics: Arc<Metrics>,
     in_flight: Arc<AtomicUsize>,
@@ -92,10 +91,11 @@ impl Drop for InFlightGuard {
 }
 
 impl TaigaServer {
-    /// Reads the catalogue once; it is constant for a component.
+    /// Reads the catalogue once; it is constant for a component. `tenant` serves every call when
+    /// given; otherwise each request must carry its authenticated tenant (see [`crate::http`]).
     pub async fn new(
         sandbox: Arc<Sandbox>,
-        settings: Settings,
+        tenant: Option<Arc<Tenant>>,
         audience: Audience,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
@@ -108,7 +108,7 @@ impl TaigaServer {
         Ok(Self {
             sandbox,
             tools: Arc::new(tools),
-            settings,
+            tenant,
             audience,
             metrics,
             in_flight: Arc::new(AtomicUsize::new(0)),
@@ -120,9 +120,10 @@ impl TaigaServer {
         self.in_flight.clone()
     }
 
-    /// Runs one call and turns every outcome but a dispatch error into a tool result.
+    /// Runs one call for `tenant` and turns every outcome but a dispatch error into a tool result.
     pub async fn run(
         &self,
+        tenant: &Tenant,
         name: &str,
         arguments: &Value,
         caller: String,
@@ -130,21 +131,39 @@ impl TaigaServer {
     ) -> Result<CallToolResult, McpError> {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlightGuard(self.in_flight.clone());
-        let context = CallContext {
-            caller,
-            namespace: self.audience.namespace.clone(),
-            settings: self.settings.clone(),
-        };
-        let started = Instant::now();
-        let outcome = self
-            .sandbox
-            .call_tool(name, &arguments.to_string(), &context, progress)
-            .await;
         let session = arguments
             .get("session_id")
             .and_then(Value::as_str)
             .map(|id| id.chars().take(8).collect::<String>())
             .unwrap_or_default();
+        let _admitted = match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())) {
+            Some(Err(refusal)) => {
+                self.metrics.quota_refusal(&tenant.id, refusal.quota());
+                tracing::info!(
+                    target: "taiga_mcp::audit",
+                    tenant = %tenant.id,
+                    tool = name,
+                    outcome = "RATE_LIMITED",
+                    quota = refusal.quota(),
+                    session = %session,
+                    caller = %caller,
+                    "tool call refused by the tenant's quota"
+                );
+                return Ok(quota_failure(&tenant.id, refusal));
+            }
+            Some(Ok(admission)) => Some(admission),
+            None => None,
+        };
+        let context = CallContext {
+            caller,
+            namespace: tenant.namespace.clone(),
+            settings: tenant.settings.clone(),
+        };
+        let started = Instant::now();
+        let outcome = self
+            .sandbox
+            .call_tool(name, &arguments.to_string(), &context, &tenant.policy, progress)
+            .await;
         let result = match outcome {
             Ok(result) => {
                 let structured: Value = serde_json::from_str(&result.structured)
@@ -169,8 +188,8 @@ impl TaigaServer {
                 "the call took longer than its time limit; try again",
             )),
             Err(CallFailure::Trap(reason)) => {
-                tracing::error!(tool = name, reason = %reason, "the component trapped; its sandbox was discarded");
-                self.metrics.trap();
+                tracing::error!(tenant = %tenant.id, tool = name, reason = %reason, "the component trapped; its sandbox was discarded");
+                self.metrics.trap(&tenant.id);
                 Ok(failure(
                     "INTERNAL",
                     "the tool failed inside the bridge; the next call starts afresh",
@@ -188,9 +207,10 @@ impl TaigaServer {
             Err(_) => "PROTOCOL_ERROR".to_owned(),
         };
         let elapsed = started.elapsed();
-        self.metrics.tool_call(name, &code, elapsed);
+        self.metrics.tool_call(&tenant.id, name, &code, elapsed);
         tracing::info!(
             target: "taiga_mcp::audit",
+            tenant = %tenant.id,
             tool = name,
             outcome = %code,
             duration_ms = elapsed.as_secs_f64() * 1000.0,
@@ -204,6 +224,22 @@ impl TaigaServer {
 
 fn failure(code: &str, message: &str) -> CallToolResult {
     CallToolResult::structured_error(json!({"code": code, "message": message, "details": {}}))
+}
+
+fn quota_failure(tenant: &str, refusal: Refusal) -> CallToolResult {
+    let body = match refusal {
+        Refusal::Concurrency { limit } => json!({
+            "code": "RATE_LIMITED",
+            "message": format!("tenant `{tenant}` already has {limit} calls running; wait for one to finish and retry"),
+            "details": {"quota": refusal.quota(), "limit": limit},
+        }),
+        Refusal::Rate { limit, retry_after } => json!({
+            "code": "RATE_LIMITED",
+            "message": format!("tenant `{tenant}` is over its quota of {limit} calls a minute; retry after {:.1} s", retry_after.as_secs_f64()),
+            "details": {"quota": refusal.quota(), "limit": limit, "retry_after_seconds": retry_after.as_secs_f64()},
+        }),
+    };
+    CallToolResult::structured_error(body)
 }
 
 fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
@@ -266,8 +302,15 @@ impl ServerHandler for TaigaServer {
             }
             None => (None, None),
         };
+        let tenant = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<Tenant>>())
+            .or(self.tenant.as_ref())
+            .cloned()
+            .ok_or_else(|| McpError::internal_error("the request carries no tenant", None))?;
         let caller = self.audience.caller_of(&context);
-        let result = self.run(&request.name, &arguments, caller, progress).await;
+        let result = self.run(&tenant, &request.name, &arguments, caller, progress).await;
         // The call's store (and with it the sink) is gone: flush every report before the result.
         if let Some(forwarder) = forwarder {
             let _ = forwarder.await;

@@ -1,5 +1,6 @@
-//! Prometheus metrics, rendered by hand in the text exposition format: tool calls by tool and
-//! outcome, call durations, Taiga request durations and statuses, rate-limited logins and traps.
+//! Prometheus metrics, rendered by hand in the text exposition format: tool calls by tenant, tool
+//! and outcome, call durations, Taiga request durations and statuses, quota refusals, rate-limited
+//! logins and traps. Every per-call series carries a `tenant` label (`default` without a tenants file).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -45,11 +46,12 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 struct Inner {
-    calls: BTreeMap<(String, String), u64>,
-    call_durations: BTreeMap<String, Histogram>,
-    taiga_requests: BTreeMap<String, u64>,
-    taiga_durations: Histogram,
-    traps: u64,
+    calls: BTreeMap<(String, String, String), u64>,
+    call_durations: BTreeMap<(String, String), Histogram>,
+    taiga_requests: BTreeMap<(String, String), u64>,
+    taiga_durations: BTreeMap<String, Histogram>,
+    quota_refusals: BTreeMap<(String, &'static str), u64>,
+    traps: BTreeMap<String, u64>,
 }
 
 /// The process's metrics.
@@ -63,79 +65,154 @@ impl Metrics {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records one tool call.
-    pub fn tool_call(&self, tool: &str, outcome: &str, duration: Duration) {
+    /// Records one tool call that ran.
+    pub fn tool_call(&self, tenant: &str, tool: &str, outcome: &str, duration: Duration) {
         let mut inner = self.lock();
-        *inner.calls.entry((tool.to_owned(), outcome.to_owned())).or_default() += 1;
+        *inner
+            .calls
+            .entry((tenant.to_owned(), tool.to_owned(), outcome.to_owned()))
+            .or_default() += 1;
         inner
             .call_durations
-            .entry(tool.to_owned())
+            .entry((tenant.to_owned(), tool.to_owned()))
             .or_default()
             .observe(duration.as_secs_f64());
     }
 
     /// Records one Taiga request (`status` is the HTTP status, or `error`).
-    pub fn taiga_request(&self, status: &str, duration: Duration) {
+    pub fn taiga_request(&self, tenant: &str, status: &str, duration: Duration) {
         let mut inner = self.lock();
-        *inner.taiga_requests.entry(status.to_owned()).or_default() += 1;
-        inner.taiga_durations.observe(duration.as_secs_f64());
+        *inner
+            .taiga_requests
+            .entry((tenant.to_owned(), status.to_owned()))
+            .or_default() += 1;
+        inner
+            .taiga_durations
+            .entry(tenant.to_owned())
+            .or_default()
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records a call its tenant's `quota` refused before it reached the sandbox.
+    pub fn quota_refusal(&self, tenant: &str, quota: &'static str) {
+        *self
+            .lock()
+            .quota_refusals
+            .entry((tenant.to_owned(), quota))
+            .or_default() += 1;
     }
 
     /// Records a sandbox trap.
-    pub fn trap(&self) {
-        self.lock().traps += 1;
+    pub fn trap(&self, tenant: &str) {
+        *self.lock().traps.entry(tenant.to_owned()).or_default() += 1;
     }
 
     /// The text exposition; `sessions` is the live session count when the store knows it.
     pub fn render(&self, sessions: Option<u64>) -> String {
         let inner = self.lock();
         let mut out = String::new();
-        out.push_str("# HELP taiga_mcp_tool_calls_total Tool calls by tool and outcome code.\n");
-        out.push_str("# TYPE taiga_mcp_tool_calls_total counter\n");
-        for ((tool, outcome), count) in &inner.calls {
+        header(
+            &mut out,
+            "tool_calls_total",
+            "counter",
+            "Tool calls that ran, by tenant, tool and outcome code.",
+        );
+        for ((tenant, tool, outcome), count) in &inner.calls {
             let _ = writeln!(
                 out,
-                "taiga_mcp_tool_calls_total{{tool=\"{tool}\",outcome=\"{outcome}\"}} {count}"
+                "taiga_mcp_tool_calls_total{{tenant=\"{tenant}\",tool=\"{tool}\",outcome=\"{outcome}\"}} {count}"
             );
         }
-        out.push_str("# HELP taiga_mcp_tool_call_duration_seconds Tool call duration.\n");
-        out.push_str("# TYPE taiga_mcp_tool_call_duration_seconds histogram\n");
-        for (tool, histogram) in &inner.call_durations {
+        header(
+            &mut out,
+            "tool_call_duration_seconds",
+            "histogram",
+            "Tool call duration.",
+        );
+        for ((tenant, tool), histogram) in &inner.call_durations {
             histogram.render(
                 &mut out,
                 "taiga_mcp_tool_call_duration_seconds",
-                &format!("tool=\"{tool}\""),
+                &format!("tenant=\"{tenant}\",tool=\"{tool}\""),
             );
         }
-        out.push_str("# HELP taiga_mcp_taiga_requests_total Requests to Taiga by HTTP status.\n");
-        out.push_str("# TYPE taiga_mcp_taiga_requests_total counter\n");
-        for (status, count) in &inner.taiga_requests {
-            let _ = writeln!(out, "taiga_mcp_taiga_requests_total{{status=\"{status}\"}} {count}");
+        header(
+            &mut out,
+            "taiga_requests_total",
+            "counter",
+            "Requests to Taiga by tenant and HTTP status.",
+        );
+        for ((tenant, status), count) in &inner.taiga_requests {
+            let _ = writeln!(
+                out,
+                "taiga_mcp_taiga_requests_total{{tenant=\"{tenant}\",status=\"{status}\"}} {count}"
+            );
         }
-        out.push_str("# HELP taiga_mcp_taiga_request_duration_seconds Duration of requests to Taiga.\n");
-        out.push_str("# TYPE taiga_mcp_taiga_request_duration_seconds histogram\n");
-        inner
-            .taiga_durations
-            .render(&mut out, "taiga_mcp_taiga_request_duration_seconds", "");
-        let limited: u64 = inner
-            .calls
-            .iter()
-            .filter(|((tool, outcome), _)| tool == "login" && outcome == "RATE_LIMITED")
-            .map(|(_, count)| count)
-            .sum();
-        out.push_str("# HELP taiga_mcp_login_rate_limited_total Logins refused by the rate limit.\n");
-        out.push_str("# TYPE taiga_mcp_login_rate_limited_total counter\n");
-        let _ = writeln!(out, "taiga_mcp_login_rate_limited_total {limited}");
-        out.push_str("# HELP taiga_mcp_sandbox_traps_total Calls whose sandbox trapped and was discarded.\n");
-        out.push_str("# TYPE taiga_mcp_sandbox_traps_total counter\n");
-        let _ = writeln!(out, "taiga_mcp_sandbox_traps_total {}", inner.traps);
+        header(
+            &mut out,
+            "taiga_request_duration_seconds",
+            "histogram",
+            "Duration of requests to Taiga.",
+        );
+        for (tenant, histogram) in &inner.taiga_durations {
+            histogram.render(
+                &mut out,
+                "taiga_mcp_taiga_request_duration_seconds",
+                &format!("tenant=\"{tenant}\""),
+            );
+        }
+        header(
+            &mut out,
+            "quota_refusals_total",
+            "counter",
+            "Calls refused by their tenant's quota, by quota.",
+        );
+        for ((tenant, quota), count) in &inner.quota_refusals {
+            let _ = writeln!(
+                out,
+                "taiga_mcp_quota_refusals_total{{tenant=\"{tenant}\",quota=\"{quota}\"}} {count}"
+            );
+        }
+        let mut limited: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((tenant, tool, outcome), count) in &inner.calls {
+            if tool == "login" && outcome == "RATE_LIMITED" {
+                *limited.entry(tenant).or_default() += count;
+            }
+        }
+        header(
+            &mut out,
+            "login_rate_limited_total",
+            "counter",
+            "Logins refused by the login rate limit.",
+        );
+        for (tenant, count) in limited {
+            let _ = writeln!(out, "taiga_mcp_login_rate_limited_total{{tenant=\"{tenant}\"}} {count}");
+        }
+        header(
+            &mut out,
+            "sandbox_traps_total",
+            "counter",
+            "Calls whose sandbox trapped and was discarded.",
+        );
+        for (tenant, count) in &inner.traps {
+            let _ = writeln!(out, "taiga_mcp_sandbox_traps_total{{tenant=\"{tenant}\"}} {count}");
+        }
         if let Some(sessions) = sessions {
-            out.push_str("# HELP taiga_mcp_active_sessions Live sessions in the in-memory store.\n");
-            out.push_str("# TYPE taiga_mcp_active_sessions gauge\n");
+            header(
+                &mut out,
+                "active_sessions",
+                "gauge",
+                "Live sessions in the in-memory store.",
+            );
             let _ = writeln!(out, "taiga_mcp_active_sessions {sessions}");
         }
         out
     }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP taiga_mcp_{name} {help}");
+    let _ = writeln!(out, "# TYPE taiga_mcp_{name} {kind}");
 }
 
 #[cfg(test)]
@@ -145,17 +222,24 @@ mod tests {
     #[test]
     fn renders_counters_and_histograms() {
         let metrics = Metrics::default();
-        metrics.tool_call("login", "RATE_LIMITED", Duration::from_millis(3));
-        metrics.tool_call("login", "OK", Duration::from_millis(30));
-        metrics.taiga_request("200", Duration::from_millis(2));
-        metrics.trap();
+        metrics.tool_call("acme", "login", "RATE_LIMITED", Duration::from_millis(3));
+        metrics.tool_call("acme", "login", "OK", Duration::from_millis(30));
+        metrics.tool_call("globex", "login", "OK", Duration::from_millis(30));
+        metrics.taiga_request("acme", "200", Duration::from_millis(2));
+        metrics.quota_refusal("globex", "calls_per_minute");
+        metrics.trap("acme");
         let text = metrics.render(Some(4));
-        assert!(text.contains("taiga_mcp_tool_calls_total{tool=\"login\",outcome=\"OK\"} 1"));
-        assert!(text.contains("taiga_mcp_tool_call_duration_seconds_bucket{tool=\"login\",le=\"0.005\"} 1"));
-        assert!(text.contains("taiga_mcp_tool_call_duration_seconds_count{tool=\"login\"} 2"));
-        assert!(text.contains("taiga_mcp_taiga_requests_total{status=\"200\"} 1"));
-        assert!(text.contains("taiga_mcp_login_rate_limited_total 1"));
-        assert!(text.contains("taiga_mcp_sandbox_traps_total 1"));
+        assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"acme\",tool=\"login\",outcome=\"OK\"} 1"));
+        assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"globex\",tool=\"login\",outcome=\"OK\"} 1"));
+        assert!(
+            text.contains("taiga_mcp_tool_call_duration_seconds_bucket{tenant=\"acme\",tool=\"login\",le=\"0.005\"} 1")
+        );
+        assert!(text.contains("taiga_mcp_tool_call_duration_seconds_count{tenant=\"acme\",tool=\"login\"} 2"));
+        assert!(text.contains("taiga_mcp_taiga_requests_total{tenant=\"acme\",status=\"200\"} 1"));
+        assert!(text.contains("taiga_mcp_taiga_request_duration_seconds_count{tenant=\"acme\"} 1"));
+        assert!(text.contains("taiga_mcp_quota_refusals_total{tenant=\"globex\",quota=\"calls_per_minute\"} 1"));
+        assert!(text.contains("taiga_mcp_login_rate_limited_total{tenant=\"acme\"} 1"));
+        assert!(text.contains("taiga_mcp_sandbox_traps_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_active_sessions 4"));
     }
 }

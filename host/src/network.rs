@@ -170,7 +170,7 @@ pub struct PolicyHooks {
     allow_list: Arc<AllowList>,
     max_timeout: Duration,
     resolver: Resolver,
-    metrics: Option<Arc<Metrics>>,
+    metrics: Option<(Arc<Metrics>, Arc<str>)>,
 }
 
 impl PolicyHooks {
@@ -184,9 +184,9 @@ impl PolicyHooks {
         }
     }
 
-    /// The same policy, recording each request's duration and status.
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = Some(metrics);
+    /// The same policy, recording each request's duration and status under `tenant`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>, tenant: &str) -> Self {
+        self.metrics = Some((metrics, Arc::from(tenant)));
         self
     }
 
@@ -257,11 +257,11 @@ impl WasiHttpHooks for PolicyHooks {
             policy.check(request.uri()).await?;
             let started = std::time::Instant::now();
             let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
-            if let Some(metrics) = &policy.metrics {
+            if let Some((metrics, tenant)) = &policy.metrics {
                 let status = sent
                     .as_ref()
                     .map_or_else(|_| "error".to_owned(), |(r, _)| r.status().as_u16().to_string());
-                metrics.taiga_request(&status, started.elapsed());
+                metrics.taiga_request(tenant, &status, started.elapsed());
             }
             let (response, io) = sent?;
             Ok((

@@ -55,6 +55,17 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
+/// The policy one call runs under: whose call it is, its limits and the origins it may reach.
+#[derive(Debug, Clone)]
+pub struct CallPolicy {
+    /// The tenant the call belongs to, for metrics.
+    pub tenant: String,
+    /// Memory and time limits.
+    pub limits: Limits,
+    /// The Taiga origins the call may reach.
+    pub allow_list: Arc<AllowList>,
+}
+
 /// Why a call produced no tool result.
 #[derive(Debug, thiserror::Error)]
 pub enum CallFailure {
@@ -187,12 +198,17 @@ pub struct ComponentSource {
     pub cache_dir: Option<PathBuf>,
 }
 
-/// A loaded, pre-instantiated component and the policy every call runs under.
+/// Limits of the call that reads the catalogue: it reaches no network and no store.
+const CATALOGUE_LIMITS: Limits = Limits {
+    memory_bytes: 64 * 1024 * 1024,
+    call_timeout: Duration::from_secs(10),
+    request_timeout: Duration::from_secs(1),
+};
+
+/// A loaded, pre-instantiated component. Each call brings its own [`CallPolicy`].
 pub struct Sandbox {
     engine: Engine,
     pre: TaigaToolsPre<CallState>,
-    limits: Limits,
-    allow_list: Arc<AllowList>,
     sessions: Arc<dyn SessionStore>,
     metrics: Arc<Metrics>,
 }
@@ -202,8 +218,6 @@ impl Sandbox {
     /// wasi:http and the bridge's own interfaces, and pre-instantiates it.
     pub fn load(
         source: &ComponentSource,
-        limits: Limits,
-        allow_list: AllowList,
         sessions: Arc<dyn SessionStore>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
@@ -236,14 +250,12 @@ impl Sandbox {
         Ok(Self {
             engine,
             pre,
-            limits,
-            allow_list: Arc::new(allow_list),
             sessions,
             metrics,
         })
     }
 
-    fn new_store(&self, namespace: &str, progress: Option<ProgressSink>) -> Store<CallState> {
+    fn new_store(&self, namespace: &str, policy: &CallPolicy, progress: Option<ProgressSink>) -> Store<CallState> {
         let state = CallState {
             // No preopened directories, no environment, no arguments, no stdio, no sockets: the
             // component's only ways out are wasi:http (through the policy hooks) and the session store.
@@ -253,11 +265,11 @@ impl Sandbox {
                 .allow_ip_name_lookup(false)
                 .build(),
             http: WasiHttpCtx::new(),
-            hooks: PolicyHooks::new(self.allow_list.clone(), self.limits.request_timeout)
-                .with_metrics(self.metrics.clone()),
+            hooks: PolicyHooks::new(policy.allow_list.clone(), policy.limits.request_timeout)
+                .with_metrics(self.metrics.clone(), &policy.tenant),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
+                .memory_size(policy.limits.memory_bytes)
                 .instances(16)
                 .trap_on_grow_failure(true)
                 .build(),
@@ -267,7 +279,7 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        let ticks = self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        let ticks = policy.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         store
@@ -282,20 +294,26 @@ impl Sandbox {
 
     /// The component's tool catalogue.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
-        let mut store = self.new_store("", None);
+        let policy = CallPolicy {
+            tenant: String::new(),
+            limits: CATALOGUE_LIMITS,
+            allow_list: Arc::new(AllowList::new(Vec::new())),
+        };
+        let mut store = self.new_store("", &policy, None);
         let tools = self.instantiate(&mut store).await?;
         Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)
     }
 
-    /// Runs one tool in a fresh store; progress reports go to `progress` when given.
+    /// Runs one tool in a fresh store under `policy`; progress reports go to `progress` when given.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: &str,
         context: &CallContext,
+        policy: &CallPolicy,
         progress: Option<ProgressSink>,
     ) -> Result<CallResult, CallFailure> {
-        let mut store = self.new_store(&context.namespace, progress);
+        let mut store = self.new_store(&context.namespace, policy, progress);
         let run = async {
             let tools = self.instantiate(&mut store).await?;
             tools
@@ -305,7 +323,7 @@ impl Sandbox {
                 .map_err(trap_failure)?
                 .map_err(CallFailure::Dispatch)
         };
-        match tokio::time::timeout(self.limits.call_timeout, run).await {
+        match tokio::time::timeout(policy.limits.call_timeout, run).await {
             Ok(result) => result,
             Err(_) => Err(CallFailure::Timeout),
         }

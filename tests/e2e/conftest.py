@@ -1,13 +1,17 @@
 """Fixtures for the end-to-end tests: the Taiga simulator binary and `taiga-mcp` driven by the
-official MCP Python SDK over stdio."""
+official MCP Python SDK over stdio or Streamable HTTP."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, AsyncIterator, TextIO
@@ -117,3 +121,51 @@ async def call_error(client: Client, name: str, arguments: dict[str, Any], code:
     assert error["code"] == code, error
     assert set(error) == {"code", "message", "details"}
     return error
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class HttpServer:
+    """A `taiga-mcp --transport http` process on a free port; its stderr goes to `errlog`."""
+
+    def __init__(self, simulator: Simulator, cache_dir: Path, errlog: TextIO = sys.stderr, **extra: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, **server_env(simulator, cache_dir, **extra)}
+        self.process = subprocess.Popen(
+            [str(TAIGA_MCP), "--transport", "http", "--listen", f"127.0.0.1:{self.port}"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("taiga-mcp did not start")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"{self.base}{path}", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def post(self, body: bytes, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(f"{self.base}/mcp", data=body, method="POST", headers={
+            "content-type": "application/json", "accept": "application/json, text/event-stream", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)

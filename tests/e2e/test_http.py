@@ -19,57 +19,11 @@ from typing import Iterator
 import pytest
 from mcp import Client
 
-from conftest import TAIGA_MCP, Simulator, call_error, call_ok, server_env
+from conftest import TAIGA_MCP, HttpServer, Simulator, call_error, call_ok, free_port, server_env
 
 pytestmark = pytest.mark.anyio
 
 ADMIN = {"username": "admin", "password": "123123"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class HttpServer:
-    def __init__(self, simulator: Simulator, cache_dir: Path, **extra: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **server_env(simulator, cache_dir, **extra)}
-        self.process = subprocess.Popen(
-            [str(TAIGA_MCP), "--transport", "http", "--listen", f"127.0.0.1:{self.port}"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=sys.stderr,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("taiga-mcp did not start")
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"{self.base}{path}", timeout=5) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def post(self, body: bytes, headers: dict[str, str]) -> int:
-        request = urllib.request.Request(f"{self.base}/mcp", data=body, method="POST", headers={
-            "content-type": "application/json", "accept": "application/json, text/event-stream", **headers})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -89,8 +43,8 @@ async def test_a_real_client_over_streamable_http(http_server: HttpServer) -> No
         assert (await call_ok(other, "list_projects", session))["total"] == 3, "sessions outlive connections"
     status, metrics = http_server.get("/metrics")
     assert status == 200
-    assert 'taiga_mcp_tool_calls_total{tool="list_projects",outcome="OK"} 2' in metrics
-    assert 'taiga_mcp_taiga_requests_total{status="200"}' in metrics
+    assert 'taiga_mcp_tool_calls_total{tenant="default",tool="list_projects",outcome="OK"} 2' in metrics
+    assert 'taiga_mcp_taiga_requests_total{tenant="default",status="200"}' in metrics
     assert "taiga_mcp_active_sessions 1" in metrics
 
 

@@ -1,0 +1,383 @@
+//! Tenants of a shared deployment (`--tenants tenants.toml`): who may call (API keys, stored as
+//! SHA-256 hashes and compared in constant time), which Taiga servers each may reach, the limits
+//! every one of its calls runs under, its quotas, and its own session namespace.
+//!
+//! The file is read at start and again on SIGHUP; a file that does not check out is refused as a
+//! whole and the tenants already loaded stay in force. Calls in flight keep the tenant they started
+//! with.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::network::{AllowList, Origin};
+use crate::sandbox::{CallPolicy, Limits, Settings};
+
+/// Calls a minute a tenant gets when the file names no quota.
+pub const DEFAULT_CALLS_PER_MINUTE: u32 = 600;
+/// Concurrent calls a tenant gets when the file names no limit.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 8;
+
+/// One `[[tenant]]` table of the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantEntry {
+    id: String,
+    api_key_sha256: String,
+    taiga_api_url: String,
+    #[serde(default)]
+    taiga_allowed_hosts: Vec<String>,
+    namespace: Option<String>,
+    call_memory_mb: Option<u64>,
+    call_timeout_seconds: Option<u64>,
+    calls_per_minute: Option<u32>,
+    max_concurrent_calls: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantsFile {
+    #[serde(default)]
+    tenant: Vec<TenantEntry>,
+}
+
+/// What a tenant gets where its entry is silent: the deployment's own settings and limits.
+#[derive(Debug, Clone)]
+pub struct TenantDefaults {
+    /// Settings passed to the component (the Taiga URL is replaced by the tenant's).
+    pub settings: Settings,
+    /// Limits of one call.
+    pub limits: Limits,
+    /// Whether plain-HTTP Taiga servers may be named (`ALLOW_HTTP_TAIGA`).
+    pub allow_http_taiga: bool,
+}
+
+/// How much a tenant may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Calls a minute, as a token bucket that holds one minute's worth.
+    pub calls_per_minute: u32,
+    /// Calls running at once.
+    pub max_concurrent_calls: u32,
+}
+
+/// Which quota refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Too many calls running at once.
+    Concurrency {
+        /// The limit.
+        limit: u32,
+    },
+    /// Too many calls this minute.
+    Rate {
+        /// The limit.
+        limit: u32,
+        /// When a call would next be admitted.
+        retry_after: Duration,
+    },
+}
+
+impl Refusal {
+    /// The quota's name, as the error details and metrics give it.
+    pub fn quota(&self) -> &'static str {
+        match self {
+            Self::Concurrency { .. } => "max_concurrent_calls",
+            Self::Rate { .. } => "calls_per_minute",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+}
+
+/// The admission state of a tenant's quotas. It outlives reloads that leave the quota unchanged.
+#[derive(Debug)]
+pub struct Gate {
+    quota: Quota,
+    running: Arc<Semaphore>,
+    bucket: Mutex<Bucket>,
+}
+
+/// A call admitted under a tenant's quota; it counts as running until dropped.
+#[derive(Debug)]
+pub struct Admission {
+    _running: OwnedSemaphorePermit,
+}
+
+impl Gate {
+    /// A gate with a full bucket.
+    pub fn new(quota: Quota) -> Self {
+        Self {
+            quota,
+            running: Arc::new(Semaphore::new(quota.max_concurrent_calls as usize)),
+            bucket: Mutex::new(Bucket {
+                tokens: f64::from(quota.calls_per_minute),
+                refilled: Instant::now(),
+            }),
+        }
+    }
+
+    /// Admits one call at `now`, or says which quota refuses it. A refused call uses up nothing.
+    pub fn admit(&self, now: Instant) -> Result<Admission, Refusal> {
+        let permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refusal::Concurrency {
+                limit: self.quota.max_concurrent_calls,
+            })?;
+        let per_second = f64::from(self.quota.calls_per_minute) / 60.0;
+        let mut bucket = self.bucket.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(f64::from(self.quota.calls_per_minute));
+        bucket.refilled = now;
+        if bucket.tokens < 1.0 {
+            return Err(Refusal::Rate {
+                limit: self.quota.calls_per_minute,
+                retry_after: Duration::from_secs_f64((1.0 - bucket.tokens) / per_second),
+            });
+        }
+        bucket.tokens -= 1.0;
+        Ok(Admission { _running: permit })
+    }
+}
+
+/// One tenant: its identity, its policy and its quota.
+#[derive(Debug)]
+pub struct Tenant {
+    /// Stable id, shown in metrics and the audit log.
+    pub id: String,
+    /// Session-store namespace; no other tenant shares it.
+    pub namespace: String,
+    /// Settings its calls pass to the component.
+    pub settings: Settings,
+    /// The sandbox policy of its calls.
+    pub policy: Arc<CallPolicy>,
+    /// Its quota's admission state; `None` for the unmetered single tenant of a plain deployment.
+    pub gate: Option<Arc<Gate>>,
+    key_hash: [u8; 32],
+}
+
+impl Tenant {
+    /// The one tenant of a deployment without a tenants file: everything the deployment allows,
+    /// without quota, in the `default` namespace.
+    pub fn single(settings: Settings, policy: CallPolicy) -> Self {
+        Self {
+            id: "default".to_owned(),
+            namespace: "default".to_owned(),
+            settings,
+            policy: Arc::new(policy),
+            gate: None,
+            key_hash: [0; 32],
+        }
+    }
+}
+
+/// SHA-256 of an API key, as the tenants file stores it.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (index, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[index * 2..index * 2 + 2], 16).ok()?;
+    }
+    Some(hash)
+}
+
+fn valid_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' || byte == b'_')
+}
+
+/// Parses and checks a tenants file. Every error names the tenant and the setting at fault.
+/// Gates of `previous` tenants whose id and quota are unchanged carry over.
+fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Result<Vec<Arc<Tenant>>, String> {
+    let file: TenantsFile =
+        toml::from_str(text).map_err(|err| format!("not a valid tenants file: {}", err.message()))?;
+    if file.tenant.is_empty() {
+        return Err("no [[tenant]] is defined".to_owned());
+    }
+    let mut ids = HashSet::new();
+    let mut namespaces = HashSet::new();
+    let mut hashes = HashSet::new();
+    let previous_gates: HashMap<&str, &Arc<Gate>> = previous
+        .iter()
+        .filter_map(|tenant| tenant.gate.as_ref().map(|gate| (tenant.id.as_str(), gate)))
+        .collect();
+    let mut tenants = Vec::with_capacity(file.tenant.len());
+    for entry in file.tenant {
+        let id = entry.id;
+        if !valid_name(&id) {
+            return Err(format!(
+                "tenant id `{id}`: use 1 to 64 lowercase letters, digits, `-` or `_`"
+            ));
+        }
+        let fail = |setting: &str, message: String| format!("tenant `{id}`: {setting}: {message}");
+        if !ids.insert(id.clone()) {
+            return Err(fail("id", "defined twice".to_owned()));
+        }
+        let key_hash = parse_hash(&entry.api_key_sha256).ok_or_else(|| {
+            fail(
+                "api_key_sha256",
+                "must be 64 hexadecimal digits (sha256sum of the key)".to_owned(),
+            )
+        })?;
+        if !hashes.insert(key_hash) {
+            return Err(fail("api_key_sha256", "another tenant has the same key".to_owned()));
+        }
+        let namespace = entry.namespace.unwrap_or_else(|| id.clone());
+        if !valid_name(&namespace) {
+            return Err(fail(
+                "namespace",
+                "use 1 to 64 lowercase letters, digits, `-` or `_`".to_owned(),
+            ));
+        }
+        if !namespaces.insert(namespace.clone()) {
+            return Err(fail("namespace", format!("`{namespace}` belongs to another tenant")));
+        }
+        let origin = |setting: &str, text: &str| {
+            let origin = Origin::parse(text).map_err(|message| fail(setting, message))?;
+            if origin.scheme() == "http" && !defaults.allow_http_taiga {
+                return Err(fail(
+                    setting,
+                    format!("`{origin}` is plain HTTP; use https, or set ALLOW_HTTP_TAIGA=true"),
+                ));
+            }
+            Ok(origin)
+        };
+        let default_origin = origin("taiga_api_url", &entry.taiga_api_url)?;
+        let mut origins = vec![default_origin.clone()];
+        for host in &entry.taiga_allowed_hosts {
+            origins.push(origin("taiga_allowed_hosts", host)?);
+        }
+        let mut limits = defaults.limits;
+        if let Some(megabytes) = entry.call_memory_mb {
+            if !(8..=4096).contains(&megabytes) {
+                return Err(fail("call_memory_mb", "must be 8 to 4096".to_owned()));
+            }
+            limits.memory_bytes = usize::try_from(megabytes * 1024 * 1024).unwrap_or(usize::MAX);
+        }
+        if let Some(seconds) = entry.call_timeout_seconds {
+            if !(1..=3600).contains(&seconds) {
+                return Err(fail("call_timeout_seconds", "must be 1 to 3600".to_owned()));
+            }
+            limits.call_timeout = Duration::from_secs(seconds);
+        }
+        let quota = Quota {
+            calls_per_minute: entry.calls_per_minute.unwrap_or(DEFAULT_CALLS_PER_MINUTE),
+            max_concurrent_calls: entry.max_concurrent_calls.unwrap_or(DEFAULT_MAX_CONCURRENT_CALLS),
+        };
+        if quota.calls_per_minute == 0 {
+            return Err(fail("calls_per_minute", "must be at least 1".to_owned()));
+        }
+        if quota.max_concurrent_calls == 0 || quota.max_concurrent_calls > 10_000 {
+            return Err(fail("max_concurrent_calls", "must be 1 to 10000".to_owned()));
+        }
+        let gate = match previous_gates.get(id.as_str()) {
+            Some(gate) if gate.quota == quota => Arc::clone(gate),
+            _ => Arc::new(Gate::new(quota)),
+        };
+        let settings = Settings {
+            default_taiga_url: default_origin.to_string(),
+            ..defaults.settings.clone()
+        };
+        tenants.push(Arc::new(Tenant {
+            policy: Arc::new(CallPolicy {
+                tenant: id.clone(),
+                limits,
+                allow_list: Arc::new(AllowList::new(origins)),
+            }),
+            id,
+            namespace,
+            settings,
+            gate: Some(gate),
+            key_hash,
+        }));
+    }
+    Ok(tenants)
+}
+
+/// The tenants in force, and the file they come from.
+#[derive(Debug)]
+pub struct Tenants {
+    path: PathBuf,
+    defaults: TenantDefaults,
+    current: RwLock<Arc<Vec<Arc<Tenant>>>>,
+}
+
+impl Tenants {
+    /// Reads and checks the tenants file at `path`.
+    pub fn load(path: &Path, defaults: TenantDefaults) -> Result<Self, String> {
+        let text = read(path)?;
+        let tenants = parse(&text, &defaults, &[])?;
+        Ok(Self {
+            path: path.to_owned(),
+            defaults,
+            current: RwLock::new(Arc::new(tenants)),
+        })
+    }
+
+    fn snapshot(&self) -> Arc<Vec<Arc<Tenant>>> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The tenants in force.
+    pub fn all(&self) -> Vec<Arc<Tenant>> {
+        self.snapshot().as_ref().clone()
+    }
+
+    /// Reads the file again. On success the new tenants serve every call that starts from now on
+    /// and their number is returned; on failure nothing changes.
+    pub fn reload(&self) -> Result<usize, String> {
+        let text = read(&self.path)?;
+        let tenants = parse(&text, &self.defaults, &self.snapshot())?;
+        let count = tenants.len();
+        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(tenants);
+        Ok(count)
+    }
+
+    /// The tenant whose API key an `Authorization: Bearer <key>` header carries. Every tenant's
+    /// hash is compared, each in constant time, so the time taken says nothing about the key.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Option<Arc<Tenant>> {
+        let (scheme, key) = authorization?.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let presented = hash_key(key.trim());
+        let mut found = None;
+        for tenant in self.snapshot().iter() {
+            if bool::from(tenant.key_hash.ct_eq(&presented)) {
+                found = Some(Arc::clone(tenant));
+            }
+        }
+        found
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+use super::*;
+
+const ACME_KEY: &str = "acme-key-0123456789abcdef0123456789abcdef";
+const GLOBEX_KEY: &str = "globex-key-0123456789abcdef0123456789abcdef";
+
+fn hex(hash: [u8; 32]) -> String {
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn defaults() -> TenantDefaults {
+    TenantDefaults {
+        settings: Settings {
+            default_taiga_url: "https://api.taiga.io".to_owned(),
+            session_ttl_seconds: 3600,
+            max_sessions_per_user: 5,
+            login_rate_limit: 5,
+            login_lockout_seconds: 900,
+            request_timeout_ms: 30_000,
+            max_response_bytes: 1 << 24,
+        },
+        limits: Limits {
+            memory_bytes: 64 << 20,
+            call_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+        },
+        allow_http_taiga: false,
+    }
+}
+
+fn two_tenants() -> String {
+    format!(
+        "[[tenant]]\nid = \"acme\"\napi_key_sha256 = \"{}\"\ntaiga_api_url = \"https://taiga.acme.example\"\n\
+         call_memory_mb = 32\ncall_timeout_seconds = 5\ncalls_per_minute = 60\nmax_concurrent_calls = 2\n\n\
+         [[tenant]]\nid = \"globex\"\napi_key_sha256 = \"{}\"\ntaiga_api_url = \"https://taiga.globex.example\"\n\
+         taiga_allowed_hosts = [\"https://tree.globex.example:8443\"]\nnamespace = \"gx\"\n",
+        hex(hash_key(ACME_KEY)),
+        hex(hash_key(GLOBEX_KEY)).to_uppercase(),
+    )
+}
+
+fn tenants_from(text: &str) -> Tenants {
+    let dir = std::env::temp_dir().join(format!("taiga-tenants-{}-{}", std::process::id(), text.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tenants.toml");
+    std::fs::write(&path, text).unwrap();
+    Tenants::load(&path, defaults()).unwrap()
+}
+
+fn error_of(text: &str) -> String {
+    parse(text, &defaults(), &[]).unwrap_err()
+}
+
+#[test]
+fn each_tenant_gets_its_own_policy_namespace_and_quota() {
+    let tenants = parse(&two_tenants(), &defaults(), &[]).unwrap();
+    let acme = &tenants[0];
+    assert_eq!(acme.namespace, "acme");
+    assert_eq!(acme.settings.default_taiga_url, "https://taiga.acme.example");
+    assert_eq!(acme.policy.limits.memory_bytes, 32 << 20);
+    assert_eq!(acme.policy.limits.call_timeout, Duration::from_secs(5));
+    assert_eq!(acme.policy.allow_list.origins().len(), 1);
+    assert_eq!(acme.policy.tenant, "acme");
+    let globex = &tenants[1];
+    assert_eq!(globex.namespace, "gx");
+    assert_eq!(globex.policy.limits.call_timeout, Duration::from_secs(60));
+    assert_eq!(globex.policy.allow_list.origins().len(), 2);
+    assert_eq!(
+        globex.gate.as_ref().unwrap().quota,
+        Quota {
+            calls_per_minute: DEFAULT_CALLS_PER_MINUTE,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS
+        }
+    );
+}
+
+#[test]
+fn keys_authenticate_their_own_tenant_only() {
+    let tenants = tenants_from(&two_tenants());
+    let bearer = |key: &str| format!("Bearer {key}");
+    assert_eq!(tenants.authenticate(Some(&bearer(ACME_KEY))).unwrap().id, "acme");
+    assert_eq!(tenants.authenticate(Some(&bearer(GLOBEX_KEY))).unwrap().id, "globex");
+    assert_eq!(
+        tenants.authenticate(Some(&format!("bearer  {ACME_KEY} "))).unwrap().id,
+        "acme"
+    );
+    assert!(tenants.authenticate(None).is_none());
+    assert!(tenants.authenticate(Some("Bearer")).is_none());
+    assert!(tenants.authenticate(Some(&bearer("acme-key"))).is_none());
+    assert!(tenants.authenticate(Some(&format!("Basic {ACME_KEY}"))).is_none());
+    // The file holds hashes: presenting the hash itself is not the key.
+    assert!(tenants.authenticate(Some(&bearer(&hex(hash_key(ACME_KEY))))).is_none());
+}
+
+#[test]
+fn bad_files_are_refused_naming_the_tenant_and_setting() {
+    let good = two_tenants();
+    assert!(error_of("").contains("no [[tenant]]"));
+    assert!(error_of("[[tenant]]\nid = 1").contains("not a valid tenants file"));
+    assert!(error_of(&good.replace("call_memory_mb = 32", "call_memry_mb = 32")).contains("call_memry_mb"));
+    assert!(error_of(&good.replace("id = \"globex\"", "id = \"acme\"")).contains("defined twice"));
+    assert!(error_of(&good.replace("id = \"acme\"", "id = \"Acme Corp\"")).contains("tenant id"));
+    let short = good.replacen(&hex(hash_key(ACME_KEY)), "abc", 1);
+    assert_eq!(
+        error_of(&short),
+        "tenant `acme`: api_key_sha256: must be 64 hexadecimal digits (sha256sum of the key)"
+    );
+    let same_key = good.replace(&hex(hash_key(GLOBEX_KEY)).to_uppercase(), &hex(hash_key(ACME_KEY)));
+    assert!(error_of(&same_key).contains("same key"));
+    assert!(error_of(&good.replace("namespace = \"gx\"", "namespace = \"acme\"")).contains("namespace"));
+    let plain = good.replace("https://taiga.acme.example", "http://taiga.acme.example");
+    assert!(error_of(&plain).starts_with("tenant `acme`: taiga_api_url:"));
+    let mut allow_http = defaults();
+    allow_http.allow_http_taiga = true;
+    assert!(parse(&plain, &allow_http, &[]).is_ok());
+    assert!(
+        error_of(&good.replace("https://tree.globex.example:8443", "ftp://x"))
+            .starts_with("tenant `globex`: taiga_allowed_hosts:")
+    );
+    assert!(error_of(&good.replace("call_memory_mb = 32", "call_memory_mb = 4")).contains("call_memory_mb"));
+    assert!(error_of(&good.replace("call_timeout_seconds = 5", "call_timeout_seconds = 0")).contains("call_timeout"));
+    assert!(error_of(&good.replace("calls_per_minute = 60", "calls_per_minute = 0")).contains("calls_per_minute"));
+    assert!(error_of(&good.replace("max_concurrent_calls = 2", "max_concurrent_calls = 0")).contains("max_concurrent"));
+}
+
+#[test]
+fn a_broken_reload_keeps_the_tenants_in_force() {
+    let tenants = tenants_from(&two_tenants());
+    std::fs::write(&tenants.path, "[[tenant]]\nid = \"acme\"\n").unwrap();
+    assert!(tenants.reload().unwrap_err().contains("not a valid tenants file"));
+    assert_eq!(tenants.all().len(), 2);
+    assert!(tenants.authenticate(Some(&format!("Bearer {GLOBEX_KEY}"))).is_some());
+}
+
+#[test]
+fn a_reload_applies_new_keys_and_keeps_unchanged_quotas_running() {
+    let tenants = tenants_from(&two_tenants());
+    let acme = tenants.authenticate(Some(&format!("Bearer {ACME_KEY}"))).unwrap();
+    let running = acme.gate.as_ref().unwrap().admit(Instant::now()).unwrap();
+    let rotated = two_tenants().replace(&hex(hash_key(GLOBEX_KEY)).to_uppercase(), &hex(hash_key("new")));
+    std::fs::write(&tenants.path, rotated).unwrap();
+    assert_eq!(tenants.reload().unwrap(), 2);
+    assert!(tenants.authenticate(Some(&format!("Bearer {GLOBEX_KEY}"))).is_none());
+    assert_eq!(tenants.authenticate(Some("Bearer new")).unwrap().id, "globex");
+    let reloaded = tenants.authenticate(Some(&format!("Bearer {ACME_KEY}"))).unwrap();
+    assert!(Arc::ptr_eq(
+        acme.gate.as_ref().unwrap(),
+        reloaded.gate.as_ref().unwrap()
+    ));
+    drop(running);
+}
+
+#[test]
+fn the_gate_refuses_beyond_the_concurrency_limit_and_frees_on_drop() {
+    let gate = Gate::new(Quota {
+        calls_per_minute: 1000,
+        max_concurrent_calls: 2,
+    });
+    let now = Instant::now();
+    let first = gate.admit(now).unwrap();
+    let _second = gate.admit(now).unwrap();
+    assert_eq!(gate.admit(now).unwrap_err(), Refusal::Concurrency { limit: 2 });
+    drop(first);
+    assert!(gate.admit(now).is_ok());
+}
+
+#[test]
+fn the_gate_refills_at_the_per_minute_rate() {
+    let gate = Gate::new(Quota {
+        calls_per_minute: 60,
+        max_concurrent_calls: 100,
+    });
+    let start = Instant::now();
+    for _ in 0..60 {
+        drop(gate.admit(start).unwrap());
+    }
+    let Err(Refusal::Rate { limit, retry_after }) = gate.admit(start) else {
+        panic!("the 61st call in a minute must be refused");
+    };
+    assert_eq!(limit, 60);
+    assert!(retry_after <= Duration::from_secs(1) && retry_after > Duration::from_millis(900));
+    assert!(gate.admit(start + Duration::from_millis(500)).is_err());
+    assert!(gate.admit(start + Duration::from_millis(1100)).is_ok());
+    assert!(gate.admit(start + Duration::from_millis(1200)).is_err());
+}

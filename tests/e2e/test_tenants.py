@@ -1,0 +1,253 @@
+"""Multi-tenant hosting: API keys (401 without one), sessions, hosts, limits and quotas isolated per
+tenant, tenant labels in metrics and the audit log, and reloading the tenants file on SIGHUP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+
+from conftest import HttpServer, Simulator, call_error, call_ok
+
+pytestmark = pytest.mark.anyio
+
+ADMIN = {"username": "admin", "password": "123123"}
+KEYS = {
+    "acme": "acme-4f8c2d1e9b7a6350c4e2f1a8d9b7c6e5",
+    "globex": "globex-0a9b8c7d6e5f40312a3b4c5d6e7f8091",
+    "initech": "initech-5e6f7a8b9c0d1e2f3a4b5c6d7e8f9012",
+}
+FLOOD = Path(__file__).with_name("flood.py")
+
+
+def sha256(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def tenants_file(sim_a: Simulator, sim_b: Simulator, extra: str = "") -> str:
+    return f"""
+[[tenant]]
+id = "acme"
+api_key_sha256 = "{sha256(KEYS['acme'])}"
+taiga_api_url = "{sim_a.url}"
+calls_per_minute = 120
+max_concurrent_calls = 1
+
+[[tenant]]
+id = "globex"
+api_key_sha256 = "{sha256(KEYS['globex'])}"
+taiga_api_url = "{sim_b.url}"
+namespace = "globex-sessions"
+
+[[tenant]]
+id = "initech"
+api_key_sha256 = "{sha256(KEYS['initech'])}"
+taiga_api_url = "{sim_a.url}"
+calls_per_minute = 4
+call_timeout_seconds = 1
+{extra}"""
+
+
+@pytest.fixture
+def sim_b() -> Iterator[Simulator]:
+    sim = Simulator()
+    yield sim
+    sim.stop()
+
+
+class Deployment:
+    """A shared `taiga-mcp` with three tenants over two simulators, logging JSON to a file."""
+
+    def __init__(self, sim_a: Simulator, sim_b: Simulator, cache_dir: Path, workdir: Path) -> None:
+        self.sim_a, self.sim_b = sim_a, sim_b
+        self.tenants = workdir / "tenants.toml"
+        self.tenants.write_text(tenants_file(sim_a, sim_b))
+        self.log_path = workdir / "server.log"
+        self.log = self.log_path.open("w")
+        self.server = HttpServer(
+            sim_a, cache_dir, errlog=self.log, TAIGA_MCP_TENANTS=str(self.tenants), LOG_FORMAT="json"
+        )
+        self.url = f"{self.server.base}/mcp"
+
+    @contextlib.asynccontextmanager
+    async def client(self, tenant: str) -> AsyncIterator[Client]:
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {KEYS[tenant]}"})
+        async with http, Client(streamable_http_client(self.url, http_client=http)) as client:
+            yield client
+
+    def audit(self) -> list[dict[str, Any]]:
+        self.log.flush()
+        lines = [json.loads(line) for line in self.log_path.read_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("target") == "taiga_mcp::audit"]
+
+    def hangup(self) -> None:
+        self.server.process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.log.close()
+
+
+@pytest.fixture
+def deployment(simulator: Simulator, sim_b: Simulator, cache_dir: Path, tmp_path: Path) -> Iterator[Deployment]:
+    shared = Deployment(simulator, sim_b, cache_dir, tmp_path)
+    yield shared
+    shared.stop()
+
+
+def post_initialize(url: str, headers: dict[str, str]) -> tuple[int, str, str]:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}})
+    request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers.get("www-authenticate", ""), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("www-authenticate", ""), error.read().decode()
+
+
+def test_requests_without_a_tenant_key_get_401_and_reach_nothing(deployment: Deployment) -> None:
+    deployment.sim_a.clear_requests()
+    status, challenge, _ = post_initialize(deployment.url, {})
+    assert status == 401
+    assert challenge == 'Bearer realm="taiga-mcp"'
+    for header in (f"Bearer {KEYS['acme']}x", f"Basic {KEYS['acme']}", sha256(KEYS["acme"]), f"Bearer {sha256(KEYS['acme'])}"):
+        status, challenge, _ = post_initialize(deployment.url, {"authorization": header})
+        assert status == 401, header
+        assert challenge == 'Bearer realm="taiga-mcp", error="invalid_token"'
+    status, _, _ = post_initialize(deployment.url, {"authorization": f"Bearer {KEYS['acme']}"})
+    assert status == 200
+    assert deployment.sim_a.requests() == []
+    assert deployment.audit() == []
+    assert deployment.server.get("/healthz") == (200, "ok\n")
+
+
+async def test_sessions_hosts_and_namespaces_do_not_cross_tenants(deployment: Deployment) -> None:
+    async with deployment.client("acme") as acme, deployment.client("globex") as globex:
+        acme_session = {"session_id": (await call_ok(acme, "login", ADMIN))["session_id"]}
+        globex_session = {"session_id": (await call_ok(globex, "login", ADMIN))["session_id"]}
+        assert (await call_ok(acme, "session_status", acme_session))["taiga_url"] == deployment.sim_a.url
+        assert (await call_ok(globex, "session_status", globex_session))["taiga_url"] == deployment.sim_b.url
+        # A session id is only valid for the tenant that logged in.
+        await call_error(globex, "list_projects", acme_session, "SESSION_INVALID")
+        await call_error(acme, "list_projects", globex_session, "SESSION_INVALID")
+        assert (await call_ok(acme, "logout", globex_session))["logged_out"] is False
+        assert (await call_ok(globex, "list_projects", globex_session))["total"] == 3
+        # globex may not reach acme's Taiga: refused before any request leaves the bridge.
+        deployment.sim_a.clear_requests()
+        error = await call_error(globex, "login", {**ADMIN, "host": deployment.sim_a.url}, "HOST_NOT_ALLOWED")
+        assert "allow" in error["message"]
+        assert deployment.sim_a.requests() == []
+    audit = deployment.audit()
+    assert {(line["tenant"], line["tool"], line["outcome"]) for line in audit} >= {
+        ("acme", "login", "OK"), ("globex", "login", "OK"), ("globex", "list_projects", "SESSION_INVALID"),
+        ("acme", "list_projects", "SESSION_INVALID"), ("globex", "login", "HOST_NOT_ALLOWED")}
+    _, metrics = deployment.server.get("/metrics")
+    assert 'taiga_mcp_tool_calls_total{tenant="globex",tool="login",outcome="HOST_NOT_ALLOWED"} 1' in metrics
+    assert 'taiga_mcp_tool_calls_total{tenant="acme",tool="login",outcome="OK"} 1' in metrics
+    assert 'taiga_mcp_taiga_requests_total{tenant="globex",status="200"}' in metrics
+
+
+async def test_call_limits_and_rate_quota_are_per_tenant(deployment: Deployment) -> None:
+    async with deployment.client("initech") as initech, deployment.client("acme") as acme:
+        initech_session = {"session_id": (await call_ok(initech, "login", ADMIN))["session_id"]}
+        acme_session = {"session_id": (await call_ok(acme, "login", ADMIN))["session_id"]}
+        # initech's calls have 1 s; acme's have the deployment's 60 s. Same slow Taiga for both.
+        deployment.sim_a.inject({"kind": "latency", "ms": 1500}, path_prefix="/api/v1/projects", times=2)
+        await call_error(initech, "list_projects", initech_session, "TIMEOUT")
+        assert (await call_ok(acme, "list_projects", acme_session))["total"] == 3
+        # initech has 4 calls a minute: 2 used above, 2 more, then refused with the quota named.
+        await call_ok(initech, "session_status", initech_session)
+        await call_ok(initech, "session_status", initech_session)
+        error = await call_error(initech, "session_status", initech_session, "RATE_LIMITED")
+        assert error["details"]["quota"] == "calls_per_minute"
+        assert error["details"]["limit"] == 4
+        assert 0 < error["details"]["retry_after_seconds"] <= 15
+        assert "initech" in error["message"]
+        assert (await call_ok(acme, "session_status", acme_session))["active"] is True
+    _, metrics = deployment.server.get("/metrics")
+    assert 'taiga_mcp_quota_refusals_total{tenant="initech",quota="calls_per_minute"} 1' in metrics
+    assert 'taiga_mcp_tool_calls_total{tenant="initech",tool="list_projects",outcome="TIMEOUT"} 1' in metrics
+    refused = [line for line in deployment.audit() if line["outcome"] == "RATE_LIMITED"]
+    assert [(line["tenant"], line["quota"]) for line in refused] == [("initech", "calls_per_minute")]
+
+
+async def latencies(client: Client, arguments: dict[str, Any], count: int) -> list[float]:
+    measured = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call_ok(client, "get_project", arguments)
+        measured.append(time.perf_counter() - started)
+    return measured
+
+
+async def test_a_flooding_tenant_is_refused_while_the_others_keep_their_speed(deployment: Deployment) -> None:
+    async with deployment.client("acme") as acme, deployment.client("globex") as globex:
+        acme_session = (await call_ok(acme, "login", ADMIN))["session_id"]
+        globex_session = (await call_ok(globex, "login", ADMIN))["session_id"]
+        project = (await call_ok(globex, "list_projects", {"session_id": globex_session}))["items"][0]["id"]
+        arguments = {"session_id": globex_session, "project_id": project}
+        await latencies(globex, arguments, 10)
+        unloaded = statistics.median(await latencies(globex, arguments, 40))
+        # The flooding client runs in its own, lower-priority process: the measurement is about the
+        # bridge sharing itself fairly, not about two clients fighting over the test machine's CPU.
+        flood = subprocess.Popen(
+            ["nice", "-n", "10", sys.executable, str(FLOOD), deployment.url, KEYS["acme"], acme_session,
+             str(project), "32", "6"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        await asyncio.sleep(1.5)
+        loaded = statistics.median(await latencies(globex, arguments, 40))
+        output, _ = flood.communicate(timeout=60)
+    counts = json.loads(output)
+    assert counts["other"] == 0, counts
+    assert counts["ok"] > 0 and counts["rate_limited"] > 10 * counts["ok"], counts
+    assert loaded <= 2 * unloaded, f"globex median {loaded * 1000:.1f} ms under acme's flood, {unloaded * 1000:.1f} ms alone"
+    _, metrics = deployment.server.get("/metrics")
+    assert 'taiga_mcp_quota_refusals_total{tenant="acme",quota="max_concurrent_calls"}' in metrics
+    assert 'taiga_mcp_quota_refusals_total{tenant="globex"' not in metrics
+
+
+async def test_sighup_reloads_tenants_and_a_broken_file_keeps_the_old_ones(deployment: Deployment) -> None:
+    newcomer = "umbrella-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    async with deployment.client("acme") as acme:
+        session = {"session_id": (await call_ok(acme, "login", ADMIN))["session_id"]}
+        # A call in flight across the reload finishes under the tenant it started with.
+        deployment.sim_a.inject({"kind": "latency", "ms": 1500}, path_prefix="/api/v1/projects", times=1)
+        in_flight = asyncio.create_task(acme.call_tool("list_projects", session))
+        await asyncio.sleep(0.5)
+        deployment.tenants.write_text(tenants_file(deployment.sim_a, deployment.sim_b, f"""
+[[tenant]]
+id = "umbrella"
+api_key_sha256 = "{sha256(newcomer)}"
+taiga_api_url = "{deployment.sim_b.url}"
+"""))
+        deployment.hangup()
+        result = await in_flight
+        assert not result.is_error and result.structured_content["total"] == 3
+        assert post_initialize(deployment.url, {"authorization": f"Bearer {newcomer}"})[0] == 200
+        assert (await call_ok(acme, "list_projects", session))["total"] == 3, "sessions survive a reload"
+
+        deployment.tenants.write_text("[[tenant]]\nid = \"acme\"\n")
+        deployment.hangup()
+        assert post_initialize(deployment.url, {"authorization": f"Bearer {newcomer}"})[0] == 200
+        assert (await call_ok(acme, "list_projects", session))["total"] == 3
+    log = deployment.log_path.read_text()
+    assert "reloaded the tenants file" in log
+    assert "the tenants file was refused" in log
