@@ -5,8 +5,14 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 RUN_ARGS ?=
+COMPONENTS := target/component/wasm32-wasip2/release
+# The typed component for WASM MCP gateways, with its WIT docs embedded.
+GATEWAY_WASM := target/gateway/taiga-gateway.wasm
+# wasm-tools, to check the gateway component's imports; installed here, not system-wide.
+WASM_TOOLS_VERSION := 1.263.0
+WASM_TOOLS := .tools/bin/wasm-tools
 
-.PHONY: run build test lint unit e2e conformance wasm-target clean
+.PHONY: run build gateway test lint unit e2e conformance wasm-target clean
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
@@ -15,9 +21,17 @@ wasm-target:
 run: wasm-target
 	$(CARGO) run --release --quiet --package taiga-mcp -- $(RUN_ARGS)
 
-build: wasm-target
+build: wasm-target gateway
 	$(CARGO) build --workspace --bins
 	$(CARGO) build --package taiga-trap-component --target wasm32-wasip2 --release --target-dir target/component
+
+gateway: wasm-target
+	$(CARGO) build --package taiga-gateway --target wasm32-wasip2 --release --target-dir target/component
+	mkdir -p $(dir $(GATEWAY_WASM))
+	$(CARGO) run --quiet --package taiga-gateway-gen --bin embed-docs -- $(COMPONENTS)/taiga_gateway.wasm wit taiga-gateway $(GATEWAY_WASM)
+
+$(WASM_TOOLS):
+	$(CARGO) install wasm-tools --locked --version $(WASM_TOOLS_VERSION) --no-default-features --features component --root .tools
 
 $(VENV)/.installed: tests/e2e/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +41,10 @@ $(VENV)/.installed: tests/e2e/requirements.txt
 lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy --package taiga-component --package taiga-trap-component --target wasm32-wasip2 --target-dir target/component -- -D warnings
+	$(CARGO) clippy --package taiga-component --package taiga-gateway --package taiga-trap-component --target wasm32-wasip2 --target-dir target/component -- -D warnings
 
-unit: build
-	$(CARGO) test --workspace
+unit: build $(WASM_TOOLS)
+	WASM_TOOLS=$(abspath $(WASM_TOOLS)) $(CARGO) test --workspace
 
 e2e: build $(VENV)/.installed
 	$(VENV)/bin/python -m pytest tests/e2e -q
@@ -42,4 +56,4 @@ test: lint unit e2e conformance
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .tools

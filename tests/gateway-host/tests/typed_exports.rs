@@ -1,0 +1,314 @@
+//! A plain wasmtime host that links only WASI 0.2 and wasi:http, as a WASM MCP gateway does,
+//! instantiates the typed `taiga-gateway` component and calls its functions against the simulator.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use taiga_sim::{Seed, Simulator};
+use wasmtime::component::{Component, Linker, ResourceTable, Val};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+struct Gateway {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Gateway {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Gateway {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: wasmtime_wasi_http::default_hooks(),
+        }
+    }
+}
+
+fn component_path() -> PathBuf {
+    std::env::var_os("TAIGA_GATEWAY_WASM").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/gateway/taiga-gateway.wasm"),
+        PathBuf::from,
+    )
+}
+
+/// The component, instantiated with `environment` as its only configuration.
+struct Loaded {
+    store: Store<Gateway>,
+    instance: wasmtime::component::Instance,
+}
+
+/// The engine and the compiled component, shared by every test of this binary.
+fn compiled() -> &'static (Engine, Component) {
+    static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let path = component_path();
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}; build it with `make build`", path.display()));
+        let engine = Engine::new(Config::new().wasm_component_model(true)).unwrap();
+        let component = Component::from_binary(&engine, &bytes).unwrap();
+        (engine, component)
+    })
+}
+
+async fn load(environment: &[(&str, &str)]) -> Loaded {
+    let (engine, component) = compiled();
+    let mut linker = Linker::<Gateway>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
+    let mut wasi = WasiCtx::builder();
+    for (name, value) in environment {
+        wasi.env(name, value);
+    }
+    let mut store = Store::new(
+        engine,
+        Gateway {
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+        },
+    );
+    let instance = linker.instantiate_async(&mut store, component).await.unwrap();
+    Loaded { store, instance }
+}
+
+impl Loaded {
+    /// Calls a typed export; its `result<string, string>` as parsed JSON.
+    async fn call(&mut self, name: &str, params: &[Val]) -> Result<Value, Value> {
+        let func = self
+            .instance
+            .get_func(&mut self.store, name)
+            .unwrap_or_else(|| panic!("no export {name}"));
+        let mut results = [Val::Bool(false)];
+        func.call_async(&mut self.store, params, &mut results).await.unwrap();
+        let text = |val: Option<Box<Val>>| match val.map(|boxed| *boxed) {
+            Some(Val::String(text)) => serde_json::from_str::<Value>(&text).unwrap(),
+            other => panic!("{name} returned {other:?}"),
+        };
+        match results.into_iter().next() {
+            Some(Val::Result(Ok(ok))) => Ok(text(ok)),
+            Some(Val::Result(Err(err))) => Err(text(err)),
+            other => panic!("{name} returned {other:?}"),
+        }
+    }
+}
+
+fn some(val: Val) -> Val {
+    Val::Option(Some(Box::new(val)))
+}
+
+fn none() -> Val {
+    Val::Option(None)
+}
+
+async fn simulator() -> Simulator {
+    Simulator::start(Seed::Demo).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typed_functions_work_with_a_username_and_password() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let mut gateway = load(&[
+        ("TAIGA_URL", &url),
+        ("TAIGA_USERNAME", "admin"),
+        ("TAIGA_PASSWORD", "123123"),
+    ])
+    .await;
+
+    let projects = gateway
+        .call("taiga-list-projects", &[none(), none(), none(), none()])
+        .await
+        .unwrap();
+    assert_eq!(projects["total"], 3);
+    let project = projects["items"][0]["id"].as_u64().unwrap();
+    let project = Val::U32(u32::try_from(project).unwrap());
+
+    // The world's enums, lists and options.
+    let created = gateway
+        .call(
+            "taiga-create-project",
+            &[
+                Val::String("Gateway project".into()),
+                some(Val::String("made through typed exports".into())),
+                some(Val::Enum("public".into())),
+                some(Val::Enum("kanban".into())),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["name"], "Gateway project");
+    assert_eq!(created["is_private"], false);
+
+    let story = gateway
+        .call(
+            "taiga-create-user-story",
+            &typed_story(project.clone(), "Typed story", &["gateway", "typed"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(story["title"], "Typed story", "{story}");
+    let story_id = Val::U32(u32::try_from(story["id"].as_u64().unwrap()).unwrap());
+    let fetched = gateway
+        .call("taiga-get-user-story", &get_story_params(story_id))
+        .await
+        .unwrap();
+    assert_eq!(fetched["title"], "Typed story");
+    assert_eq!(fetched["tags"], serde_json::json!(["gateway", "typed"]));
+    assert_eq!(
+        fetched["status"], "In progress",
+        "the id-or-name variant resolved by name"
+    );
+
+    // Every call is independent: a failure is the tool's error body, and the next call works.
+    let missing = gateway
+        .call("taiga-get-project-metadata", &[Val::U32(999_999)])
+        .await
+        .unwrap_err();
+    assert_eq!(missing["code"], "NOT_FOUND");
+    let invalid = gateway
+        .call("taiga-get-project-metadata", &[Val::U32(0)])
+        .await
+        .unwrap_err();
+    assert_eq!(invalid["code"], "INVALID_INPUT");
+    assert_eq!(invalid["details"]["field"], "project_id");
+    let metadata = gateway.call("taiga-get-project-metadata", &[project]).await.unwrap();
+    assert!(
+        metadata["user_story_statuses"]
+            .as_array()
+            .is_some_and(|statuses| !statuses.is_empty())
+    );
+
+    // The component signed in on each call: it kept no session between them.
+    let logins = sim
+        .requests()
+        .iter()
+        .filter(|request| request.path == "/api/v1/auth")
+        .count();
+    assert_eq!(logins, 7, "one login for each of the 7 calls");
+}
+
+/// The parameters of `taiga-create-user-story`, looked up by name so that the test follows the
+/// generated signature: project, title, status (by name) and tags set, every other option empty.
+fn typed_story(project: Val, title: &str, tags: &[&str]) -> Vec<Val> {
+    let signature = signature("taiga-create-user-story");
+    signature
+        .iter()
+        .map(|param| match param.as_str() {
+            "project-id" => project.clone(),
+            "title" => Val::String(title.into()),
+            "tags" => some(Val::List(tags.iter().map(|tag| Val::String((*tag).into())).collect())),
+            "status" => some(Val::Variant(
+                "name".into(),
+                Some(Box::new(Val::String("In progress".into()))),
+            )),
+            _ => none(),
+        })
+        .collect()
+}
+
+fn get_story_params(story: Val) -> Vec<Val> {
+    signature("taiga-get-user-story")
+        .iter()
+        .map(|param| match param.as_str() {
+            "user-story-id" => some(story.clone()),
+            _ => none(),
+        })
+        .collect()
+}
+
+/// The parameter names of an export, from the checked-in WIT world.
+fn signature(export: &str) -> Vec<String> {
+    let wit = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wit/gateway.wit")).unwrap();
+    let line = wit
+        .lines()
+        .find(|line| line.trim_start().starts_with(&format!("export {export}: func(")))
+        .unwrap_or_else(|| panic!("no {export} in the world"));
+    let params = &line[line.find("func(").unwrap() + 5..line.find(") ->").unwrap()];
+    params
+        .split(", ")
+        .filter(|param| !param.is_empty())
+        .map(|param| param.split(':').next().unwrap().trim_start_matches('%').to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_the_environment_is_used_as_is() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let login: Value = {
+        let mut gateway = load(&[
+            ("TAIGA_URL", &url),
+            ("TAIGA_USERNAME", "admin"),
+            ("TAIGA_PASSWORD", "123123"),
+        ])
+        .await;
+        gateway
+            .call("taiga-list-projects", &[none(), none(), none(), none()])
+            .await
+            .unwrap()
+    };
+    assert_eq!(login["total"], 3);
+    let token = {
+        let mut state = sim.state();
+        let admin = state.user_by_login("admin").expect("the demo seed has an admin").id;
+        state.issue_tokens(admin).0
+    };
+    let mut gateway = load(&[("TAIGA_URL", &url), ("TAIGA_TOKEN", &token)]).await;
+    let before = sim.requests().len();
+    let projects = gateway
+        .call("taiga-list-projects", &[none(), none(), some(Val::Bool(true)), none()])
+        .await
+        .unwrap();
+    assert_eq!(projects["total"], 3);
+    let paths: Vec<String> = sim.requests()[before..]
+        .iter()
+        .map(|request| request.path.clone())
+        .collect();
+    assert_eq!(paths[0], "/api/v1/users/me");
+    assert!(!paths.iter().any(|path| path == "/api/v1/auth"), "{paths:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_configuration_is_an_error_that_names_the_variable() {
+    let mut gateway = load(&[]).await;
+    let error = gateway
+        .call("taiga-list-projects", &[none(), none(), none(), none()])
+        .await
+        .unwrap_err();
+    assert_eq!(error["code"], "INVALID_INPUT");
+    assert_eq!(error["details"]["field"], "TAIGA_URL");
+
+    let sim = simulator().await;
+    let url = sim.url();
+    let mut gateway = load(&[("TAIGA_URL", &url)]).await;
+    let error = gateway
+        .call("taiga-list-projects", &[none(), none(), none(), none()])
+        .await
+        .unwrap_err();
+    assert_eq!(error["details"]["field"], "TAIGA_TOKEN");
+    assert!(sim.requests().is_empty());
+
+    let mut gateway = load(&[
+        ("TAIGA_URL", &url),
+        ("TAIGA_USERNAME", "admin"),
+        ("TAIGA_PASSWORD", "wrong"),
+    ])
+    .await;
+    let error = gateway
+        .call("taiga-list-projects", &[none(), none(), none(), none()])
+        .await
+        .unwrap_err();
+    assert_eq!(error["code"], "INVALID_CREDENTIALS");
+}
