@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
-from conftest import HttpServer, Simulator, call_error, call_ok
+from conftest import TAIGA_MCP, HttpServer, Simulator, call_error, call_ok, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -251,3 +252,13 @@ taiga_api_url = "{deployment.sim_b.url}"
     log = deployment.log_path.read_text()
     assert "reloaded the tenants file" in log
     assert "the tenants file was refused" in log
+
+
+def test_a_broken_tenants_file_stops_the_server_at_start(simulator: Simulator, cache_dir: Path, tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text(f'[[tenant]]\nid = "acme"\napi_key_sha256 = "abc"\ntaiga_api_url = "{simulator.url}"\n')
+    env = {**os.environ, **server_env(simulator, cache_dir, TAIGA_MCP_TENANTS=str(tenants))}
+    done = subprocess.run([str(TAIGA_MCP), "--transport", "http", "--listen", "127.0.0.1:0"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "TAIGA_MCP_TENANTS: tenant `acme`: api_key_sha256" in done.stderr

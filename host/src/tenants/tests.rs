@@ -38,8 +38,11 @@ fn two_tenants() -> String {
     )
 }
 
+/// A tenants file of its own for each test: they run in parallel and rewrite their files.
 fn tenants_from(text: &str) -> Tenants {
-    let dir = std::env::temp_dir().join(format!("taiga-tenants-{}-{}", std::process::id(), text.len()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let unique = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("taiga-tenants-{}-{unique}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tenants.toml");
     std::fs::write(&path, text).unwrap();
@@ -181,4 +184,13 @@ fn the_gate_refills_at_the_per_minute_rate() {
     assert!(gate.admit(start + Duration::from_millis(500)).is_err());
     assert!(gate.admit(start + Duration::from_millis(1100)).is_ok());
     assert!(gate.admit(start + Duration::from_millis(1200)).is_err());
+}
+
+#[test]
+fn the_example_file_checks_out() {
+    let example = include_str!("../../tenants.example.toml");
+    let tenants = parse(example, &defaults(), &[]).unwrap();
+    let ids: Vec<&str> = tenants.iter().map(|tenant| tenant.id.as_str()).collect();
+    assert_eq!(ids, ["acme", "globex"]);
+    assert_eq!(tenants[1].gate.as_ref().unwrap().quota.max_concurrent_calls, 2);
 }
