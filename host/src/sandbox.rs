@@ -198,6 +198,29 @@ pub struct ComponentSource {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// Which of wasmtime's guards the engine runs with. [`Default`] is what `taiga-mcp` ships: the
+/// epoch deadline and the memory limiter. The others exist to measure what each guard costs
+/// (`taiga-bench --sandbox-only`), which is why fuel is off: epochs stop a runaway call for less.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guards {
+    /// Epoch interruption: a CPU deadline per call, checked at loop headers and function entries.
+    pub epochs: bool,
+    /// Fuel metering: an instruction budget per call.
+    pub fuel: bool,
+    /// The store's resource limiter: the per-call memory limit.
+    pub memory_limiter: bool,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Self {
+            epochs: true,
+            fuel: false,
+            memory_limiter: true,
+        }
+    }
+}
+
 /// Limits of the call that reads the catalogue: it reaches no network and no store.
 const CATALOGUE_LIMITS: Limits = Limits {
     memory_bytes: 64 * 1024 * 1024,
@@ -208,6 +231,7 @@ const CATALOGUE_LIMITS: Limits = Limits {
 /// A loaded, pre-instantiated component. Each call brings its own [`CallPolicy`].
 pub struct Sandbox {
     engine: Engine,
+    guards: Guards,
     pre: TaigaToolsPre<CallState>,
     sessions: Arc<dyn SessionStore>,
     metrics: Arc<Metrics>,
@@ -221,8 +245,21 @@ impl Sandbox {
         sessions: Arc<dyn SessionStore>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
+        Self::load_with_guards(source, sessions, metrics, Guards::default())
+    }
+
+    /// [`Self::load`] with a chosen set of guards, to measure what each one costs.
+    pub fn load_with_guards(
+        source: &ComponentSource,
+        sessions: Arc<dyn SessionStore>,
+        metrics: Arc<Metrics>,
+        guards: Guards,
+    ) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
-        config.wasm_component_model(true).epoch_interruption(true);
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(guards.epochs)
+            .consume_fuel(guards.fuel);
         let engine = Engine::new(&config)?;
         let bytes = match &source.path {
             Some(path) => std::fs::read(path).with_context(|| format!("reading the component {}", path.display()))?,
@@ -238,17 +275,20 @@ impl Sandbox {
         bindings::taiga::mcp::progress::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         let pre = TaigaToolsPre::new(linker.instantiate_pre(&component)?)?;
 
-        let ticker = engine.weak();
-        std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
-            while let Some(engine) = ticker.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
-            }
-        })?;
+        if guards.epochs {
+            let ticker = engine.weak();
+            std::thread::Builder::new().name("epoch-ticker".into()).spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
+        }
 
         Ok(Self {
             engine,
+            guards,
             pre,
             sessions,
             metrics,
@@ -278,10 +318,19 @@ impl Sandbox {
             progress,
         };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        let ticks = policy.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        if self.guards.memory_limiter {
+            store.limiter(|state| &mut state.limits);
+        }
+        if self.guards.epochs {
+            let ticks = policy.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+            store.epoch_deadline_trap();
+        }
+        if self.guards.fuel {
+            // A budget that never runs out: this measures the metering, not its exhaustion. Setting
+            // fuel only fails on an engine without fuel, which `guards.fuel` rules out.
+            let _ = store.set_fuel(u64::MAX);
+        }
         store
     }
 

@@ -1,5 +1,8 @@
 //! `taiga-bench`: the bridge's own cost, measured against the in-process simulator on loopback with
-//! a real MCP client (rmcp over stdio). Prints a Markdown report; see BENCHMARKS.md.
+//! a real MCP client (rmcp over stdio), and the sandbox alone. Prints a Markdown report; see
+//! BENCHMARKS.md.
+
+mod sandbox;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,6 +30,9 @@ struct Args {
     /// Runs of the warm start-up measurement.
     #[arg(long, default_value_t = 10)]
     startups: usize,
+    /// Only the sandbox section: instantiation and the cost of each guard, in process.
+    #[arg(long)]
+    sandbox_only: bool,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -134,15 +140,10 @@ async fn main() -> anyhow::Result<()> {
     let binary = args
         .binary
         .unwrap_or_else(|| workspace().join("target/release/taiga-mcp"));
-    anyhow::ensure!(
-        binary.exists(),
-        "{} is missing: cargo build --release -p taiga-mcp",
-        binary.display()
-    );
     let sim = Simulator::start(Seed::Demo).await?;
     let sim_url = sim.url();
     let address = sim_url.trim_start_matches("http://").to_owned();
-    let (project, token) = {
+    let (project, thousand, token) = {
         let mut state = sim.state();
         let admin = state.user_by_login("admin").context("admin")?.id;
         let project = state
@@ -159,14 +160,27 @@ async fn main() -> anyhow::Result<()> {
                 "Bench User",
             );
         }
-        for n in 0..1000 {
-            let body = json!({"project": project, "subject": format!("Story {n}"), "tags": ["bench"]});
-            state
-                .create_item(Kind::UserStory, admin, body.as_object().context("object")?)
-                .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        // 40 more stories where the per-call rows list a 30-item page; 1000 in a project of their own
+        // for the `all: true` row, so that the simulator's page stays cheap for the per-call rows.
+        let thousand = state.create_project(admin, "Bench Thousand", "", true, 1);
+        for (target, count) in [(project, 40), (thousand, 1000)] {
+            for n in 0..count {
+                let body = json!({"project": target, "subject": format!("Story {n}"), "tags": ["bench"]});
+                state
+                    .create_item(Kind::UserStory, admin, body.as_object().context("object")?)
+                    .map_err(|err| anyhow::anyhow!("{err:?}"))?;
+            }
         }
-        (project, state.issue_tokens(admin).0)
+        (project, thousand, state.issue_tokens(admin).0)
     };
+    if args.sandbox_only {
+        return sandbox::report(&sim_url, project, args.calls).await;
+    }
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: cargo build --release -p taiga-mcp",
+        binary.display()
+    );
     let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
     let cache = scratch.join("cache");
     println!("# taiga-mcp benchmark\n");
@@ -294,7 +308,7 @@ async fn main() -> anyhow::Result<()> {
     let everything = call(
         &bridge.client,
         "list_user_stories",
-        json!({"session_id": session, "project_id": project, "all": true}),
+        json!({"session_id": session, "project_id": thousand, "all": true}),
     )
     .await?;
     let elapsed = started.elapsed();
@@ -337,6 +351,7 @@ async fn main() -> anyhow::Result<()> {
     );
     bridge.client.cancel().await?;
 
+    sandbox::report(&sim_url, project, args.calls).await?;
     throughput(&binary, &sim_url, &cache, project, args.calls).await?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())

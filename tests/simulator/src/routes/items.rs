@@ -128,7 +128,13 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
     let (items, extra) = {
         let state = ctx.state();
         let mut selected: Vec<(&Item, Value)> = Vec::new();
+        // Taiga filters by project in SQL before serialising; rendering every other project's items
+        // first would make the simulator, not the bridge, dominate the benchmarks.
+        let project = ctx.param("project").and_then(|id| id.parse::<i64>().ok());
         for item in state.items_of(kind) {
+            if project.is_some_and(|project| item.project != project) {
+                continue;
+            }
             let visible = state.project(item.project).is_some_and(|p| state.can_view(p, ctx.user));
             if !visible {
                 continue;
