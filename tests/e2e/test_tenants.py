@@ -262,3 +262,35 @@ def test_a_broken_tenants_file_stops_the_server_at_start(simulator: Simulator, c
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "TAIGA_MCP_TENANTS: tenant `acme`: api_key_sha256" in done.stderr
+
+
+TRAP_COMPONENT = Path(__file__).resolve().parents[2] / "target/component/wasm32-wasip2/release/taiga_trap_component.wasm"
+
+
+async def test_each_tenant_calls_under_its_own_memory_limit(simulator: Simulator, cache_dir: Path, tmp_path: Path) -> None:
+    assert TRAP_COMPONENT.exists(), "make build compiles tests/trap-component"
+    keys = {"tiny": "tiny-0b1c2d3e4f5a69788796a5b4c3d2e1f0", "roomy": "roomy-f0e1d2c3b4a5968778695a4b3c2d1e0f"}
+    tenants = tmp_path / "tenants.toml"
+    tenants.write_text("".join(
+        f'[[tenant]]\nid = "{tenant}"\napi_key_sha256 = "{sha256(key)}"\ntaiga_api_url = "{simulator.url}"\n'
+        f'call_memory_mb = {16 if tenant == "tiny" else 128}\n\n'
+        for tenant, key in keys.items()))
+    server = HttpServer(simulator, cache_dir, TAIGA_MCP_TENANTS=str(tenants), TAIGA_COMPONENT=str(TRAP_COMPONENT))
+    try:
+        async def allocate(tenant: str, mebibytes: int) -> Any:
+            http = create_mcp_http_client(headers={"Authorization": f"Bearer {keys[tenant]}"})
+            async with http, Client(streamable_http_client(f"{server.base}/mcp", http_client=http)) as client:
+                return await client.call_tool("allocate", {"mebibytes": mebibytes})
+
+        # 40 MiB: over tiny's 16 MiB limit, within roomy's 128 MiB.
+        tiny = await allocate("tiny", 40)
+        assert tiny.is_error and tiny.structured_content["code"] == "INTERNAL"
+        roomy = await allocate("roomy", 40)
+        assert not roomy.is_error and roomy.structured_content == {"ok": True}
+        small = await allocate("tiny", 4)
+        assert not small.is_error, "the trapped sandbox was discarded; the tenant's next call works"
+        _, metrics = server.get("/metrics")
+        assert 'taiga_mcp_sandbox_traps_total{tenant="tiny"} 1' in metrics
+        assert 'taiga_mcp_sandbox_traps_total{tenant="roomy"}' not in metrics
+    finally:
+        server.stop()

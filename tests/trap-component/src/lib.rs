@@ -1,5 +1,6 @@
 //! Misbehaving tools for the sandbox tests: `panic` panics, `spin` never returns, `allocate`
-//! grows memory without bound, `ok` answers. Loaded with `TAIGA_COMPONENT`.
+//! grows memory without bound (or by `{"mebibytes": n}` and then answers), `ok` answers. Loaded
+//! with `TAIGA_COMPONENT`.
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -33,23 +34,28 @@ impl Guest for TrapComponent {
         ["ok", "panic", "spin", "allocate"].into_iter().map(tool).collect()
     }
 
-    fn call_tool(name: String, _arguments: String, _context: CallContext) -> Result<CallResult, CallError> {
+    fn call_tool(name: String, arguments: String, _context: CallContext) -> Result<CallResult, CallError> {
+        let ok = || CallResult {
+            text: r#"{"ok":true}"#.to_owned(),
+            structured: r#"{"ok":true}"#.to_owned(),
+            is_error: false,
+        };
         match name.as_str() {
-            "ok" => Ok(CallResult {
-                text: r#"{"ok":true}"#.to_owned(),
-                structured: r#"{"ok":true}"#.to_owned(),
-                is_error: false,
-            }),
+            "ok" => Ok(ok()),
             "panic" => panic!("a deliberate panic"),
             "spin" => loop {
                 std::hint::black_box(());
             },
             "allocate" => {
+                let limit = serde_json::from_str::<serde_json::Value>(&arguments)
+                    .ok()
+                    .and_then(|arguments| arguments["mebibytes"].as_u64());
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
-                loop {
+                while limit.is_none_or(|limit| (hoard.len() as u64) < limit) {
                     hoard.push(vec![1; 1 << 20]);
                     std::hint::black_box(&hoard);
                 }
+                Ok(ok())
             }
             other => Err(CallError::UnknownTool(other.to_owned())),
         }
