@@ -11,6 +11,7 @@ pub mod listing;
 pub mod login_guard;
 pub mod meta;
 pub mod platform;
+pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod session;

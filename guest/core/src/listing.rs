@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::crud::Api;
 use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::projection::Compact;
 use crate::schema::{Field, Kind};
 use crate::taiga::{Page, with_query};
 use crate::validate::Args;
@@ -44,11 +45,12 @@ fn fetch(
     page: i64,
     size: i64,
     what: &str,
+    keys: &[&str],
 ) -> ToolResult<Page> {
     let mut params = filters.to_vec();
     params.push(("page", Some(page.to_string())));
     params.push(("page_size", Some(size.to_string())));
-    match api.taiga().get_page(&with_query(path, &params), what) {
+    match api.taiga().get_page_keeping(&with_query(path, &params), what, keys) {
         Err(err) if err.code == ErrorCode::NotFound && page > 1 => Err(ToolError::invalid(
             "page",
             format!("page {page} is past the last page of {what}"),
@@ -58,23 +60,23 @@ fn fetch(
 }
 
 /// Fetches one page (or, with `all`, every page up to [`MAX_ALL_ITEMS`]) of `path` with `filters`,
-/// maps each item through `compact`, and returns `{items, total, page, page_size, has_next}`.
+/// builds each item's `compact` form, and returns `{items, total, page, page_size, has_next}`.
 pub fn list_page(
     api: &Api<'_>,
     args: &Args,
     path: &str,
     filters: &[(&str, Option<String>)],
     what: &str,
-    compact: fn(&Value) -> Value,
+    compact: Compact,
 ) -> ToolResult<Value> {
     if args.flag("all") == Some(true) {
         let mut items: Vec<Value> = Vec::new();
         let mut total = None;
         let mut page = 1;
         loop {
-            let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what)?;
+            let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what, compact.keys)?;
             total = listing.total.or(total);
-            items.extend(listing.items.iter().map(compact));
+            items.extend(listing.items.iter().map(compact.map));
             if !listing.has_next || items.len() >= MAX_ALL_ITEMS {
                 let truncated = listing.has_next || items.len() > MAX_ALL_ITEMS;
                 items.truncate(MAX_ALL_ITEMS);
@@ -100,8 +102,8 @@ pub fn list_page(
     }
     let page = args.int("page").unwrap_or(1);
     let page_size = args.int("page_size").unwrap_or(DEFAULT_PAGE_SIZE);
-    let listing = fetch(api, path, filters, page, page_size, what)?;
-    let items: Vec<Value> = listing.items.iter().map(compact).collect();
+    let listing = fetch(api, path, filters, page, page_size, what, compact.keys)?;
+    let items: Vec<Value> = listing.items.iter().map(compact.map).collect();
     Ok(json!({
         "items": items,
         "total": listing.total,

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::projection::Compact;
+
 /// How an argument becomes a Taiga field value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conv {
@@ -96,7 +98,7 @@ pub struct Resource {
     /// Arguments of this resource that are only filters.
     pub filters: &'static [Mapping],
     /// The compact list item.
-    pub compact: fn(&Value) -> Value,
+    pub compact: Compact,
     /// The full body `get_*` returns.
     pub full: fn(&Value) -> Value,
 }
@@ -114,6 +116,23 @@ fn tag_names(item: &Value) -> Value {
 }
 
 /// The compact item of a story, task, issue or epic.
+pub const COMPACT_ITEM: Compact = Compact {
+    keys: &[
+        "id",
+        "ref",
+        "subject",
+        "status_extra_info",
+        "assigned_to_extra_info",
+        "version",
+        "milestone",
+        "milestone_name",
+        "milestone_slug",
+        "is_closed",
+    ],
+    map: compact_item,
+};
+
+/// Builds [`COMPACT_ITEM`] from a Taiga story, task, issue or epic.
 pub fn compact_item(item: &Value) -> Value {
     let mut out = json!({
         "id": item["id"],
@@ -193,6 +212,23 @@ pub fn full_item(item: &Value) -> Value {
     Value::Object(out)
 }
 
+/// The compact sprint, the same as its full body.
+pub const COMPACT_SPRINT: Compact = Compact {
+    keys: &[
+        "id",
+        "name",
+        "slug",
+        "project",
+        "estimated_start",
+        "estimated_finish",
+        "closed",
+        "user_stories",
+        "total_points",
+        "closed_points",
+    ],
+    map: sprint,
+};
+
 /// The compact and full body of a sprint (Taiga's milestone).
 pub fn sprint(item: &Value) -> Value {
     let stories = item["user_stories"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -213,7 +249,12 @@ pub fn sprint(item: &Value) -> Value {
 }
 
 /// The compact wiki page: no content.
-pub fn wiki_compact(item: &Value) -> Value {
+pub const COMPACT_WIKI: Compact = Compact {
+    keys: &["id", "slug", "version", "modified_date"],
+    map: wiki_compact,
+};
+
+fn wiki_compact(item: &Value) -> Value {
     json!({
         "id": item["id"],
         "slug": item["slug"],

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::projection::parse_items;
 
 /// A Taiga server's origin, `scheme://host[:port]`, checked and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,13 +136,29 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
 
     /// GET one page of a list.
     pub fn get_page(&self, path: &str, what: &str) -> ToolResult<Page> {
+        self.page(path, what, |response| match parse_json(response)? {
+            Value::Array(items) => Ok(items),
+            _ => Err(unexpected("a list endpoint did not return a JSON array")),
+        })
+    }
+
+    /// GET one page of a list, keeping only `keys` of each item (see [`crate::projection`]).
+    pub fn get_page_keeping(&self, path: &str, what: &str, keys: &[&str]) -> ToolResult<Page> {
+        self.page(path, what, |response| {
+            parse_items(&response.body, keys)
+                .map_err(|_| unexpected("a list endpoint did not return a JSON array of objects"))
+        })
+    }
+
+    fn page(
+        &self,
+        path: &str,
+        what: &str,
+        items: impl FnOnce(&HttpResponse) -> ToolResult<Vec<Value>>,
+    ) -> ToolResult<Page> {
         let response = self.send(Method::Get, path, None, what)?;
-        let items = match parse_json(&response)? {
-            Value::Array(items) => items,
-            _ => return Err(unexpected("a list endpoint did not return a JSON array")),
-        };
         Ok(Page {
-            items,
+            items: items(&response)?,
             total: response
                 .header("x-pagination-count")
                 .and_then(|count| count.trim().parse().ok()),

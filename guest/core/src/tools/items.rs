@@ -6,7 +6,7 @@ use super::{Annotations, Call, Tool, deleted_schema, list_schema};
 use crate::crud::{self, Api};
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{Conv, Mapping, Resource, compact_item, compact_schema, full_item, full_schema, map};
+use crate::resource::{COMPACT_ITEM, Conv, Mapping, Resource, compact_schema, full_item, full_schema, map};
 use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::validate::Args;
 
@@ -20,7 +20,7 @@ pub const USER_STORY: Resource = Resource {
     both: &[map("sprint_id", "milestone", Conv::Sprint)],
     fields: &[],
     filters: &[map("epic_id", "epic", Conv::Plain), TAG_FILTER, TEXT_FILTER],
-    compact: compact_item,
+    compact: COMPACT_ITEM,
     full: full_item,
 };
 
@@ -37,7 +37,7 @@ pub const TASK: Resource = Resource {
     ],
     fields: &[],
     filters: &[],
-    compact: compact_item,
+    compact: COMPACT_ITEM,
     full: full_item,
 };
 
@@ -55,7 +55,7 @@ pub const ISSUE: Resource = Resource {
     ],
     fields: &[],
     filters: &[TAG_FILTER, TEXT_FILTER],
-    compact: compact_item,
+    compact: COMPACT_ITEM,
     full: full_item,
 };
 
@@ -69,7 +69,7 @@ pub const EPIC: Resource = Resource {
     both: &[],
     fields: &[map("color", "color", Conv::Plain)],
     filters: &[TEXT_FILTER],
-    compact: compact_item,
+    compact: COMPACT_ITEM,
     full: full_item,
 };
 
@@ -607,10 +607,10 @@ pub const LIST_EPIC_USER_STORIES: Tool = Tool {
             .get(&format!("/epics/{epic_id}"), &format!("epic {epic_id}"))?;
         let project = epic["project"].as_i64().unwrap_or_default();
         let path = format!("/userstories?project={project}&epic={epic_id}&page_size=1000");
-        let page = api
-            .taiga()
-            .get_page(&path, &format!("user stories of epic {epic_id}"))?;
-        let items: Vec<Value> = page.items.iter().map(compact_item).collect();
+        let page =
+            api.taiga()
+                .get_page_keeping(&path, &format!("user stories of epic {epic_id}"), COMPACT_ITEM.keys)?;
+        let items: Vec<Value> = page.items.iter().map(COMPACT_ITEM.map).collect();
         Ok(json!({"epic_id": epic_id, "items": items}))
     },
 };

@@ -6,6 +6,7 @@ use super::{Annotations, Call, Tool, list_schema};
 use crate::crud::Api;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE, list_page};
+use crate::projection::Compact;
 use crate::schema::{Field, Kind, SESSION};
 use crate::validate::Args;
 
@@ -231,6 +232,20 @@ fn member_schema() -> Value {
     })
 }
 
+/// The compact project of `list_projects`.
+pub const PROJECT_SUMMARY: Compact = Compact {
+    keys: &[
+        "id",
+        "name",
+        "slug",
+        "description",
+        "is_private",
+        "owner",
+        "modified_date",
+    ],
+    map: summary,
+};
+
 fn summary(project: &Value) -> Value {
     json!({
         "id": project["id"],
@@ -279,7 +294,14 @@ fn list_projects(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
         .flag("member_only")
         .unwrap_or(true)
         .then(|| api.session.user_id.to_string());
-    list_page(&api, args, "/projects", &[("member", member)], "projects", summary)
+    list_page(
+        &api,
+        args,
+        "/projects",
+        &[("member", member)],
+        "projects",
+        PROJECT_SUMMARY,
+    )
 }
 
 fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {

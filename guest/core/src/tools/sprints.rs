@@ -6,7 +6,7 @@ use super::{Annotations, Tool, deleted_schema, list_schema};
 use crate::crud::{self, Api};
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{Conv, Resource, map, sprint, sprint_schema};
+use crate::resource::{COMPACT_SPRINT, Conv, Resource, map, sprint, sprint_schema};
 use crate::schema::{Field, Kind, SESSION};
 use crate::validate::Args;
 
@@ -24,7 +24,7 @@ pub const SPRINT: Resource = Resource {
         map("end_date", "estimated_finish", Conv::Plain),
     ],
     filters: &[map("closed", "closed", Conv::Plain)],
-    compact: sprint,
+    compact: COMPACT_SPRINT,
     full: sprint,
 };
 

@@ -263,3 +263,59 @@ fn logins_are_rate_limited_per_caller_and_username() {
         .count();
     assert_eq!(attempts, 5, "a refused attempt never reaches Taiga");
 }
+
+/// `shared/taiga-api/recordings` beside the repository, or `TAIGA_API_RECORDINGS`.
+fn recordings_dir() -> std::path::PathBuf {
+    std::env::var_os("TAIGA_API_RECORDINGS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/taiga-api/recordings")
+        })
+}
+
+/// List pages are parsed keeping only the compact item's keys: building the compact item from
+/// that projection must give exactly what building it from the whole item gives, for every item
+/// of every list page recorded from a real Taiga.
+#[test]
+fn compact_items_read_only_their_keys() {
+    use crate::projection::{Compact, parse_items};
+    use crate::resource::{COMPACT_ITEM, COMPACT_SPRINT, COMPACT_WIKI};
+
+    let compacts: [(&str, Compact); 7] = [
+        ("/api/v1/userstories", COMPACT_ITEM),
+        ("/api/v1/tasks", COMPACT_ITEM),
+        ("/api/v1/issues", COMPACT_ITEM),
+        ("/api/v1/epics", COMPACT_ITEM),
+        ("/api/v1/milestones", COMPACT_SPRINT),
+        ("/api/v1/wiki", COMPACT_WIKI),
+        ("/api/v1/projects", super::projects::PROJECT_SUMMARY),
+    ];
+    let mut checked = std::collections::BTreeMap::<&str, usize>::new();
+    let dir = recordings_dir();
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()));
+    for entry in entries {
+        let recording: Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let request = &recording["request"];
+        let Some((path, compact)) = compacts
+            .iter()
+            .find(|(path, _)| request["method"] == "GET" && request["path"] == *path)
+        else {
+            continue;
+        };
+        let Some(items) = recording["response"]["body"].as_array() else {
+            continue;
+        };
+        let body = serde_json::to_vec(items).unwrap();
+        let projected = parse_items(&body, compact.keys).unwrap();
+        for (item, kept) in items.iter().zip(&projected) {
+            assert_eq!((compact.map)(kept), (compact.map)(item), "{path}: {item}");
+        }
+        *checked.entry(path).or_default() += items.len();
+    }
+    for (path, _) in compacts {
+        assert!(
+            checked.get(path).copied().unwrap_or(0) > 0,
+            "no recorded item of {path}"
+        );
+    }
+}

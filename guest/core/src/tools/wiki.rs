@@ -6,7 +6,7 @@ use super::{Annotations, Tool, deleted_schema, list_schema};
 use crate::crud::{self, Api};
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{Conv, Resource, map, wiki_compact, wiki_full, wiki_schema};
+use crate::resource::{COMPACT_WIKI, Conv, Resource, map, wiki_full, wiki_schema};
 use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::validate::Args;
 
@@ -20,7 +20,7 @@ pub const WIKI: Resource = Resource {
     both: &[],
     fields: &[map("slug", "slug", Conv::Plain), map("content", "content", Conv::Plain)],
     filters: &[],
-    compact: wiki_compact,
+    compact: COMPACT_WIKI,
     full: wiki_full,
 };
 
