@@ -218,7 +218,9 @@ async def test_a_flooding_tenant_is_refused_while_the_others_keep_their_speed(de
         output, _ = flood.communicate(timeout=60)
     counts = json.loads(output)
     assert counts["other"] == 0, counts
-    assert counts["ok"] > 0 and counts["rate_limited"] > 10 * counts["ok"], counts
+    # acme's bucket holds 120 calls and refills at 2 a second: over the 6 s flood (plus the client's
+    # start-up) at most about 120 + 2 * 10 calls can have been admitted; the rest were refused.
+    assert 0 < counts["ok"] <= 140 and counts["rate_limited"] > 0, counts
     assert loaded <= 2 * unloaded, f"globex median {loaded * 1000:.1f} ms under acme's flood, {unloaded * 1000:.1f} ms alone"
     _, metrics = deployment.server.get("/metrics")
     assert 'taiga_mcp_quota_refusals_total{tenant="acme",quota="max_concurrent_calls"}' in metrics
