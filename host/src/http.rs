@@ -7,11 +7,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -73,32 +73,57 @@ pub struct HttpPolicy {
     pub allowed_origins: Vec<String>,
 }
 
+/// The header naming a request's MCP session.
+const MCP_SESSION: &str = "mcp-session-id";
+
 /// Admits a request carrying a tenant's API key, with the tenant attached for the MCP handler;
-/// answers anything else with 401 before it reaches the MCP service or any component.
+/// answers anything else with 401 before it reaches the MCP service or any component. A request
+/// naming an MCP session another tenant opened (or one not opened through here) gets 404, as an
+/// unknown session does, so that it cannot send into, read or close that session.
 async fn authenticate(State(tenants): State<Arc<Tenants>>, mut request: Request, next: Next) -> Response {
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    match tenants.authenticate(authorization) {
-        Some(tenant) => {
-            request.extensions_mut().insert(tenant);
-            next.run(request).await
-        }
-        None => {
-            let challenge = if authorization.is_some() {
-                "Bearer realm=\"taiga-mcp\", error=\"invalid_token\""
-            } else {
-                "Bearer realm=\"taiga-mcp\""
-            };
-            (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, challenge)],
-                "a tenant API key is required: Authorization: Bearer <key>\n",
-            )
-                .into_response()
-        }
+    let Some(tenant) = tenants.authenticate(authorization) else {
+        let challenge = if authorization.is_some() {
+            "Bearer realm=\"taiga-mcp\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"taiga-mcp\""
+        };
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, challenge)],
+            "a tenant API key is required: Authorization: Bearer <key>\n",
+        )
+            .into_response();
+    };
+    let session = request
+        .headers()
+        .get(MCP_SESSION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    if let Some(session) = &session
+        && !tenants.sessions.owns(session, &tenant.id, Instant::now())
+    {
+        return (StatusCode::NOT_FOUND, "no such MCP session for this tenant\n").into_response();
     }
+    let closing = request.method() == Method::DELETE;
+    let id = tenant.id.clone();
+    request.extensions_mut().insert(tenant);
+    let response = next.run(request).await;
+    match (
+        &session,
+        response
+            .headers()
+            .get(MCP_SESSION)
+            .and_then(|value| value.to_str().ok()),
+    ) {
+        (None, Some(opened)) => tenants.sessions.claim(opened, &id, Instant::now()),
+        (Some(closed), _) if closing && response.status().is_success() => tenants.sessions.release(closed),
+        _ => {}
+    }
+    response
 }
 
 /// Resolves when the process is asked to stop (SIGTERM or Ctrl-C).

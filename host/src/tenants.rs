@@ -17,7 +17,10 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::network::{AllowList, Origin};
+
+mod owners;
 use crate::sandbox::{CallPolicy, Limits, Settings};
+pub use owners::SessionOwners;
 
 /// Calls a minute a tenant gets when the file names no quota.
 pub const DEFAULT_CALLS_PER_MINUTE: u32 = 600;
@@ -315,12 +318,14 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
     Ok(tenants)
 }
 
-/// The tenants in force, and the file they come from.
+/// The tenants in force, the file they come from, and the MCP sessions each has opened.
 #[derive(Debug)]
 pub struct Tenants {
     path: PathBuf,
     defaults: TenantDefaults,
     current: RwLock<Arc<Vec<Arc<Tenant>>>>,
+    /// The tenant of each MCP session opened over HTTP.
+    pub sessions: SessionOwners,
 }
 
 impl Tenants {
@@ -332,6 +337,7 @@ impl Tenants {
             path: path.to_owned(),
             defaults,
             current: RwLock::new(Arc::new(tenants)),
+            sessions: SessionOwners::default(),
         })
     }
 

@@ -296,3 +296,37 @@ async def test_each_tenant_calls_under_its_own_memory_limit(simulator: Simulator
         assert 'taiga_mcp_sandbox_traps_total{tenant="roomy"}' not in metrics
     finally:
         server.stop()
+
+
+def raw(url: str, method: str, key: str, session: str | None = None, payload: dict[str, Any] | None = None) -> tuple[int, dict[str, str]]:
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json",
+               "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
+    if session:
+        headers["mcp-session-id"] = session
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+            return response.status, {name.lower(): value for name, value in response.headers.items()}
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+def test_an_mcp_session_serves_only_the_tenant_that_opened_it(deployment: Deployment) -> None:
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
+    status, headers = raw(deployment.url, "POST", KEYS["acme"], payload=initialize)
+    assert status == 200
+    session = headers["mcp-session-id"]
+    initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert raw(deployment.url, "POST", KEYS["acme"], session, initialized)[0] == 202
+    list_tools = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    # Another tenant's key cannot use, read or close acme's MCP session, even knowing its id.
+    assert raw(deployment.url, "POST", KEYS["globex"], session, list_tools)[0] == 404
+    assert raw(deployment.url, "GET", KEYS["globex"], session)[0] == 404
+    assert raw(deployment.url, "DELETE", KEYS["globex"], session)[0] == 404
+    assert raw(deployment.url, "POST", KEYS["acme"], session, list_tools)[0] == 200
+    # acme closes it; then it is gone for acme too.
+    assert raw(deployment.url, "DELETE", KEYS["acme"], session)[0] in (200, 202, 204)
+    assert raw(deployment.url, "POST", KEYS["acme"], session, list_tools)[0] == 404
