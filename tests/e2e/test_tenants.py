@@ -111,29 +111,43 @@ def deployment(simulator: Simulator, sim_b: Simulator, cache_dir: Path, tmp_path
     shared.stop()
 
 
-def post_initialize(url: str, headers: dict[str, str]) -> tuple[int, str, str]:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}})
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
-        "content-type": "application/json", "accept": "application/json, text/event-stream", **headers})
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
+
+
+def raw(url: str, method: str, authorization: str | None, session: str | None = None,
+        payload: dict[str, Any] | None = None) -> tuple[int, dict[str, str]]:
+    """One MCP request by hand: its status and lower-cased headers."""
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2025-06-18"}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    if session is not None:
+        headers["mcp-session-id"] = session
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers.get("www-authenticate", ""), response.read().decode()
+            response.read()
+            return response.status, {name.lower(): value for name, value in response.headers.items()}
     except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("www-authenticate", ""), error.read().decode()
+        return error.code, {name.lower(): value for name, value in error.headers.items()}
+
+
+def bearer(tenant_or_key: str) -> str:
+    return f"Bearer {KEYS.get(tenant_or_key, tenant_or_key)}"
 
 
 def test_requests_without_a_tenant_key_get_401_and_reach_nothing(deployment: Deployment) -> None:
     deployment.sim_a.clear_requests()
-    status, challenge, _ = post_initialize(deployment.url, {})
+    status, headers = raw(deployment.url, "POST", None, payload=INITIALIZE)
     assert status == 401
-    assert challenge == 'Bearer realm="taiga-mcp"'
+    assert headers["www-authenticate"] == 'Bearer realm="taiga-mcp"'
     for header in (f"Bearer {KEYS['acme']}x", f"Basic {KEYS['acme']}", sha256(KEYS["acme"]), f"Bearer {sha256(KEYS['acme'])}"):
-        status, challenge, _ = post_initialize(deployment.url, {"authorization": header})
+        status, headers = raw(deployment.url, "POST", header, payload=INITIALIZE)
         assert status == 401, header
-        assert challenge == 'Bearer realm="taiga-mcp", error="invalid_token"'
-    status, _, _ = post_initialize(deployment.url, {"authorization": f"Bearer {KEYS['acme']}"})
-    assert status == 200
+        assert headers["www-authenticate"] == 'Bearer realm="taiga-mcp", error="invalid_token"'
+    assert raw(deployment.url, "POST", bearer("acme"), payload=INITIALIZE)[0] == 200
     assert deployment.sim_a.requests() == []
     assert deployment.audit() == []
     assert deployment.server.get("/healthz") == (200, "ok\n")
@@ -244,12 +258,12 @@ taiga_api_url = "{deployment.sim_b.url}"
         deployment.hangup()
         result = await in_flight
         assert not result.is_error and result.structured_content["total"] == 3
-        assert post_initialize(deployment.url, {"authorization": f"Bearer {newcomer}"})[0] == 200
+        assert raw(deployment.url, "POST", bearer(newcomer), payload=INITIALIZE)[0] == 200
         assert (await call_ok(acme, "list_projects", session))["total"] == 3, "sessions survive a reload"
 
         deployment.tenants.write_text("[[tenant]]\nid = \"acme\"\n")
         deployment.hangup()
-        assert post_initialize(deployment.url, {"authorization": f"Bearer {newcomer}"})[0] == 200
+        assert raw(deployment.url, "POST", bearer(newcomer), payload=INITIALIZE)[0] == 200
         assert (await call_ok(acme, "list_projects", session))["total"] == 3
     log = deployment.log_path.read_text()
     assert "reloaded the tenants file" in log
@@ -298,35 +312,18 @@ async def test_each_tenant_calls_under_its_own_memory_limit(simulator: Simulator
         server.stop()
 
 
-def raw(url: str, method: str, key: str, session: str | None = None, payload: dict[str, Any] | None = None) -> tuple[int, dict[str, str]]:
-    headers = {"authorization": f"Bearer {key}", "content-type": "application/json",
-               "accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18"}
-    if session:
-        headers["mcp-session-id"] = session
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            response.read()
-            return response.status, {name.lower(): value for name, value in response.headers.items()}
-    except urllib.error.HTTPError as error:
-        return error.code, {}
-
-
 def test_an_mcp_session_serves_only_the_tenant_that_opened_it(deployment: Deployment) -> None:
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "1"}}}
-    status, headers = raw(deployment.url, "POST", KEYS["acme"], payload=initialize)
+    status, headers = raw(deployment.url, "POST", bearer("acme"), payload=INITIALIZE)
     assert status == 200
     session = headers["mcp-session-id"]
     initialized = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert raw(deployment.url, "POST", KEYS["acme"], session, initialized)[0] == 202
+    assert raw(deployment.url, "POST", bearer("acme"), session, initialized)[0] == 202
     list_tools = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
     # Another tenant's key cannot use, read or close acme's MCP session, even knowing its id.
-    assert raw(deployment.url, "POST", KEYS["globex"], session, list_tools)[0] == 404
-    assert raw(deployment.url, "GET", KEYS["globex"], session)[0] == 404
-    assert raw(deployment.url, "DELETE", KEYS["globex"], session)[0] == 404
-    assert raw(deployment.url, "POST", KEYS["acme"], session, list_tools)[0] == 200
+    assert raw(deployment.url, "POST", bearer("globex"), session, list_tools)[0] == 404
+    assert raw(deployment.url, "GET", bearer("globex"), session)[0] == 404
+    assert raw(deployment.url, "DELETE", bearer("globex"), session)[0] == 404
+    assert raw(deployment.url, "POST", bearer("acme"), session, list_tools)[0] == 200
     # acme closes it; then it is gone for acme too.
-    assert raw(deployment.url, "DELETE", KEYS["acme"], session)[0] in (200, 202, 204)
-    assert raw(deployment.url, "POST", KEYS["acme"], session, list_tools)[0] == 404
+    assert raw(deployment.url, "DELETE", bearer("acme"), session)[0] in (200, 202, 204)
+    assert raw(deployment.url, "POST", bearer("acme"), session, list_tools)[0] == 404

@@ -100,23 +100,27 @@ fn enums() -> BTreeMap<(&'static str, &'static str), Enum> {
     enums
 }
 
-fn wit_type(tool: &Tool, field: &Field, enums: &BTreeMap<(&str, &str), Enum>) -> String {
-    let base = match field.kind {
-        Kind::Id | Kind::Version => "u32".to_owned(),
-        Kind::SessionId | Kind::Text { .. } | Kind::Date => "string".to_owned(),
-        Kind::Integer { min, max } if min >= 0 && max <= i64::from(u32::MAX) => "u32".to_owned(),
-        Kind::Integer { .. } => "s64".to_owned(),
-        Kind::Bool => "bool".to_owned(),
-        Kind::IdOrName => "id-or-name".to_owned(),
-        Kind::Choice(_) => format!("%{}", enums[&(tool.name, field.name)].name),
-        Kind::Strings { .. } => "list<string>".to_owned(),
-        Kind::Ids { .. } => "list<u32>".to_owned(),
-        Kind::NullableId => "id-or-none".to_owned(),
+/// A field's type in the world and in the Rust glue wit-bindgen makes of it.
+fn field_type(tool: &Tool, field: &Field, enums: &BTreeMap<(&str, &str), Enum>) -> (String, String) {
+    let (wit, rust) = match field.kind {
+        Kind::Id | Kind::Version => ("u32".to_owned(), "u32".to_owned()),
+        Kind::SessionId | Kind::Text { .. } | Kind::Date => ("string".to_owned(), "String".to_owned()),
+        Kind::Integer { min, max } if min >= 0 && max <= i64::from(u32::MAX) => ("u32".to_owned(), "u32".to_owned()),
+        Kind::Integer { .. } => ("s64".to_owned(), "i64".to_owned()),
+        Kind::Bool => ("bool".to_owned(), "bool".to_owned()),
+        Kind::IdOrName => ("id-or-name".to_owned(), "IdOrName".to_owned()),
+        Kind::Choice(_) => {
+            let name = &enums[&(tool.name, field.name)].name;
+            (format!("%{name}"), upper_camel(name))
+        }
+        Kind::Strings { .. } => ("list<string>".to_owned(), "Vec<String>".to_owned()),
+        Kind::Ids { .. } => ("list<u32>".to_owned(), "Vec<u32>".to_owned()),
+        Kind::NullableId => ("id-or-none".to_owned(), "IdOrNone".to_owned()),
     };
     if field.required {
-        base
+        (wit, rust)
     } else {
-        format!("option<{base}>")
+        (format!("option<{wit}>"), format!("Option<{rust}>"))
     }
 }
 
@@ -201,7 +205,7 @@ pub fn wit() -> String {
         }
         let params: Vec<String> = fields
             .iter()
-            .map(|field| format!("%{}: {}", kebab(field.name), wit_type(tool, field, &enums)))
+            .map(|field| format!("%{}: {}", kebab(field.name), field_type(tool, field, &enums).0))
             .collect();
         let _ = writeln!(
             out,
@@ -217,26 +221,6 @@ pub fn wit() -> String {
          // Regenerate: UPDATE_GATEWAY_BINDINGS=1 cargo test -p taiga-gateway-gen\n",
     );
     out
-}
-
-fn rust_type(tool: &Tool, field: &Field, enums: &BTreeMap<(&str, &str), Enum>) -> String {
-    let base = match field.kind {
-        Kind::Id | Kind::Version => "u32".to_owned(),
-        Kind::SessionId | Kind::Text { .. } | Kind::Date => "String".to_owned(),
-        Kind::Integer { min, max } if min >= 0 && max <= i64::from(u32::MAX) => "u32".to_owned(),
-        Kind::Integer { .. } => "i64".to_owned(),
-        Kind::Bool => "bool".to_owned(),
-        Kind::IdOrName => "IdOrName".to_owned(),
-        Kind::Choice(_) => upper_camel(&enums[&(tool.name, field.name)].name),
-        Kind::Strings { .. } => "Vec<String>".to_owned(),
-        Kind::Ids { .. } => "Vec<u32>".to_owned(),
-        Kind::NullableId => "IdOrNone".to_owned(),
-    };
-    if field.required {
-        base
-    } else {
-        format!("Option<{base}>")
-    }
 }
 
 /// The text of `guest/gateway/src/generated.rs`: the `Guest` implementation and the enums' JSON names.
@@ -263,7 +247,7 @@ pub fn rust() -> String {
         let fields: Vec<&Field> = parameters(tool).collect();
         let params: Vec<String> = fields
             .iter()
-            .map(|field| format!("{}: {}", rust_ident(field.name), rust_type(tool, field, &enums)))
+            .map(|field| format!("{}: {}", rust_ident(field.name), field_type(tool, field, &enums).1))
             .collect();
         let arguments: Vec<String> = fields
             .iter()
