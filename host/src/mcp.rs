@@ -136,8 +136,9 @@ impl TaigaServer {
             .and_then(Value::as_str)
             .map(|id| id.chars().take(8).collect::<String>())
             .unwrap_or_default();
-        let _admitted = match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())) {
-            Some(Err(refusal)) => {
+        let _admitted = match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())).transpose() {
+            Ok(admission) => admission,
+            Err(refusal) => {
                 self.metrics.quota_refusal(&tenant.id, refusal.quota());
                 tracing::info!(
                     target: "taiga_mcp::audit",
@@ -151,8 +152,6 @@ impl TaigaServer {
                 );
                 return Ok(quota_failure(&tenant.id, refusal));
             }
-            Some(Ok(admission)) => Some(admission),
-            None => None,
         };
         let context = CallContext {
             caller,
