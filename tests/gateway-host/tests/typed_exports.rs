@@ -1,10 +1,10 @@
 //! A plain wasmtime host that links only WASI 0.2 and wasi:http, as a WASM MCP gateway does,
 //! instantiates the typed `taiga-gateway` component and calls its functions against the simulator.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::Value;
+use taiga_gateway_host_tests::{component_path, gateway_wit};
 use taiga_sim::{Seed, Simulator};
 use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime::{Config, Engine, Store};
@@ -34,13 +34,6 @@ impl WasiHttpView for Gateway {
             hooks: wasmtime_wasi_http::default_hooks(),
         }
     }
-}
-
-fn component_path() -> PathBuf {
-    std::env::var_os("TAIGA_GATEWAY_WASM").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/gateway/taiga-gateway.wasm"),
-        PathBuf::from,
-    )
 }
 
 /// The component, instantiated with `environment` as its only configuration.
@@ -154,14 +147,37 @@ async fn typed_functions_work_with_a_username_and_password() {
     let story = gateway
         .call(
             "taiga-create-user-story",
-            &typed_story(project.clone(), "Typed story", &["gateway", "typed"]),
+            &arguments(
+                "taiga-create-user-story",
+                &[
+                    ("project-id", project.clone()),
+                    ("title", Val::String("Typed story".into())),
+                    (
+                        "tags",
+                        some(Val::List(vec![
+                            Val::String("gateway".into()),
+                            Val::String("typed".into()),
+                        ])),
+                    ),
+                    (
+                        "status",
+                        some(Val::Variant(
+                            "name".into(),
+                            Some(Box::new(Val::String("In progress".into()))),
+                        )),
+                    ),
+                ],
+            ),
         )
         .await
         .unwrap();
     assert_eq!(story["title"], "Typed story", "{story}");
     let story_id = Val::U32(u32::try_from(story["id"].as_u64().unwrap()).unwrap());
     let fetched = gateway
-        .call("taiga-get-user-story", &get_story_params(story_id))
+        .call(
+            "taiga-get-user-story",
+            &arguments("taiga-get-user-story", &[("user-story-id", some(story_id))]),
+        )
         .await
         .unwrap();
     assert_eq!(fetched["title"], "Typed story");
@@ -199,38 +215,23 @@ async fn typed_functions_work_with_a_username_and_password() {
     assert_eq!(logins, 7, "one login for each of the 7 calls");
 }
 
-/// The parameters of `taiga-create-user-story`, looked up by name so that the test follows the
-/// generated signature: project, title, status (by name) and tags set, every other option empty.
-fn typed_story(project: Val, title: &str, tags: &[&str]) -> Vec<Val> {
-    let signature = signature("taiga-create-user-story");
-    signature
+/// The arguments of `export` in its generated order, looked up by name so that the test follows
+/// the signature: the `given` ones, every other one an empty option.
+fn arguments(export: &str, given: &[(&str, Val)]) -> Vec<Val> {
+    signature(export)
         .iter()
-        .map(|param| match param.as_str() {
-            "project-id" => project.clone(),
-            "title" => Val::String(title.into()),
-            "tags" => some(Val::List(tags.iter().map(|tag| Val::String((*tag).into())).collect())),
-            "status" => some(Val::Variant(
-                "name".into(),
-                Some(Box::new(Val::String("In progress".into()))),
-            )),
-            _ => none(),
-        })
-        .collect()
-}
-
-fn get_story_params(story: Val) -> Vec<Val> {
-    signature("taiga-get-user-story")
-        .iter()
-        .map(|param| match param.as_str() {
-            "user-story-id" => some(story.clone()),
-            _ => none(),
+        .map(|param| {
+            given
+                .iter()
+                .find(|(name, _)| name == param)
+                .map_or_else(none, |(_, value)| value.clone())
         })
         .collect()
 }
 
 /// The parameter names of an export, from the checked-in WIT world.
 fn signature(export: &str) -> Vec<String> {
-    let wit = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wit/gateway.wit")).unwrap();
+    let wit = gateway_wit();
     let line = wit
         .lines()
         .find(|line| line.trim_start().starts_with(&format!("export {export}: func(")))

@@ -2,8 +2,8 @@
 //! wasm-tools`; `make test` installs it under `.tools/`): it imports only wasi:http and what Rust's
 //! standard library needs, exports one documented function per tool, and carries its docs.
 
-use std::path::PathBuf;
 use std::process::Command;
+use taiga_gateway_host_tests::{component_path, gateway_wit};
 
 /// What a gateway that links only WASI 0.2 and wasi:http must provide: wasi:http and its I/O and
 /// monotonic clock, plus the environment, exit, stdio, wall clock and hash seed that std links.
@@ -25,10 +25,7 @@ const ALLOWED_IMPORTS: &[&str] = &[
 ];
 
 fn component_wit() -> String {
-    let wasm = std::env::var_os("TAIGA_GATEWAY_WASM").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/gateway/taiga-gateway.wasm"),
-        PathBuf::from,
-    );
+    let wasm = component_path();
     let tool = std::env::var_os("WASM_TOOLS").unwrap_or_else(|| "wasm-tools".into());
     let output = Command::new(&tool)
         .args(["component", "wit"])
@@ -74,10 +71,7 @@ fn every_export_is_a_documented_typed_function() {
     let exports: Vec<usize> = (0..lines.len())
         .filter(|&index| lines[index].starts_with("export "))
         .collect();
-    let expected = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wit/gateway.wit"))
-        .unwrap()
-        .matches("    export taiga-")
-        .count();
+    let expected = gateway_wit().matches("    export taiga-").count();
     assert_eq!(exports.len(), expected);
     for index in exports {
         assert!(lines[index].starts_with("export taiga-"), "{}", lines[index]);
