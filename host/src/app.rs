@@ -99,11 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: config.trusted_proxies.clone(),
     };
     let single = tenants.is_none().then(|| {
-        let policy = CallPolicy {
-            tenant: "default".to_owned(),
-            limits,
-            allow_list: Arc::new(config.allow_list.clone()),
-        };
+        let policy = CallPolicy::new("default", limits, config.allow_list.clone());
         Arc::new(Tenant::single(settings(&config), policy))
     });
     let server = TaigaServer::new(sandbox, single, audience, metrics.clone()).await?;

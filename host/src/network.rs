@@ -1,9 +1,10 @@
 //! The component's only way out: outbound HTTP to an allow-list of Taiga origins.
 //!
 //! [`PolicyHooks`] is the `wasi:http` send hook. It refuses any URL whose scheme, host and port are
-//! not on the [`AllowList`], resolves the host itself and refuses names that point at loopback,
-//! private, link-local or metadata addresses unless the allow-list names that address, and caps the
-//! guest's timeouts.
+//! not on the [`AllowList`], caps the guest's timeouts, and sends through a [`TaigaClient`]: a pool
+//! of keep-alive connections whose [`Connector`] resolves the host itself and refuses names that
+//! point at loopback, private, link-local or metadata addresses unless the allow-list names that
+//! address.
 
 use std::fmt;
 use std::future::Future;
@@ -13,6 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+mod pool;
+
+pub use self::pool::{ConnectFailure, Connector, TaigaClient};
 
 use crate::metrics::Metrics;
 
@@ -157,10 +162,13 @@ pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>
 /// Name resolution behind a function, so tests can stand in for DNS.
 pub type Resolver = Arc<dyn Fn(String, u16) -> ResolveFuture + Send + Sync>;
 
-fn system_resolver(host: String, port: u16) -> ResolveFuture {
-    Box::pin(async move {
-        let addresses = tokio::net::lookup_host((host.as_str(), port)).await?;
-        Ok(addresses.map(|address| address.ip()).collect())
+/// The operating system's resolver.
+pub fn system_resolver() -> Resolver {
+    Arc::new(|host: String, port: u16| -> ResolveFuture {
+        Box::pin(async move {
+            let addresses = tokio::net::lookup_host((host.as_str(), port)).await?;
+            Ok(addresses.map(|address| address.ip()).collect())
+        })
     })
 }
 
@@ -169,17 +177,18 @@ fn system_resolver(host: String, port: u16) -> ResolveFuture {
 pub struct PolicyHooks {
     allow_list: Arc<AllowList>,
     max_timeout: Duration,
-    resolver: Resolver,
+    client: TaigaClient,
     metrics: Option<(Arc<Metrics>, Arc<str>)>,
 }
 
 impl PolicyHooks {
-    /// A policy that allows `allow_list` and caps every timeout at `max_timeout`.
-    pub fn new(allow_list: Arc<AllowList>, max_timeout: Duration) -> Self {
+    /// A policy that allows `allow_list`, sends through `client` and caps every timeout at
+    /// `max_timeout`.
+    pub fn new(allow_list: Arc<AllowList>, client: TaigaClient, max_timeout: Duration) -> Self {
         Self {
             allow_list,
             max_timeout,
-            resolver: Arc::new(system_resolver),
+            client,
             metrics: None,
         }
     }
@@ -187,12 +196,6 @@ impl PolicyHooks {
     /// The same policy, recording each request's duration and status under `tenant`.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>, tenant: &str) -> Self {
         self.metrics = Some((metrics, Arc::from(tenant)));
-        self
-    }
-
-    /// The same policy with another resolver (for tests).
-    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
-        self.resolver = resolver;
         self
     }
 
@@ -206,27 +209,13 @@ impl PolicyHooks {
         }
     }
 
-    /// Checks a request against the policy: the origin, then the addresses its host resolves to.
-    pub async fn check(&self, uri: &http::Uri) -> Result<(), HttpError> {
-        let origin = self.allow_list.matching(uri).ok_or_else(|| {
+    /// Checks a request's scheme, host and port against the allow-list. Where the host resolves
+    /// to is checked when a connection is made ([`Connector`]).
+    pub fn check(&self, uri: &http::Uri) -> Result<(), HttpError> {
+        self.allow_list.matching(uri).map(drop).ok_or_else(|| {
             tracing::warn!(target: "taiga_mcp::network", host = uri.host().unwrap_or_default(), "outbound request denied: not on the allow-list");
             HttpError::HttpRequestDenied
-        })?;
-        if origin.ip().is_some() {
-            // Allowed by address: the operator named this exact address.
-            return Ok(());
-        }
-        let addresses = (self.resolver)(origin.host.clone(), origin.port)
-            .await
-            .map_err(|_| HttpError::DnsError {
-                rcode: Some("lookup failed".to_owned()),
-                info_code: None,
-            })?;
-        if addresses.is_empty() || !addresses.iter().copied().all(is_public) {
-            tracing::warn!(target: "taiga_mcp::network", host = %origin.host, "outbound request denied: resolves to a non-public address");
-            return Err(HttpError::DestinationIpProhibited);
-        }
-        Ok(())
+        })
     }
 }
 
@@ -253,21 +242,25 @@ impl WasiHttpHooks for PolicyHooks {
         let policy = self.clone();
         let options = self.capped(options);
         Box::new(async move {
-            use http_body_util::BodyExt;
-            policy.check(request.uri()).await?;
+            policy.check(request.uri())?;
             let started = std::time::Instant::now();
-            let sent = wasmtime_wasi_http::default_send_request(request, Some(options)).await;
+            let sent = policy
+                .client
+                .send(
+                    request,
+                    options.first_byte_timeout.unwrap_or(policy.max_timeout),
+                    options.between_bytes_timeout.unwrap_or(policy.max_timeout),
+                )
+                .await;
             if let Some((metrics, tenant)) = &policy.metrics {
                 let status = sent
                     .as_ref()
-                    .map_or_else(|_| "error".to_owned(), |(r, _)| r.status().as_u16().to_string());
+                    .map_or_else(|_| "error".to_owned(), |r| r.status().as_u16().to_string());
                 metrics.taiga_request(tenant, &status, started.elapsed());
             }
-            let (response, io) = sent?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            // The pool drives each connection on its own task: nothing is left for the caller to await.
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+            Ok((sent?, io))
         })
     }
 }

@@ -15,7 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::metrics::Metrics;
-use crate::network::{AllowList, PolicyHooks};
+use crate::network::{AllowList, PolicyHooks, TaigaClient, system_resolver};
 use crate::store::{SessionStore, StoreError};
 
 mod bindings {
@@ -35,7 +35,7 @@ mod bindings {
 }
 
 use bindings::taiga::mcp::types::StoreError as WitStoreError;
-pub use bindings::taiga::mcp::types::{CallContext, CallError, CallResult, Settings, Tool};
+pub use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Settings, Tool};
 use bindings::{TaigaTools, TaigaToolsPre};
 
 /// The component built with this binary.
@@ -64,6 +64,20 @@ pub struct CallPolicy {
     pub limits: Limits,
     /// The Taiga origins the call may reach.
     pub allow_list: Arc<AllowList>,
+    /// Keep-alive connections to those origins, shared by the calls under this policy.
+    pub client: TaigaClient,
+}
+
+impl CallPolicy {
+    /// A policy with its own pool of connections to the allowed origins.
+    pub fn new(tenant: impl Into<String>, limits: Limits, allow_list: AllowList) -> Self {
+        Self {
+            tenant: tenant.into(),
+            limits,
+            allow_list: Arc::new(allow_list),
+            client: TaigaClient::new(system_resolver(), limits.request_timeout),
+        }
+    }
 }
 
 /// Why a call produced no tool result.
@@ -305,8 +319,12 @@ impl Sandbox {
                 .allow_ip_name_lookup(false)
                 .build(),
             http: WasiHttpCtx::new(),
-            hooks: PolicyHooks::new(policy.allow_list.clone(), policy.limits.request_timeout)
-                .with_metrics(self.metrics.clone(), &policy.tenant),
+            hooks: PolicyHooks::new(
+                policy.allow_list.clone(),
+                policy.client.clone(),
+                policy.limits.request_timeout,
+            )
+            .with_metrics(self.metrics.clone(), &policy.tenant),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(policy.limits.memory_bytes)
@@ -343,11 +361,7 @@ impl Sandbox {
 
     /// The component's tool catalogue.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
-        let policy = CallPolicy {
-            tenant: String::new(),
-            limits: CATALOGUE_LIMITS,
-            allow_list: Arc::new(AllowList::new(Vec::new())),
-        };
+        let policy = CallPolicy::new("", CATALOGUE_LIMITS, AllowList::new(Vec::new()));
         let mut store = self.new_store("", &policy, None);
         let tools = self.instantiate(&mut store).await?;
         Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)

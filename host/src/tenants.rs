@@ -303,11 +303,7 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             ..defaults.settings.clone()
         };
         tenants.push(Arc::new(Tenant {
-            policy: Arc::new(CallPolicy {
-                tenant: id.clone(),
-                limits,
-                allow_list: Arc::new(AllowList::new(origins)),
-            }),
+            policy: Arc::new(CallPolicy::new(id.clone(), limits, AllowList::new(origins))),
             id,
             namespace,
             settings,

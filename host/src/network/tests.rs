@@ -97,33 +97,142 @@ fn non_public_addresses() {
     }
 }
 
+fn resolver(resolved: &'static [&'static str]) -> Resolver {
+    Arc::new(move |_, _| Box::pin(async move { Ok(resolved.iter().map(|ip| ip.parse().unwrap()).collect()) }))
+}
+
 fn policy(origins: &[&str], resolved: &'static [&'static str]) -> PolicyHooks {
-    PolicyHooks::new(Arc::new(allow(origins)), Duration::from_secs(5)).with_resolver(Arc::new(move |_, _| {
-        Box::pin(async move { Ok(resolved.iter().map(|ip| ip.parse().unwrap()).collect()) })
-    }))
+    let timeout = Duration::from_secs(5);
+    PolicyHooks::new(
+        Arc::new(allow(origins)),
+        TaigaClient::new(resolver(resolved), timeout),
+        timeout,
+    )
 }
 
 #[tokio::test]
 async fn names_resolving_to_private_addresses_are_refused() {
-    let hooks = policy(&["https://taiga.example"], &["93.184.216.34", "10.0.0.5"]);
-    assert!(matches!(
-        hooks.check(&uri("https://taiga.example/x")).await,
-        Err(HttpError::DestinationIpProhibited)
-    ));
-    let hooks = policy(&["https://taiga.example"], &["93.184.216.34"]);
-    assert!(hooks.check(&uri("https://taiga.example/x")).await.is_ok());
-    let hooks = policy(&["https://taiga.example"], &[]);
-    assert!(hooks.check(&uri("https://taiga.example/x")).await.is_err());
+    let timeout = Duration::from_secs(5);
+    let mixed = Connector::new(resolver(&["93.184.216.34", "10.0.0.5"]), timeout);
+    assert_eq!(
+        mixed.addresses("taiga.example", 443).await,
+        Err(ConnectFailure::Prohibited)
+    );
+    let public = Connector::new(resolver(&["93.184.216.34"]), timeout);
+    assert_eq!(
+        public.addresses("taiga.example", 443).await,
+        Ok(vec!["93.184.216.34:443".parse().unwrap()])
+    );
+    let nothing = Connector::new(resolver(&[]), timeout);
+    assert_eq!(nothing.addresses("taiga.example", 443).await, Err(ConnectFailure::Dns));
 }
 
 #[tokio::test]
 async fn addresses_allowed_by_address_skip_resolution() {
+    let connector = Connector::new(resolver(&["10.0.0.1"]), Duration::from_secs(5));
+    assert_eq!(
+        connector.addresses("127.0.0.1", 8100).await,
+        Ok(vec!["127.0.0.1:8100".parse().unwrap()])
+    );
+    assert_eq!(
+        connector.addresses("[::1]", 8100).await,
+        Ok(vec!["[::1]:8100".parse().unwrap()])
+    );
     let hooks = policy(&["http://127.0.0.1:8100"], &["10.0.0.1"]);
-    assert!(hooks.check(&uri("http://127.0.0.1:8100/api/v1/auth")).await.is_ok());
+    assert!(hooks.check(&uri("http://127.0.0.1:8100/api/v1/auth")).is_ok());
     assert!(matches!(
-        hooks.check(&uri("http://127.0.0.2:8100/x")).await,
+        hooks.check(&uri("http://127.0.0.2:8100/x")),
         Err(HttpError::HttpRequestDenied)
     ));
+}
+
+/// A loopback HTTP/1.1 server that answers every request with `{}` and keeps the connection
+/// open; it returns its address and a count of the connections it accepted.
+async fn keep_alive_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 4096];
+                let mut pending = Vec::new();
+                loop {
+                    let Ok(read) = socket.read(&mut buffer).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    pending.extend_from_slice(&buffer[..read]);
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                        if socket.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (address, accepted)
+}
+
+fn get(url: &str) -> http::Request<WasiBody> {
+    use http_body_util::{BodyExt, Empty};
+    http::Request::get(url)
+        .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn calls_reuse_one_connection() {
+    use http_body_util::BodyExt;
+    let (address, accepted) = keep_alive_server().await;
+    let client = TaigaClient::new(resolver(&[]), Duration::from_secs(5));
+    let url = format!("http://{address}/api/v1/projects/1");
+    for _ in 0..3 {
+        let response = client
+            .send(get(&url), Duration::from_secs(5), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"{}");
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_never_connected() {
+    let (address, accepted) = keep_alive_server().await;
+    let client = TaigaClient::new(resolver(&["127.0.0.1"]), Duration::from_secs(5));
+    let url = format!("http://taiga.example:{}/api/v1/projects/1", address.port());
+    let refused = client
+        .send(get(&url), Duration::from_secs(5), Duration::from_secs(5))
+        .await;
+    assert!(matches!(refused, Err(HttpError::DestinationIpProhibited)));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_on_the_first_byte() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let held = tokio::spawn(async move { listener.accept().await });
+    let client = TaigaClient::new(resolver(&[]), Duration::from_secs(5));
+    let url = format!("http://{address}/api/v1/projects/1");
+    let answer = client
+        .send(get(&url), Duration::from_millis(200), Duration::from_secs(5))
+        .await;
+    assert!(matches!(answer, Err(HttpError::ConnectionReadTimeout)));
+    held.abort();
 }
 
 #[test]

@@ -136,15 +136,15 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
                     max_response_bytes: 16 << 20,
                 },
             },
-            policy: CallPolicy {
-                tenant: "bench".to_owned(),
-                limits: Limits {
+            policy: CallPolicy::new(
+                "bench",
+                Limits {
                     memory_bytes: 64 << 20,
                     call_timeout: Duration::from_secs(60),
                     request_timeout: Duration::from_secs(30),
                 },
-                allow_list: Arc::new(AllowList::new(vec![origin.clone()])),
-            },
+                AllowList::new(vec![origin.clone()]),
+            ),
         };
         let login = bench
             .call("login", &json!({"username": "admin", "password": "123123"}))
