@@ -51,7 +51,7 @@ async fn readyz(State(health): State<Health>) -> impl IntoResponse {
 async fn metrics(State(health): State<Health>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        health.metrics.render(health.store.live_sessions()),
+        health.metrics.render(health.store.usage()),
     )
 }
 

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::store::StoreUsage;
+
 /// Upper bounds of the duration histograms, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -108,7 +110,7 @@ impl Metrics {
     }
 
     /// The text exposition; `sessions` is the live session count when the store knows it.
-    pub fn render(&self, sessions: Option<u64>) -> String {
+    pub fn render(&self, store: Option<StoreUsage>) -> String {
         let inner = self.lock();
         let mut out = String::new();
         header(
@@ -197,14 +199,28 @@ impl Metrics {
         for (tenant, count) in &inner.traps {
             let _ = writeln!(out, "taiga_mcp_sandbox_traps_total{{tenant=\"{tenant}\"}} {count}");
         }
-        if let Some(sessions) = sessions {
-            header(
-                &mut out,
-                "active_sessions",
-                "gauge",
-                "Live sessions in the in-memory store.",
-            );
-            let _ = writeln!(out, "taiga_mcp_active_sessions {sessions}");
+        if let Some(store) = store {
+            let gauges = [
+                (
+                    "active_sessions",
+                    "Live sessions in the in-memory store.",
+                    store.sessions,
+                ),
+                (
+                    "session_store_entries",
+                    "Entries in the in-memory store: sessions, session indexes, login counters.",
+                    store.entries,
+                ),
+                (
+                    "session_store_bytes",
+                    "Bytes of the in-memory store's namespaces, keys and values.",
+                    store.bytes,
+                ),
+            ];
+            for (name, help, value) in gauges {
+                header(&mut out, name, "gauge", help);
+                let _ = writeln!(out, "taiga_mcp_{name} {value}");
+            }
         }
         out
     }
@@ -228,7 +244,11 @@ mod tests {
         metrics.taiga_request("acme", "200", Duration::from_millis(2));
         metrics.quota_refusal("globex", "calls_per_minute");
         metrics.trap("acme");
-        let text = metrics.render(Some(4));
+        let text = metrics.render(Some(StoreUsage {
+            sessions: 4,
+            entries: 9,
+            bytes: 2048,
+        }));
         assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"acme\",tool=\"login\",outcome=\"OK\"} 1"));
         assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"globex\",tool=\"login\",outcome=\"OK\"} 1"));
         assert!(
@@ -241,5 +261,7 @@ mod tests {
         assert!(text.contains("taiga_mcp_login_rate_limited_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_sandbox_traps_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_active_sessions 4"));
+        assert!(text.contains("taiga_mcp_session_store_entries 9"));
+        assert!(text.contains("taiga_mcp_session_store_bytes 2048"));
     }
 }

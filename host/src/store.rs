@@ -32,6 +32,17 @@ pub enum StoreError {
     Rejected(String),
 }
 
+/// What a store holds across namespaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreUsage {
+    /// Live sessions.
+    pub sessions: u64,
+    /// Entries, live or expired but not yet purged: sessions, session indexes, login counters.
+    pub entries: u64,
+    /// Bytes of their namespaces, keys and values.
+    pub bytes: u64,
+}
+
 /// A boxed store future.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -57,8 +68,8 @@ pub trait SessionStore: Send + Sync {
     /// Drops expired entries; how many.
     fn purge_expired(&self) -> StoreFuture<'_, usize>;
 
-    /// Live sessions across namespaces, when the backend can count them cheaply.
-    fn live_sessions(&self) -> Option<u64> {
+    /// What the store holds, when the backend can count it cheaply.
+    fn usage(&self) -> Option<StoreUsage> {
         None
     }
 
@@ -83,15 +94,32 @@ pub fn check_sizes(key: &str, value: Option<&str>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A value and when it expires. Boxed strings: no spare capacity is kept per entry.
 struct Entry {
-    value: String,
+    value: Box<str>,
     expires_at: Instant,
 }
+
+impl Entry {
+    fn new(value: &str, expires_at: Instant) -> Self {
+        Self {
+            value: value.into(),
+            expires_at,
+        }
+    }
+
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// Entries by key, one map per namespace, so that no key can reach into another namespace.
+type Namespaces = HashMap<Box<str>, HashMap<Box<str>, Entry>>;
 
 /// An in-process store: the default for one `taiga-mcp` process.
 #[derive(Default)]
 pub struct MemoryStore {
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    namespaces: Mutex<Namespaces>,
 }
 
 impl MemoryStore {
@@ -102,7 +130,7 @@ impl MemoryStore {
 
     /// Entries held, live or expired but not yet purged.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().values().map(HashMap::len).sum()
     }
 
     /// Whether the store holds nothing.
@@ -110,15 +138,36 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Namespaces> {
         // A panic while holding the lock cannot leave an entry half-written, so a poisoned map is still sound.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn live(map: &HashMap<(String, String), Entry>, id: &(String, String)) -> Option<String> {
-        map.get(id)
-            .filter(|entry| entry.expires_at > Instant::now())
-            .map(|entry| entry.value.clone())
+    fn live(map: &Namespaces, namespace: &str, key: &str) -> Option<String> {
+        map.get(namespace)
+            .and_then(|entries| entries.get(key))
+            .filter(|entry| entry.is_live(Instant::now()))
+            .map(|entry| entry.value.to_string())
+    }
+
+    fn insert(map: &mut Namespaces, namespace: &str, key: &str, entry: Entry) {
+        match map.get_mut(namespace) {
+            Some(entries) => {
+                entries.insert(key.into(), entry);
+            }
+            None => {
+                map.insert(namespace.into(), HashMap::from([(key.into(), entry)]));
+            }
+        }
+    }
+
+    fn remove(map: &mut Namespaces, namespace: &str, key: &str) -> Option<Entry> {
+        let entries = map.get_mut(namespace)?;
+        let removed = entries.remove(key);
+        if entries.is_empty() {
+            map.remove(namespace);
+        }
+        removed
     }
 
     fn op<T: Send + 'static>(result: Result<T, StoreError>) -> StoreFuture<'static, T> {
@@ -126,38 +175,38 @@ impl MemoryStore {
     }
 }
 
-fn id(namespace: &str, key: &str) -> (String, String) {
-    (namespace.to_owned(), key.to_owned())
-}
-
 impl SessionStore for MemoryStore {
     fn get<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, Option<String>> {
-        Self::op(check_sizes(key, None).map(|()| Self::live(&self.lock(), &id(namespace, key))))
+        Self::op(check_sizes(key, None).map(|()| Self::live(&self.lock(), namespace, key)))
     }
 
     fn set<'a>(&'a self, namespace: &'a str, key: &'a str, value: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         Self::op(check_sizes(key, Some(value)).map(|()| {
-            let entry = Entry {
-                value: value.to_owned(),
-                expires_at: Instant::now() + ttl,
-            };
-            self.lock().insert(id(namespace, key), entry);
+            Self::insert(
+                &mut self.lock(),
+                namespace,
+                key,
+                Entry::new(value, Instant::now() + ttl),
+            );
         }))
     }
 
     fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> StoreFuture<'a, bool> {
         Self::op(check_sizes(key, None).map(|()| {
-            let removed = self.lock().remove(&id(namespace, key));
-            removed.is_some_and(|entry| entry.expires_at > Instant::now())
+            let removed = Self::remove(&mut self.lock(), namespace, key);
+            removed.is_some_and(|entry| entry.is_live(Instant::now()))
         }))
     }
 
     fn increment<'a>(&'a self, namespace: &'a str, key: &'a str, delta: i64, ttl: Duration) -> StoreFuture<'a, i64> {
         Self::op(check_sizes(key, None).and_then(|()| {
             let mut map = self.lock();
-            let id = id(namespace, key);
             let now = Instant::now();
-            let (current, expires_at) = match map.get(&id).filter(|entry| entry.expires_at > now) {
+            let current = map
+                .get(namespace)
+                .and_then(|entries| entries.get(key))
+                .filter(|entry| entry.is_live(now));
+            let (current, expires_at) = match current {
                 Some(entry) => (
                     entry
                         .value
@@ -168,13 +217,7 @@ impl SessionStore for MemoryStore {
                 None => (0, now + ttl),
             };
             let value = current.saturating_add(delta);
-            map.insert(
-                id,
-                Entry {
-                    value: value.to_string(),
-                    expires_at,
-                },
-            );
+            Self::insert(&mut map, namespace, key, Entry::new(&value.to_string(), expires_at));
             Ok(value)
         }))
     }
@@ -189,42 +232,46 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'a, bool> {
         Self::op(check_sizes(key, new).map(|()| {
             let mut map = self.lock();
-            let id = id(namespace, key);
-            if Self::live(&map, &id).as_deref() != expected {
+            if Self::live(&map, namespace, key).as_deref() != expected {
                 return false;
             }
             match new {
-                Some(value) => {
-                    let entry = Entry {
-                        value: value.to_owned(),
-                        expires_at: Instant::now() + ttl,
-                    };
-                    map.insert(id, entry);
-                }
+                Some(value) => Self::insert(&mut map, namespace, key, Entry::new(value, Instant::now() + ttl)),
                 None => {
-                    map.remove(&id);
+                    Self::remove(&mut map, namespace, key);
                 }
             }
             true
         }))
     }
 
-    fn live_sessions(&self) -> Option<u64> {
+    fn usage(&self) -> Option<StoreUsage> {
         let now = Instant::now();
         let map = self.lock();
-        let live = map
-            .iter()
-            .filter(|((_, key), entry)| key.starts_with("session:") && entry.expires_at > now)
-            .count();
-        Some(live as u64)
+        let mut usage = StoreUsage::default();
+        for (namespace, entries) in map.iter() {
+            for (key, entry) in entries {
+                usage.entries += 1;
+                usage.bytes += (namespace.len() + key.len() + entry.value.len()) as u64;
+                if key.starts_with("session:") && entry.is_live(now) {
+                    usage.sessions += 1;
+                }
+            }
+        }
+        Some(usage)
     }
 
     fn purge_expired(&self) -> StoreFuture<'_, usize> {
         let mut map = self.lock();
-        let before = map.len();
         let now = Instant::now();
-        map.retain(|_, entry| entry.expires_at > now);
-        Self::op(Ok(before - map.len()))
+        let mut purged = 0;
+        map.retain(|_, entries| {
+            let before = entries.len();
+            entries.retain(|_, entry| entry.is_live(now));
+            purged += before - entries.len();
+            !entries.is_empty()
+        });
+        Self::op(Ok(purged))
     }
 }
 
@@ -244,6 +291,19 @@ mod tests {
         assert_eq!(store.len(), 1);
         assert_eq!(store.purge_expired().await.unwrap(), 1);
         assert!(store.is_empty());
+    }
+
+    #[tokio::test]
+    async fn usage_counts_sessions_entries_and_bytes() {
+        let store = MemoryStore::new();
+        store.set("ns", "session:1", "abc", TTL).await.unwrap();
+        store.set("ns", "user-sessions:x", "[1]", TTL).await.unwrap();
+        store.set("", "session:2", "de", TTL).await.unwrap();
+        let usage = store.usage().unwrap();
+        assert_eq!((usage.sessions, usage.entries), (2, 3));
+        assert_eq!(usage.bytes, (2 + 9 + 3) + (2 + 15 + 3) + 9 + 2);
+        store.delete("", "session:2").await.unwrap();
+        assert_eq!(store.usage().unwrap().sessions, 1);
     }
 
     #[tokio::test]
