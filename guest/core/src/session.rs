@@ -17,26 +17,37 @@ pub const TOKEN_REFRESH_AFTER_MS: u64 = 23 * 3600 * 1000;
 const INDEX_RETRIES: usize = 8;
 
 /// One logged-in session. It holds Taiga's tokens, so it never leaves the store.
+///
+/// Stored under one-letter keys: a session record is mostly Taiga's two tokens, and every other
+/// byte is paid once per live session. The aliases read records written under the long names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Taiga username.
+    #[serde(rename = "u", alias = "username")]
     pub username: String,
     /// Taiga user id.
+    #[serde(rename = "i", alias = "user_id")]
     pub user_id: i64,
     /// Taiga origin the session talks to.
+    #[serde(rename = "h", alias = "taiga_url")]
     pub taiga_url: String,
     /// Taiga access token.
+    #[serde(rename = "a", alias = "auth_token")]
     pub auth_token: String,
     /// Taiga refresh token.
+    #[serde(rename = "r", alias = "refresh_token")]
     pub refresh_token: String,
     /// Creation time, ms since the epoch.
+    #[serde(rename = "c", alias = "created_at_ms")]
     pub created_at_ms: u64,
     /// Expiry time, ms since the epoch.
+    #[serde(rename = "e", alias = "expires_at_ms")]
     pub expires_at_ms: u64,
     /// Last use, ms since the epoch.
+    #[serde(rename = "l", alias = "last_accessed_ms")]
     pub last_accessed_ms: u64,
     /// When Taiga issued the current access token, ms since the epoch.
-    #[serde(default)]
+    #[serde(default, rename = "t", alias = "token_issued_ms")]
     pub token_issued_ms: u64,
 }
 
@@ -185,6 +196,18 @@ mod tests {
             last_accessed_ms: 0,
             token_issued_ms: 0,
         }
+    }
+
+    #[test]
+    fn records_are_compact_and_old_records_still_read() {
+        let record = serde_json::to_string(&session(10_000)).unwrap();
+        assert_eq!(
+            record,
+            r#"{"u":"alice","i":7,"h":"https://taiga.example","a":"tok","r":"ref","c":0,"e":10000,"l":0,"t":0}"#
+        );
+        let old = r#"{"username":"alice","user_id":7,"taiga_url":"https://taiga.example","auth_token":"tok",
+            "refresh_token":"ref","created_at_ms":0,"expires_at_ms":10000,"last_accessed_ms":0}"#;
+        assert_eq!(serde_json::from_str::<Session>(old).unwrap(), session(10_000));
     }
 
     #[test]

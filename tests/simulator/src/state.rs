@@ -134,23 +134,32 @@ impl State {
         *next
     }
 
-    /// A fresh opaque token shaped like a JWT.
-    pub fn new_token(&mut self, kind: &str) -> String {
+    /// A fresh token shaped and sized like the HS256 JWTs Taiga 6.10 issues (about 200
+    /// characters): header, claims (`token_type`, `exp`, `jti`, `user_id`) and a 32-byte signature,
+    /// each base64url. Only its being unique matters to the simulator; its size matters to whoever
+    /// stores it.
+    pub fn new_token(&mut self, kind: &str, user_id: i64) -> String {
         self.token_counter += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let lifetime = if kind == "access" { 86_400 } else { 8 * 86_400 };
+        let jti = format!("{:016x}{:016x}", self.token_counter, now.as_nanos() as u64);
+        let claims = format!(
+            r#"{{"token_type":"{kind}","exp":{},"jti":"{jti}","user_id":{user_id}}}"#,
+            now.as_secs() + lifetime
+        );
+        let signature: Vec<u8> = jti.bytes().rev().chain(jti.bytes()).take(32).collect();
         format!(
-            "eyJhbGciOiJIUzI1NiJ9.{kind}{}x{nanos:08x}.c2ltdWxhdGVk",
-            self.token_counter
+            "{}.{}.{}",
+            base64url(br#"{"typ":"JWT","alg":"HS256"}"#),
+            base64url(claims.as_bytes()),
+            base64url(&signature)
         )
     }
 
     /// Issues an access and a refresh token for a user.
     pub fn issue_tokens(&mut self, user_id: i64) -> (String, String) {
-        let access = self.new_token("access");
-        let refresh = self.new_token("refresh");
+        let access = self.new_token("access", user_id);
+        let refresh = self.new_token("refresh", user_id);
         self.access_tokens.insert(access.clone(), user_id);
         self.refresh_tokens.insert(refresh.clone(), user_id);
         (access, refresh)
@@ -274,6 +283,19 @@ pub fn gravatar(email: &str) -> String {
     format!("{hash:032x}")
 }
 
+/// Base64url without padding, as JWTs use it.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, byte| (n << 8) | u32::from(*byte)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,5 +311,26 @@ mod tests {
         let stamp = now();
         assert_eq!(stamp.len(), 24);
         assert!(stamp.ends_with('Z') && stamp.as_bytes()[19] == b'.');
+    }
+
+    #[test]
+    fn base64url_matches_rfc_4648_without_padding() {
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foob"), "Zm9vYg");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn tokens_are_shaped_and_sized_like_taigas() {
+        let mut state = State::default();
+        let token = state.new_token("access", 5);
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0], "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9");
+        assert!((180..=240).contains(&token.len()), "{} characters", token.len());
+        assert_ne!(token, state.new_token("access", 5));
     }
 }
