@@ -19,7 +19,7 @@ use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
 use crate::metrics::Metrics;
-use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
+use crate::sandbox::{Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
 use crate::tenants::{Refusal, Tenant};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
@@ -251,15 +251,27 @@ fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
 fn to_mcp_tool(tool: Tool) -> anyhow::Result<rmcp::model::Tool> {
     let input = schema_object(&tool.input_schema, &tool.name)?;
     let output = schema_object(&tool.output_schema, &tool.name)?;
-    let annotations = ToolAnnotations::new()
-        .read_only(tool.annotations.read_only)
-        .destructive(tool.annotations.destructive)
-        .idempotent(tool.annotations.idempotent)
-        .open_world(tool.annotations.open_world);
     Ok(rmcp::model::Tool::new(tool.name, tool.description, input)
         .with_title(tool.title)
         .with_raw_output_schema(output)
-        .with_annotations(annotations))
+        .with_annotations(hints(&tool.annotations)))
+}
+
+/// The hints a client can act on, and no more (a model pays for every byte of `tools/list`):
+/// `readOnlyHint` always; `destructiveHint` and `idempotentHint` only for tools that write, the only
+/// ones the MCP specification gives them a meaning for; `openWorldHint` only where it differs from
+/// its default, true.
+fn hints(annotations: &Annotations) -> ToolAnnotations {
+    let mut hints = ToolAnnotations::new().read_only(annotations.read_only);
+    if !annotations.read_only {
+        hints = hints
+            .destructive(annotations.destructive)
+            .idempotent(annotations.idempotent);
+    }
+    if !annotations.open_world {
+        hints = hints.open_world(false);
+    }
+    hints
 }
 
 impl ServerHandler for TaigaServer {
@@ -340,5 +352,33 @@ mod tests {
         );
         assert_eq!(caller_address(ip("10.0.0.1"), &["garbage"], &proxies), ip("10.0.0.1"));
         assert_eq!(caller_address(ip("10.0.0.1"), &[], &proxies), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn hints_carry_what_the_specification_gives_a_meaning() {
+        let read = hints(&Annotations {
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: true,
+        });
+        assert_eq!(serde_json::to_value(&read).unwrap(), json!({"readOnlyHint": true}));
+        let delete = hints(&Annotations {
+            read_only: false,
+            destructive: true,
+            idempotent: false,
+            open_world: true,
+        });
+        assert_eq!(
+            serde_json::to_value(&delete).unwrap(),
+            json!({"readOnlyHint": false, "destructiveHint": true, "idempotentHint": false})
+        );
+        let local = hints(&Annotations {
+            read_only: false,
+            destructive: true,
+            idempotent: true,
+            open_world: false,
+        });
+        assert_eq!(local.open_world_hint, Some(false));
     }
 }

@@ -20,7 +20,7 @@ pub const MAX_ALL_ITEMS: usize = 1000;
 pub const PAGE: Field = Field::optional(
     "page",
     Kind::Integer { min: 1, max: 100_000 },
-    "Page number, from 1 (default 1).",
+    "Page, from 1 (default 1).",
 );
 /// The `page_size` argument.
 pub const PAGE_SIZE: Field = Field::optional(
@@ -29,13 +29,13 @@ pub const PAGE_SIZE: Field = Field::optional(
         min: 1,
         max: MAX_PAGE_SIZE,
     },
-    "Items per page, 1 to 100 (default 30).",
+    "Items per page (default 30).",
 );
 /// The `all` argument.
 pub const ALL: Field = Field::optional(
     "all",
     Kind::Bool,
-    "Fetch every page at once, up to 1000 items (page and page_size are then ignored).",
+    "Fetch every page, up to 1000 items (ignores page and page_size).",
 );
 
 fn fetch(

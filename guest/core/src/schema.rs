@@ -91,7 +91,7 @@ impl Field {
         let mut schema = match self.kind {
             // Schemas stay terse (a model pays for every byte); the guest enforces the full bounds.
             Kind::Id => json!({"type": "integer", "minimum": 1}),
-            Kind::SessionId => json!({"type": "string", "format": "uuid"}),
+            Kind::SessionId => json!({"type": "string"}),
             Kind::Text { min: 0, max } => json!({"type": "string", "maxLength": max}),
             Kind::Text { min, max } => json!({"type": "string", "minLength": min, "maxLength": max}),
             Kind::Integer { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
@@ -115,13 +115,13 @@ impl Field {
 }
 
 /// The session argument every tool but `login` takes first.
-pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Session id returned by `login`.");
+pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Session id from login.");
 
 /// The OCC version argument of updates and deletes.
 pub const VERSION: Field = Field::required(
     "version",
     Kind::Version,
-    "The version you last read (from get_* or list_*). A stale version returns VERSION_CONFLICT.",
+    "Version from your last get_* or list_*; a stale one gives VERSION_CONFLICT.",
 );
 
 /// The JSON Schema of an arguments object with exactly these fields.
@@ -135,12 +135,9 @@ pub fn input_schema(fields: &[Field]) -> Value {
         .filter(|field| field.required)
         .map(|field| field.name)
         .collect();
-    json!({
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    })
+    // No `additionalProperties: false`: the properties already tell a model what to send, and the
+    // guest refuses anything else with an INVALID_INPUT that names the argument.
+    json!({"type": "object", "properties": properties, "required": required})
 }
 
 #[cfg(test)]
@@ -148,13 +145,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schema_lists_required_fields_and_refuses_others() {
+    fn schema_lists_required_fields_with_bounds() {
         let schema = input_schema(&[
             SESSION,
             Field::optional("page", Kind::Integer { min: 1, max: 9 }, "Page."),
         ]);
         assert_eq!(schema["required"], json!(["session_id"]));
-        assert_eq!(schema["additionalProperties"], false);
         assert_eq!(schema["properties"]["page"]["maximum"], 9);
         assert_eq!(schema["properties"]["page"]["description"], "Page.");
     }

@@ -77,31 +77,19 @@ const TAG_FILTER: Mapping = map("tags", "tags", Conv::Tags);
 const TEXT_FILTER: Mapping = map("q", "q", Conv::Plain);
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
-const TITLE: Field = Field::required(
-    "title",
-    Kind::Text { min: 1, max: 500 },
-    "Title (Taiga's subject), 1 to 500 characters.",
-);
-const NEW_TITLE: Field = Field::optional(
-    "title",
-    Kind::Text { min: 1, max: 500 },
-    "New title, 1 to 500 characters.",
-);
+const TITLE: Field = Field::required("title", Kind::Text { min: 1, max: 500 }, "Title (Taiga's subject).");
+const NEW_TITLE: Field = Field::optional("title", Kind::Text { min: 1, max: 500 }, "New title.");
 const DESCRIPTION: Field = Field::optional(
     "description",
     Kind::Text { min: 0, max: 5000 },
-    "Description in Markdown, up to 5000 characters.",
+    "Description, in Markdown.",
 );
-pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name, e.g. \"In progress\".");
-pub(super) const ASSIGNEE: Field = Field::optional(
-    "assigned_to",
-    Kind::IdOrName,
-    "Assignee: user id or username of a project member.",
-);
+pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name, e.g. \"New\".");
+pub(super) const ASSIGNEE: Field = Field::optional("assigned_to", Kind::IdOrName, "Assignee: user id or username.");
 pub(super) const TAGS: Field = Field::optional(
     "tags",
     Kind::Strings { max: 50, max_len: 255 },
-    "Tag names; replaces the current tags on update.",
+    "Tag names (replace the current ones).",
 );
 const SPRINT: Field = Field::optional("sprint_id", Kind::NullableId, "Sprint id, or null for the backlog.");
 const Q: Field = Field::optional(
@@ -128,15 +116,15 @@ fn list_output() -> Value {
 
 macro_rules! resource_tools {
     (
-        $res:ident, $noun:literal, $plural:literal, $id:literal,
+        $res:ident, $noun:literal, $article:literal, $text:literal, $id:literal,
         get: $get:ident, delete: $delete:ident, assign: $assign:ident, unassign: $unassign:ident $(,)?
     ) => {
         pub const $get: Tool = Tool {
             name: concat!("get_", $noun),
-            title: concat!("Get a ", $plural),
+            title: concat!("Get ", $article, " ", $text),
             description: concat!(
                 "Get one ",
-                $plural,
+                $text,
                 " with its description, status, assignee, tags and version, names beside ids. ",
                 "Give ",
                 $id,
@@ -144,7 +132,7 @@ macro_rules! resource_tools {
             ),
             fields: &[
                 SESSION,
-                Field::optional($id, Kind::Id, concat!("The ", $plural, " id.")),
+                Field::optional($id, Kind::Id, concat!("The ", $text, " id.")),
                 BY_REF[0],
                 BY_REF[1],
             ],
@@ -166,16 +154,18 @@ macro_rules! resource_tools {
 
         pub const $delete: Tool = Tool {
             name: concat!("delete_", $noun),
-            title: concat!("Delete a ", $plural),
+            title: concat!("Delete ", $article, " ", $text),
             description: concat!(
-                "Delete a ",
-                $plural,
+                "Delete ",
+                $article,
+                " ",
+                $text,
                 ". Pass the version you read: if it changed since, nothing is deleted and ",
                 "VERSION_CONFLICT says what changed. This cannot be undone."
             ),
             fields: &[
                 SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $plural, " id.")),
+                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
                 VERSION,
             ],
             output_schema: deleted_schema,
@@ -185,15 +175,17 @@ macro_rules! resource_tools {
 
         pub const $assign: Tool = Tool {
             name: concat!("assign_", $noun),
-            title: concat!("Assign a ", $plural),
+            title: concat!("Assign ", $article, " ", $text),
             description: concat!(
-                "Make a project member the assignee of a ",
-                $plural,
+                "Make a project member the assignee of ",
+                $article,
+                " ",
+                $text,
                 " (by user id or username)."
             ),
             fields: &[
                 SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $plural, " id.")),
+                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
                 USER,
             ],
             output_schema: full_schema,
@@ -203,11 +195,11 @@ macro_rules! resource_tools {
 
         pub const $unassign: Tool = Tool {
             name: concat!("unassign_", $noun),
-            title: concat!("Unassign a ", $plural),
-            description: concat!("Remove every assignee from a ", $plural, "."),
+            title: concat!("Unassign ", $article, " ", $text),
+            description: concat!("Remove every assignee from ", $article, " ", $text, "."),
             fields: &[
                 SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $plural, " id.")),
+                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
             ],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
@@ -216,13 +208,13 @@ macro_rules! resource_tools {
     };
 }
 
-resource_tools!(USER_STORY, "user_story", "user story", "user_story_id",
+resource_tools!(USER_STORY, "user_story", "a", "user story", "user_story_id",
     get: GET_USER_STORY, delete: DELETE_USER_STORY, assign: ASSIGN_USER_STORY, unassign: UNASSIGN_USER_STORY);
-resource_tools!(TASK, "task", "task", "task_id",
+resource_tools!(TASK, "task", "a", "task", "task_id",
     get: GET_TASK, delete: DELETE_TASK, assign: ASSIGN_TASK, unassign: UNASSIGN_TASK);
-resource_tools!(ISSUE, "issue", "issue", "issue_id",
+resource_tools!(ISSUE, "issue", "an", "issue", "issue_id",
     get: GET_ISSUE, delete: DELETE_ISSUE, assign: ASSIGN_ISSUE, unassign: UNASSIGN_ISSUE);
-resource_tools!(EPIC, "epic", "epic", "epic_id",
+resource_tools!(EPIC, "epic", "an", "epic", "epic_id",
     get: GET_EPIC, delete: DELETE_EPIC, assign: ASSIGN_EPIC, unassign: UNASSIGN_EPIC);
 
 fn no_sprint_and_backlog(args: &Args) -> ToolResult<Vec<(&'static str, Option<String>)>> {
