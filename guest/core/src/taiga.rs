@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
-use crate::projection::parse_items;
+use crate::projection::{parse_items, parse_object};
 
 /// A Taiga server's origin, `scheme://host[:port]`, checked and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +132,12 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
     pub fn get(&self, path: &str, what: &str) -> ToolResult<Value> {
         let response = self.send(Method::Get, path, None, what)?;
         parse_json(&response)
+    }
+
+    /// GET one object, keeping only `keys` (see [`crate::projection`]).
+    pub fn get_keeping(&self, path: &str, what: &str, keys: &[&str]) -> ToolResult<Value> {
+        let response = self.send(Method::Get, path, None, what)?;
+        parse_object(&response.body, keys).map_err(|_| unexpected("Taiga answered with something other than a JSON object"))
     }
 
     /// GET one page of a list.

@@ -258,6 +258,28 @@ fn summary(project: &Value) -> Value {
     })
 }
 
+/// `get_project`'s answer, built from the keys of Taiga's project detail it reads.
+pub const PROJECT_DETAIL: Compact = Compact {
+    keys: &[
+        "id",
+        "name",
+        "slug",
+        "description",
+        "is_private",
+        "owner",
+        "modified_date",
+        "created_date",
+        "is_backlog_activated",
+        "is_kanban_activated",
+        "is_epics_activated",
+        "is_issues_activated",
+        "is_wiki_activated",
+        "members",
+        "i_am_admin",
+    ],
+    map: project_body,
+};
+
 fn project_body(project: &Value) -> Value {
     let members: Vec<Value> = project["members"]
         .as_array()
@@ -307,10 +329,15 @@ fn list_projects(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let project = match (args.int("project_id"), args.text("slug")) {
-        (Some(id), None) => api.taiga().get(&format!("/projects/{id}"), &format!("project {id}"))?,
+        (Some(id), None) => api.taiga().get_keeping(
+            &format!("/projects/{id}"),
+            &format!("project {id}"),
+            PROJECT_DETAIL.keys,
+        )?,
         (None, Some(slug)) => {
             let path = crate::taiga::with_query("/projects/by_slug", &[("slug", Some(slug.to_owned()))]);
-            api.taiga().get(&path, &format!("project `{slug}`"))?
+            api.taiga()
+                .get_keeping(&path, &format!("project `{slug}`"), PROJECT_DETAIL.keys)?
         }
         _ => {
             return Err(ToolError::invalid(
@@ -319,7 +346,7 @@ fn get_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
             ));
         }
     };
-    Ok(project_body(&project))
+    Ok((PROJECT_DETAIL.map)(&project))
 }
 
 fn named_list(detail: &Value, key: &str, extra: &[&str]) -> Value {

@@ -273,12 +273,12 @@ fn recordings_dir() -> std::path::PathBuf {
         })
 }
 
-/// List pages are parsed keeping only the compact item's keys: building the compact item from
-/// that projection must give exactly what building it from the whole item gives, for every item
-/// of every list page recorded from a real Taiga.
+/// List pages and project details are parsed keeping only the keys the bridge reads: building its
+/// answer from that projection must give exactly what building it from the whole object gives, for
+/// every item of every list page and every project detail recorded from a real Taiga.
 #[test]
-fn compact_items_read_only_their_keys() {
-    use crate::projection::{Compact, parse_items};
+fn projections_read_only_their_keys() {
+    use crate::projection::{Compact, parse_items, parse_object};
     use crate::resource::{COMPACT_ITEM, COMPACT_SPRINT, COMPACT_WIKI};
 
     let compacts: [(&str, Compact); 7] = [
@@ -290,12 +290,29 @@ fn compact_items_read_only_their_keys() {
         ("/api/v1/wiki", COMPACT_WIKI),
         ("/api/v1/projects", super::projects::PROJECT_SUMMARY),
     ];
+    let detail = super::projects::PROJECT_DETAIL;
+    let is_project_detail = |path: &str| {
+        path.strip_prefix("/api/v1/projects/")
+            .is_some_and(|rest| rest == "by_slug" || rest.parse::<u32>().is_ok())
+    };
+    let mut details = 0;
     let mut checked = std::collections::BTreeMap::<&str, usize>::new();
     let dir = recordings_dir();
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()));
     for entry in entries {
         let recording: Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
         let request = &recording["request"];
+        let response = &recording["response"];
+        if request["method"] == "GET"
+            && response["status"] == 200
+            && is_project_detail(request["path"].as_str().unwrap_or_default())
+        {
+            let whole = &response["body"];
+            let kept = parse_object(&serde_json::to_vec(whole).unwrap(), detail.keys).unwrap();
+            assert_eq!((detail.map)(&kept), (detail.map)(whole), "{}", request["path"]);
+            details += 1;
+            continue;
+        }
         let Some((path, compact)) = compacts
             .iter()
             .find(|(path, _)| request["method"] == "GET" && request["path"] == *path)
@@ -318,4 +335,5 @@ fn compact_items_read_only_their_keys() {
             "no recorded item of {path}"
         );
     }
+    assert!(details > 0, "no recorded project detail");
 }
