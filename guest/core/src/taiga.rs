@@ -137,7 +137,8 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
     /// GET one object, keeping only `keys` (see [`crate::projection`]).
     pub fn get_keeping(&self, path: &str, what: &str, keys: &[&str]) -> ToolResult<Value> {
         let response = self.send(Method::Get, path, None, what)?;
-        parse_object(&response.body, keys).map_err(|_| unexpected("Taiga answered with something other than a JSON object"))
+        parse_object(&response.body, keys)
+            .map_err(|_| unexpected("Taiga answered with something other than a JSON object"))
     }
 
     /// GET one page of a list.
