@@ -33,6 +33,9 @@ struct Args {
     /// Only the sandbox section: instantiation and the cost of each guard, in process.
     #[arg(long)]
     sandbox_only: bool,
+    /// Also write the whole tools/list result to this file (for the size analysis in BENCHMARKS.md).
+    #[arg(long)]
+    tools_json: Option<PathBuf>,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -80,7 +83,60 @@ async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<V
     Ok(body)
 }
 
-/// One HTTP/1.1 request on a fresh connection, as wasi:http makes them.
+/// A keep-alive HTTP/1.1 connection to Taiga: the cheapest way any client can ask it something,
+/// and so the baseline the bridge's overhead is measured against.
+struct KeepAlive {
+    stream: TcpStream,
+    address: String,
+    token: String,
+}
+
+impl KeepAlive {
+    async fn connect(address: &str, token: &str) -> anyhow::Result<Self> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            stream,
+            address: address.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// One GET; the body must come with a Content-Length, as the simulator's do.
+    async fn get(&mut self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let request = format!(
+            "GET /api/v1{path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\naccept: application/json\r\n\r\n",
+            self.address, self.token
+        );
+        self.stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::with_capacity(64 * 1024);
+        let mut buffer = vec![0u8; 64 * 1024];
+        let split = loop {
+            if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                break split;
+            }
+            let read = self.stream.read(&mut buffer).await?;
+            anyhow::ensure!(read > 0, "connection closed before the headers");
+            raw.extend_from_slice(&buffer[..read]);
+        };
+        let headers = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let length: usize = headers
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length:"))
+            .context("no content-length")?
+            .trim()
+            .parse()?;
+        let mut body = raw.split_off(split + 4);
+        while body.len() < length {
+            let read = self.stream.read(&mut buffer).await?;
+            anyhow::ensure!(read > 0, "connection closed mid-body");
+            body.extend_from_slice(&buffer[..read]);
+        }
+        Ok(body)
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection.
 async fn direct(address: &str, path: &str, token: &str) -> anyhow::Result<Vec<u8>> {
     let mut stream = TcpStream::connect(address).await?;
     let request = format!(
@@ -91,6 +147,40 @@ async fn direct(address: &str, path: &str, token: &str) -> anyhow::Result<Vec<u8
     stream.read_to_end(&mut raw).await?;
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").context("no header end")?;
     Ok(raw[split + 4..].to_vec())
+}
+
+/// A gauge's value from the bridge's /metrics.
+async fn gauge(admin: &str, name: &str) -> anyhow::Result<f64> {
+    let mut stream = TcpStream::connect(admin).await?;
+    let request = format!("GET /metrics HTTP/1.1\r\nhost: {admin}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw);
+    let line = text
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .with_context(|| format!("/metrics has no {name}"))?;
+    Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+}
+
+/// CPU time (user and system) a process has used so far, all its threads included.
+fn cpu_time(pid: u32) -> Duration {
+    // The fields after the command name, which is in parentheses and may hold spaces: the state is
+    // field 3 of stat, so utime and stime (fields 14 and 15) are the 12th and 13th of these, counted
+    // in USER_HZ ticks (100 a second on Linux).
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let tick = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((tick(11) + tick(12)) * 10)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -214,6 +304,9 @@ async fn main() -> anyhow::Result<()> {
 
     // Context cost.
     let tools_json = serde_json::to_vec(&json!({"tools": tools}))?;
+    if let Some(path) = &args.tools_json {
+        std::fs::write(path, &tools_json).with_context(|| format!("writing {}", path.display()))?;
+    }
     println!("\n## Context cost\n");
     println!("| what | bytes |\n|---|---|");
     println!(
@@ -264,9 +357,11 @@ async fn main() -> anyhow::Result<()> {
     // Per-call overhead over stdio.
     println!("\n## Per-call latency over stdio (ms)\n");
     println!(
-        "| call | direct p50 | bridge p50 | bridge p95 | bridge p99 | overhead p50 | overhead p95 | overhead p99 |"
+        "| call | direct, new connection p50 | direct, keep-alive p50 | p95 | p99 | bridge p50 | p95 | p99 | \
+         overhead p50 | p95 | p99 |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut keep_alive = KeepAlive::connect(&address, &token).await?;
     let rows: [(&str, Value, String); 2] = [
         (
             "get_project",
@@ -281,19 +376,26 @@ async fn main() -> anyhow::Result<()> {
     ];
     for (tool, arguments, path) in rows {
         let mut bridged = Vec::with_capacity(args.calls);
-        let mut straight = Vec::with_capacity(args.calls);
+        let mut fresh = Vec::with_capacity(args.calls);
+        let mut kept = Vec::with_capacity(args.calls);
         for _ in 0..args.calls {
             let started = Instant::now();
             direct(&address, &path, &token).await?;
-            straight.push(started.elapsed());
+            fresh.push(started.elapsed());
+            let started = Instant::now();
+            keep_alive.get(&path).await?;
+            kept.push(started.elapsed());
             let started = Instant::now();
             call(&bridge.client, tool, arguments.clone()).await?;
             bridged.push(started.elapsed());
         }
-        let (b, d) = (stats(bridged), stats(straight));
+        let (b, f, d) = (stats(bridged), stats(fresh), stats(kept));
         println!(
-            "| {tool} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {tool} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            ms(f.p50),
             ms(d.p50),
+            ms(d.p95),
+            ms(d.p99),
             ms(b.p50),
             ms(b.p95),
             ms(b.p99),
@@ -322,15 +424,16 @@ async fn main() -> anyhow::Result<()> {
 
     bridge.client.cancel().await?;
 
-    // Memory with many live sessions, in a fresh process.
-    let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
+    // Memory with many live sessions, in a fresh process whose /metrics reports the store's size.
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    let bridge = spawn(&binary, &sim_url, &cache, &[("TAIGA_ADMIN_LISTEN", &admin)]).await?;
     bridge.client.list_all_tools().await?;
     let idle = rss_kib(bridge.pid, "VmRSS:");
     println!("\n## Resident memory (in-memory store, fresh process)\n");
     println!("| state | RSS MiB |\n|---|---|");
     println!("| idle, after tools/list | {:.1} |", idle as f64 / 1024.0);
     let mut count = 0;
-    let mut after_1000 = 0;
+    let mut after_1000 = (0, 0.0);
     for target in [1000, 10_000] {
         while count < target {
             let user = format!("bench{count}");
@@ -338,16 +441,20 @@ async fn main() -> anyhow::Result<()> {
             count += 1;
         }
         let rss = rss_kib(bridge.pid, "VmRSS:");
+        let store = gauge(&admin, "taiga_mcp_session_store_bytes").await?;
         if target == 1000 {
-            after_1000 = rss;
+            after_1000 = (rss, store);
         }
         println!("| {target} live sessions | {:.1} |", rss as f64 / 1024.0);
     }
     let after = rss_kib(bridge.pid, "VmRSS:");
+    let store = gauge(&admin, "taiga_mcp_session_store_bytes").await?;
     println!(
-        "\nResident growth per session between 1,000 and 10,000 sessions: {:.0} bytes \
-         (the session record, the user's session index, both keys, and allocator slack).",
-        (after.saturating_sub(after_1000) * 1024) as f64 / 9_000.0
+        "\nPer session, between 1,000 and 10,000 sessions: {:.0} bytes held by the store (keys and \
+         values: the session record with Taiga's two tokens, and the user's session index), {:.0} bytes \
+         of resident growth (those, the hash tables and allocator slack).",
+        (store - after_1000.1) / 9_000.0,
+        (after.saturating_sub(after_1000.0) * 1024) as f64 / 9_000.0
     );
     bridge.client.cancel().await?;
 
@@ -388,7 +495,11 @@ async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls:
     let login = call(&first, "login", json!({"username": "admin", "password": "123123"})).await?;
     let session = login["session_id"].as_str().context("session")?.to_owned();
     println!("\n## Throughput over Streamable HTTP (get_project)\n");
-    println!("| clients | calls | calls/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|");
+    println!(
+        "| clients | calls | calls/s | p50 ms | p99 ms | errors | bridge CPU ms per call | calls/s per bridge core | \
+         client and simulator CPU ms per call |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    let bridge_pid = server.id().context("server pid")?;
     for clients in [1usize, 10, 100, 1000] {
         let per_client = (calls * 2 / clients).max(2);
         let mut connected = Vec::with_capacity(clients);
@@ -396,6 +507,7 @@ async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls:
             connected.push(().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?);
         }
         let arguments = json!({"session_id": session, "project_id": project});
+        let (bridge_cpu, own_cpu) = (cpu_time(bridge_pid), cpu_time(std::process::id()));
         let started = Instant::now();
         let tasks: Vec<_> = connected
             .into_iter()
@@ -424,13 +536,18 @@ async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls:
             errors += failed;
         }
         let elapsed = started.elapsed();
+        let bridge_cpu = cpu_time(bridge_pid).saturating_sub(bridge_cpu);
+        let own_cpu = cpu_time(std::process::id()).saturating_sub(own_cpu);
         let count = samples.len();
         let latency = stats(samples);
         println!(
-            "| {clients} | {count} | {:.0} | {} | {} | {errors} |",
+            "| {clients} | {count} | {:.0} | {} | {} | {errors} | {:.3} | {:.0} | {:.3} |",
             count as f64 / elapsed.as_secs_f64(),
             ms(latency.p50),
-            ms(latency.p99)
+            ms(latency.p99),
+            bridge_cpu.as_secs_f64() * 1000.0 / count as f64,
+            count as f64 / bridge_cpu.as_secs_f64(),
+            own_cpu.as_secs_f64() * 1000.0 / count as f64
         );
     }
     first.cancel().await?;
