@@ -199,14 +199,14 @@ impl PolicyHooks {
         self
     }
 
-    fn capped(&self, options: Option<RequestOptions>) -> RequestOptions {
-        let cap = |timeout: Option<Duration>| Some(timeout.map_or(self.max_timeout, |t| t.min(self.max_timeout)));
+    /// The guest's first-byte and between-bytes timeouts, each capped at the policy's maximum (a
+    /// missing one is the maximum). The first-byte timeout runs from the moment the request is
+    /// handed to the pool, so it bounds connecting too; the pool's own connect timeout is the
+    /// same maximum.
+    fn timeouts(&self, options: Option<RequestOptions>) -> (Duration, Duration) {
+        let cap = |timeout: Option<Duration>| timeout.map_or(self.max_timeout, |t| t.min(self.max_timeout));
         let options = options.unwrap_or_default();
-        RequestOptions {
-            connect_timeout: cap(options.connect_timeout),
-            first_byte_timeout: cap(options.first_byte_timeout),
-            between_bytes_timeout: cap(options.between_bytes_timeout),
-        }
+        (cap(options.first_byte_timeout), cap(options.between_bytes_timeout))
     }
 
     /// Checks a request's scheme, host and port against the allow-list. Where the host resolves
@@ -240,18 +240,11 @@ impl WasiHttpHooks for PolicyHooks {
     ) -> SendFuture {
         drop(fut);
         let policy = self.clone();
-        let options = self.capped(options);
+        let (first_byte, between_bytes) = self.timeouts(options);
         Box::new(async move {
             policy.check(request.uri())?;
             let started = std::time::Instant::now();
-            let sent = policy
-                .client
-                .send(
-                    request,
-                    options.first_byte_timeout.unwrap_or(policy.max_timeout),
-                    options.between_bytes_timeout.unwrap_or(policy.max_timeout),
-                )
-                .await;
+            let sent = policy.client.send(request, first_byte, between_bytes).await;
             if let Some((metrics, tenant)) = &policy.metrics {
                 let status = sent
                     .as_ref()

@@ -238,12 +238,16 @@ async fn a_silent_server_times_out_on_the_first_byte() {
 #[test]
 fn timeouts_are_capped() {
     let hooks = policy(&["https://taiga.example"], &[]);
-    let capped = hooks.capped(Some(RequestOptions {
+    let capped = hooks.timeouts(Some(RequestOptions {
         connect_timeout: Some(Duration::from_secs(600)),
         first_byte_timeout: None,
         between_bytes_timeout: Some(Duration::from_secs(1)),
     }));
-    assert_eq!(capped.connect_timeout, Some(Duration::from_secs(5)));
-    assert_eq!(capped.first_byte_timeout, Some(Duration::from_secs(5)));
-    assert_eq!(capped.between_bytes_timeout, Some(Duration::from_secs(1)));
+    assert_eq!(capped, (Duration::from_secs(5), Duration::from_secs(1)));
+    let long = hooks.timeouts(Some(RequestOptions {
+        connect_timeout: None,
+        first_byte_timeout: Some(Duration::from_secs(600)),
+        between_bytes_timeout: Some(Duration::from_secs(600)),
+    }));
+    assert_eq!(long, (Duration::from_secs(5), Duration::from_secs(5)));
 }
