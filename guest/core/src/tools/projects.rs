@@ -232,17 +232,17 @@ fn member_schema() -> Value {
     })
 }
 
+/// The keys of Taiga's project [`summary`] reads, followed by `$extra` keys: a project's answers
+/// build on its summary.
+macro_rules! summary_keys {
+    ($($extra:literal),* $(,)?) => {
+        &["id", "name", "slug", "description", "is_private", "owner", "modified_date", $($extra),*]
+    };
+}
+
 /// The compact project of `list_projects`.
 pub const PROJECT_SUMMARY: Compact = Compact {
-    keys: &[
-        "id",
-        "name",
-        "slug",
-        "description",
-        "is_private",
-        "owner",
-        "modified_date",
-    ],
+    keys: summary_keys!(),
     map: summary,
 };
 
@@ -260,14 +260,7 @@ fn summary(project: &Value) -> Value {
 
 /// `get_project`'s answer, built from the keys of Taiga's project detail it reads.
 pub const PROJECT_DETAIL: Compact = Compact {
-    keys: &[
-        "id",
-        "name",
-        "slug",
-        "description",
-        "is_private",
-        "owner",
-        "modified_date",
+    keys: summary_keys!(
         "created_date",
         "is_backlog_activated",
         "is_kanban_activated",
@@ -275,8 +268,8 @@ pub const PROJECT_DETAIL: Compact = Compact {
         "is_issues_activated",
         "is_wiki_activated",
         "members",
-        "i_am_admin",
-    ],
+        "i_am_admin"
+    ),
     map: project_body,
 };
 
