@@ -13,6 +13,10 @@ const EXPIRED_GRACE_SECONDS: u64 = 3600;
 /// Taiga's access tokens live 24 hours; renew them an hour before that.
 pub const TOKEN_REFRESH_AFTER_MS: u64 = 23 * 3600 * 1000;
 
+/// Accesses are recorded to the minute: a call within a minute of the recorded access reads the
+/// session without writing it back, which spares most calls a store write (a round trip with Redis).
+pub const ACCESS_RESOLUTION_MS: u64 = 60_000;
+
 /// Attempts at updating a user's session index before giving up on a contended key.
 const INDEX_RETRIES: usize = 8;
 
@@ -134,7 +138,8 @@ pub fn update(platform: &dyn Platform, session_id: &str, session: &Session) -> T
     save(platform, session_id, session)
 }
 
-/// Loads a live session and records the access. Unknown: SESSION_INVALID; past expiry: SESSION_EXPIRED.
+/// Loads a live session and records the access (to [`ACCESS_RESOLUTION_MS`]). Unknown:
+/// SESSION_INVALID; past expiry: SESSION_EXPIRED.
 pub fn resume(platform: &dyn Platform, session_id: &str) -> ToolResult<Session> {
     let now = platform.now_ms();
     let stored = platform.store_get(&key(session_id)).map_err(store_error)?;
@@ -153,8 +158,10 @@ pub fn resume(platform: &dyn Platform, session_id: &str) -> ToolResult<Session> 
             "this session has expired; call login again",
         ));
     }
-    session.last_accessed_ms = now;
-    save(platform, session_id, &session)?;
+    if now.saturating_sub(session.last_accessed_ms) >= ACCESS_RESOLUTION_MS {
+        session.last_accessed_ms = now;
+        save(platform, session_id, &session)?;
+    }
     Ok(session)
 }
 
@@ -220,11 +227,20 @@ mod tests {
     }
 
     #[test]
-    fn resume_records_access_and_end_forgets() {
+    fn resume_records_access_to_the_minute_and_end_forgets() {
         let platform = FakePlatform::new();
-        let id = create(&platform, &session(10_000), 5).unwrap();
-        platform.set_now(4_000);
-        assert_eq!(resume(&platform, &id).unwrap().last_accessed_ms, 4_000);
+        let id = create(&platform, &session(200_000), 5).unwrap();
+        let stored = || platform.store_get(&key(&id)).unwrap();
+        let at_login = stored();
+        platform.set_now(ACCESS_RESOLUTION_MS - 1);
+        assert_eq!(resume(&platform, &id).unwrap().last_accessed_ms, 0);
+        assert_eq!(stored(), at_login, "an access within the minute writes nothing");
+        platform.set_now(ACCESS_RESOLUTION_MS + 4_000);
+        assert_eq!(
+            resume(&platform, &id).unwrap().last_accessed_ms,
+            ACCESS_RESOLUTION_MS + 4_000
+        );
+        assert_ne!(stored(), at_login);
         assert!(end(&platform, &id).unwrap());
         assert_eq!(resume(&platform, &id).unwrap_err().code, ErrorCode::SessionInvalid);
     }
