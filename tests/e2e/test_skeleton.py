@@ -32,6 +32,18 @@ async def test_tools_list_describes_every_tool(simulator: Simulator, cache_dir: 
     assert tools["get_project"].input_schema["properties"]["project_id"]["minimum"] == 1
 
 
+async def test_calls_share_kept_alive_connections_to_taiga(simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as client:
+        session_id = (await call_ok(client, "login", ADMIN))["session_id"]
+        simulator.clear_requests()
+        for _ in range(5):
+            await call_ok(client, "get_project", {"session_id": session_id, "project_id": 1})
+    requests = simulator.requests()
+    assert [r["path"] for r in requests] == ["/api/v1/projects/1"] * 5
+    # Five calls in a row, each in a fresh sandbox, reach Taiga over one connection.
+    assert len({r["peer"] for r in requests}) == 1, requests
+
+
 async def test_login_list_get_logout(simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as client:
         login = await call_ok(client, "login", ADMIN)

@@ -58,6 +58,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// Body as text.
     pub body: String,
+    /// The client's address and port: requests from one kept-alive connection share it.
+    pub peer: Option<SocketAddr>,
 }
 
 /// State shared by the handlers and the test that owns the simulator.
@@ -114,6 +116,10 @@ async fn misbehave(shared: &Shared, parts: &axum::http::request::Parts) -> Optio
 
 async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
     let bytes = match to_bytes(body, MAX_REQUEST_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
@@ -129,6 +135,7 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
                 .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
                 .collect(),
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            peer,
         });
     }
     if parts.uri.path().starts_with("/__sim/") {
@@ -206,7 +213,8 @@ impl Simulator {
         let address = listener.local_addr()?;
         let router = app(shared.clone());
         let server = tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, router).await {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(err) = axum::serve(listener, service).await {
                 eprintln!("taiga-sim: server stopped: {err}");
             }
         });
