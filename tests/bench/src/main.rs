@@ -358,9 +358,9 @@ async fn main() -> anyhow::Result<()> {
     println!("\n## Per-call latency over stdio (ms)\n");
     println!(
         "| call | direct, new connection p50 | direct, keep-alive p50 | p95 | p99 | bridge p50 | p95 | p99 | \
-         overhead p50 | p95 | p99 |"
+         overhead p50 | p95 | p99 | bridge CPU ms per call |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut keep_alive = KeepAlive::connect(&address, &token).await?;
     let rows: [(&str, Value, String); 2] = [
         (
@@ -378,6 +378,7 @@ async fn main() -> anyhow::Result<()> {
         let mut bridged = Vec::with_capacity(args.calls);
         let mut fresh = Vec::with_capacity(args.calls);
         let mut kept = Vec::with_capacity(args.calls);
+        let cpu_before = cpu_time(bridge.pid);
         for _ in 0..args.calls {
             let started = Instant::now();
             direct(&address, &path, &token).await?;
@@ -389,9 +390,10 @@ async fn main() -> anyhow::Result<()> {
             call(&bridge.client, tool, arguments.clone()).await?;
             bridged.push(started.elapsed());
         }
+        let cpu = cpu_time(bridge.pid).saturating_sub(cpu_before);
         let (b, f, d) = (stats(bridged), stats(fresh), stats(kept));
         println!(
-            "| {tool} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {tool} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} |",
             ms(f.p50),
             ms(d.p50),
             ms(d.p95),
@@ -401,7 +403,8 @@ async fn main() -> anyhow::Result<()> {
             ms(b.p99),
             signed_ms(b.p50, d.p50),
             signed_ms(b.p95, d.p95),
-            signed_ms(b.p99, d.p99)
+            signed_ms(b.p99, d.p99),
+            cpu.as_secs_f64() * 1000.0 / args.calls as f64
         );
     }
 
