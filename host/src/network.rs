@@ -66,7 +66,7 @@ impl Origin {
 
     /// The IP address, when the host is written as one.
     pub fn ip(&self) -> Option<IpAddr> {
-        self.host.trim_start_matches('[').trim_end_matches(']').parse().ok()
+        literal_ip(&self.host)
     }
 }
 
@@ -79,6 +79,11 @@ impl fmt::Display for Origin {
             write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
         }
     }
+}
+
+/// The IP address a URL host names when it is written as one (IPv6 in brackets or not).
+pub fn literal_ip(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
 }
 
 /// The origins a component may reach.

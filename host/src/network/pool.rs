@@ -8,9 +8,9 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use super::{Resolver, is_public};
+use super::{Resolver, is_public, literal_ip};
 
 /// How long an idle connection is kept. Below the 60 to 75 s keep-alive of common reverse
 /// proxies in front of Taiga, so that the bridge, not the proxy, closes it.
@@ -122,6 +122,24 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// The TLS settings every pool shares: the web PKI roots, built once per process rather than once
+/// per tenant and reload.
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+            };
+            Arc::new(
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            )
+        })
+        .clone()
+}
+
 /// Opens connections to allowed origins. The caller has already matched the URL against the
 /// allow-list; this checks where the connection really goes.
 #[derive(Clone)]
@@ -134,15 +152,9 @@ pub struct Connector {
 impl Connector {
     /// A connector that resolves with `resolver` and gives up connecting after `timeout`.
     pub fn new(resolver: Resolver, timeout: Duration) -> Self {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-        };
-        let config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Self {
             resolver,
-            tls: TlsConnector::from(Arc::new(config)),
+            tls: TlsConnector::from(tls_config()),
             timeout,
         }
     }
@@ -150,8 +162,7 @@ impl Connector {
     /// The addresses to try for `host`: an IP literal as given (the allow-list named that exact
     /// address), otherwise what the name resolves to, all of which must be public.
     pub async fn addresses(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ConnectFailure> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
+        if let Some(ip) = literal_ip(host) {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let resolved = (self.resolver)(host.to_owned(), port)
@@ -181,10 +192,9 @@ impl Connector {
         if !https {
             return Ok(TokioIo::new(Stream::Plain(tcp)));
         }
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let name = match bare.parse::<IpAddr>() {
-            Ok(ip) => rustls::pki_types::ServerName::from(ip),
-            Err(_) => rustls::pki_types::ServerName::try_from(bare.to_owned()).map_err(|_| ConnectFailure::BadUri)?,
+        let name = match literal_ip(host) {
+            Some(ip) => rustls::pki_types::ServerName::from(ip),
+            None => rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| ConnectFailure::BadUri)?,
         };
         let tls = tokio::time::timeout(self.timeout, self.tls.connect(name, tcp))
             .await
