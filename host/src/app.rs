@@ -132,7 +132,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 });
             }
             tracing::info!("serving MCP over stdio");
-            let running = server.serve(rmcp::transport::stdio()).await?;
+            // Pipes (how MCP clients start servers) are driven by the reactor rather than a
+            // blocking thread per read and write; anything else falls back to blocking stdio.
+            let running = server.serve(rmcp::transport::stdio_pipes()).await?;
             running.waiting().await?;
             Ok(())
         }

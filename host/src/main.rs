@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use taiga_mcp::config::{Cli, Config, LogFormat, file_settings};
+use taiga_mcp::config::{Cli, Config, LogFormat, Transport, file_settings};
 
 /// The `--config` path (or `TAIGA_MCP_CONFIG`), looked up before clap parses so that the file's
 /// settings can sit below the environment and the flags.
@@ -49,7 +49,14 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Over stdio one client sends one request at a time or so, and a call's CPU is bounded by its
+    // epoch deadline: one thread serves it without the cross-thread wake-ups that cost a
+    // multi-threaded runtime about 40 % more CPU per call (BENCHMARKS.md).
+    let mut builder = match config.transport {
+        Transport::Stdio => tokio::runtime::Builder::new_current_thread(),
+        Transport::Http => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("taiga-mcp: cannot start the async runtime: {err}");
