@@ -93,7 +93,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         path: config.component.clone(),
         cache_dir: config.cache_dir.clone(),
     };
-    let sandbox = Arc::new(Sandbox::load(&source, store.clone(), metrics.clone())?);
+    let sandbox = Arc::new(Sandbox::load(
+        &source,
+        store.clone(),
+        metrics.clone(),
+        config.call_slots,
+    )?);
     let audience = Audience {
         caller: "stdio".to_owned(),
         trusted_proxies: config.trusted_proxies.clone(),

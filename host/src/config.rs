@@ -122,6 +122,12 @@ pub struct Cli {
     #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
     pub call_memory_mb: u64,
 
+    /// Calls that can run at once, all tenants together: the number of sandboxes kept ready. A call
+    /// beyond them waits for one to free, within CALL_TIMEOUT. Each reserves 4 GiB of address space
+    /// (not memory) and keeps up to 4 MiB of the memory it used mapped between calls.
+    #[arg(long, env = "CALL_SLOTS", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub call_slots: u32,
+
     /// Log level: error, warn, info, debug or trace (or a tracing filter).
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -253,6 +259,8 @@ pub struct Config {
     pub max_response_bytes: u64,
     /// Memory limit per call, in bytes.
     pub call_memory_bytes: usize,
+    /// Calls that can run at once.
+    pub call_slots: u32,
     /// Log filter.
     pub log_level: String,
     /// Log format.
@@ -359,6 +367,7 @@ impl Cli {
             call_timeout: Duration::from_secs(self.call_timeout.unwrap_or(self.request_timeout * 2)),
             max_response_bytes: self.max_response_mb * 1024 * 1024,
             call_memory_bytes: usize::try_from(self.call_memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
+            call_slots: self.call_slots,
             log_level: self.log_level,
             log_format: self.log_format,
             component: self.component,

@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -43,6 +46,28 @@ const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TAIGA_COMPONENT_WASM_PATH
 
 /// How often the epoch advances; the resolution of the CPU deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Linear memory a slot keeps mapped between calls, reset in place (only its dirtied pages, where
+/// the kernel supports `PAGEMAP_SCAN`) instead of being unmapped: calls then neither fault those
+/// pages in again nor shoot down TLBs on other cores when the memory is released.
+const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// The instance allocator: `slots` pre-reserved sandboxes, reused call after call. A slot reserves
+/// address space for the largest memory a call may be given (`CALL_MEMORY_MB` tops out at 4 GiB,
+/// wasm32's limit), not memory. The multipliers cover the core instances, memories and tables a
+/// component built by `wit-component` carries beside its main module.
+fn pooling(slots: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
+        .total_stacks(slots)
+        .max_memory_size(4 << 30)
+        .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+        .pagemap_scan(Enabled::Auto);
+    pool
+}
 
 /// Limits applied to every call.
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +271,8 @@ const CATALOGUE_LIMITS: Limits = Limits {
 pub struct Sandbox {
     engine: Engine,
     guards: Guards,
+    /// One permit per pooled slot: a call beyond them waits for one rather than failing.
+    slots: Semaphore,
     pre: TaigaToolsPre<CallState>,
     sessions: Arc<dyn SessionStore>,
     metrics: Arc<Metrics>,
@@ -253,13 +280,15 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Loads the component, links WASI (with no capability granted: see [`Self::new_store`]),
-    /// wasi:http and the bridge's own interfaces, and pre-instantiates it.
+    /// wasi:http and the bridge's own interfaces, and pre-instantiates it; `slots` calls can run
+    /// at once.
     pub fn load(
         source: &ComponentSource,
         sessions: Arc<dyn SessionStore>,
         metrics: Arc<Metrics>,
+        slots: u32,
     ) -> anyhow::Result<Self> {
-        Self::load_with_guards(source, sessions, metrics, Guards::default())
+        Self::load_with_guards(source, sessions, metrics, slots, Guards::default())
     }
 
     /// [`Self::load`] with a chosen set of guards, to measure what each one costs.
@@ -267,6 +296,7 @@ impl Sandbox {
         source: &ComponentSource,
         sessions: Arc<dyn SessionStore>,
         metrics: Arc<Metrics>,
+        slots: u32,
         guards: Guards,
     ) -> anyhow::Result<Self> {
         let mut config = wasmtime::Config::new();
@@ -274,7 +304,10 @@ impl Sandbox {
             .wasm_component_model(true)
             .epoch_interruption(guards.epochs)
             .consume_fuel(guards.fuel);
-        let engine = Engine::new(&config)?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(slots)));
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("reserving {slots} sandbox slots"))?;
         let bytes = match &source.path {
             Some(path) => std::fs::read(path).with_context(|| format!("reading the component {}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),
@@ -303,6 +336,7 @@ impl Sandbox {
         Ok(Self {
             engine,
             guards,
+            slots: Semaphore::new(slots as usize),
             pre,
             sessions,
             metrics,
@@ -359,8 +393,17 @@ impl Sandbox {
             .map_err(|err| CallFailure::Trap(format!("instantiation failed: {err}")))
     }
 
+    async fn slot(&self) -> Result<SemaphorePermit<'_>, CallFailure> {
+        // The semaphore is never closed.
+        self.slots
+            .acquire()
+            .await
+            .map_err(|_| CallFailure::Trap("no sandbox slot".to_owned()))
+    }
+
     /// The component's tool catalogue.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
+        let _slot = self.slot().await?;
         let policy = CallPolicy::new("", CATALOGUE_LIMITS, AllowList::new(Vec::new()));
         let mut store = self.new_store("", &policy, None);
         let tools = self.instantiate(&mut store).await?;
@@ -376,6 +419,13 @@ impl Sandbox {
         policy: &CallPolicy,
         progress: Option<ProgressSink>,
     ) -> Result<CallResult, CallFailure> {
+        // Waiting for a slot counts against the call's time limit. The permit is taken before the
+        // store exists so that it is released only after the store has returned its slot.
+        let deadline = tokio::time::Instant::now() + policy.limits.call_timeout;
+        let Ok(slot) = tokio::time::timeout_at(deadline, self.slot()).await else {
+            return Err(CallFailure::Timeout);
+        };
+        let _slot = slot?;
         let mut store = self.new_store(&context.namespace, policy, progress);
         let run = async {
             let tools = self.instantiate(&mut store).await?;
@@ -386,7 +436,7 @@ impl Sandbox {
                 .map_err(trap_failure)?
                 .map_err(CallFailure::Dispatch)
         };
-        match tokio::time::timeout(policy.limits.call_timeout, run).await {
+        match tokio::time::timeout_at(deadline, run).await {
             Ok(result) => result,
             Err(_) => Err(CallFailure::Timeout),
         }
@@ -469,6 +519,52 @@ mod tests {
         "wasi:cli/stderr@",
         "wasi:cli/terminal-",
     ];
+
+    fn context() -> CallContext {
+        CallContext {
+            caller: "test".to_owned(),
+            namespace: "test".to_owned(),
+            settings: Settings {
+                default_taiga_url: "https://taiga.example".to_owned(),
+                session_ttl_seconds: 60,
+                max_sessions_per_user: 1,
+                login_rate_limit: 1,
+                login_lockout_seconds: 60,
+                request_timeout_ms: 1000,
+                max_response_bytes: 1024,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_beyond_the_slots_waits_for_one_within_its_time_limit() {
+        let sandbox = Sandbox::load(
+            &ComponentSource::default(),
+            Arc::new(crate::store::MemoryStore::new()),
+            Arc::new(Metrics::default()),
+            1,
+        )
+        .unwrap();
+        let limits = Limits {
+            call_timeout: Duration::from_millis(200),
+            ..CATALOGUE_LIMITS
+        };
+        let policy = CallPolicy::new("test", limits, AllowList::new(Vec::new()));
+        let context = context();
+        let unknown = || sandbox.call_tool("no_such_tool", "{}", &context, &policy, None);
+
+        let held = sandbox.slots.try_acquire().unwrap();
+        assert!(matches!(unknown().await, Err(CallFailure::Timeout)));
+        drop(held);
+        assert!(matches!(unknown().await, Err(CallFailure::Dispatch(_))));
+
+        // Three calls on one slot take turns; none fails for want of a sandbox.
+        let (first, second, third) = tokio::join!(unknown(), unknown(), unknown());
+        for outcome in [first, second, third] {
+            assert!(matches!(outcome, Err(CallFailure::Dispatch(_))), "{outcome:?}");
+        }
+        assert!(!sandbox.list_tools().await.unwrap().is_empty());
+    }
 
     #[test]
     fn the_component_imports_no_filesystem_and_no_sockets() {

@@ -27,3 +27,14 @@ async def test_traps_end_only_their_call(simulator: Simulator, cache_dir: Path) 
             assert time.monotonic() - started < 10, tool
             assert "panic" not in error["message"] and "wasm" not in error["message"].lower(), error
             assert (await call_ok(client, "ok", {}))["ok"] is True, f"the call after {tool} works"
+
+
+async def test_no_state_survives_from_one_call_to_the_next(simulator: Simulator, cache_dir: Path) -> None:
+    """Sandboxes are pooled and reused, their memory kept mapped between calls: each call must still
+    find the component's memory as it was at start, even after a trap in the same slot."""
+    async with connect(simulator, cache_dir, TAIGA_COMPONENT=str(TRAP_COMPONENT), CALL_SLOTS="1") as client:
+        for _ in range(3):
+            assert (await call_ok(client, "remember", {}))["calls_before"] == 0
+        await call_error(client, "panic", {}, "INTERNAL")
+        assert (await call_ok(client, "allocate", {"mebibytes": 8}))["ok"] is True
+        assert (await call_ok(client, "remember", {}))["calls_before"] == 0

@@ -13,6 +13,9 @@ use taiga_mcp::store::MemoryStore;
 
 use crate::{ms, stats};
 
+/// Sandbox slots of each variant: the calls run one at a time.
+const SLOTS: u32 = 4;
+
 /// The guard sets compared, with their names in the report.
 const VARIANTS: [(&str, Guards); 5] = [
     (
@@ -119,6 +122,7 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
             &ComponentSource::default(),
             Arc::new(MemoryStore::new()),
             Arc::new(Metrics::default()),
+            SLOTS,
             guards,
         )?;
         let bench = Bench {

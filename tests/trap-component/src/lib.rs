@@ -1,6 +1,9 @@
 //! Misbehaving tools for the sandbox tests: `panic` panics, `spin` never returns, `allocate`
-//! grows memory without bound (or by `{"mebibytes": n}` and then answers), `ok` answers. Loaded
-//! with `TAIGA_COMPONENT`.
+//! grows memory without bound (or by `{"mebibytes": n}` and then answers), `ok` answers, and
+//! `remember` answers how many calls it saw before (a count kept in linear memory, which the host
+//! must reset between calls). Loaded with `TAIGA_COMPONENT`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 wit_bindgen::generate!({
     path: "../../wit",
@@ -12,6 +15,9 @@ use exports::taiga::mcp::tools::Guest;
 use taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Tool};
 
 struct TrapComponent;
+
+/// Calls of `remember` seen by this instance's memory.
+static REMEMBERED: AtomicU64 = AtomicU64::new(0);
 
 fn tool(name: &str) -> Tool {
     Tool {
@@ -31,7 +37,10 @@ fn tool(name: &str) -> Tool {
 
 impl Guest for TrapComponent {
     fn list_tools() -> Vec<Tool> {
-        ["ok", "panic", "spin", "allocate"].into_iter().map(tool).collect()
+        ["ok", "panic", "spin", "allocate", "remember"]
+            .into_iter()
+            .map(tool)
+            .collect()
     }
 
     fn call_tool(name: String, arguments: String, _context: CallContext) -> Result<CallResult, CallError> {
@@ -42,6 +51,15 @@ impl Guest for TrapComponent {
         };
         match name.as_str() {
             "ok" => Ok(ok()),
+            "remember" => {
+                let before = REMEMBERED.fetch_add(1, Ordering::Relaxed);
+                let body = format!(r#"{{"calls_before":{before}}}"#);
+                Ok(CallResult {
+                    text: body.clone(),
+                    structured: body,
+                    is_error: false,
+                })
+            }
             "panic" => panic!("a deliberate panic"),
             "spin" => loop {
                 std::hint::black_box(());
