@@ -167,12 +167,15 @@ impl TaigaServer {
             Ok(result) => {
                 let structured: Value = serde_json::from_str(&result.structured)
                     .map_err(|_| McpError::internal_error("the component returned malformed JSON", None))?;
+                // Not `CallToolResult::structured`: it would serialize the body again for a text
+                // block the component has already written.
+                let content = vec![ContentBlock::text(result.text)];
                 let mut reply = if result.is_error {
-                    CallToolResult::structured_error(structured)
+                    CallToolResult::error(content)
                 } else {
-                    CallToolResult::structured(structured)
+                    CallToolResult::success(content)
                 };
-                reply.content = vec![ContentBlock::text(result.text)];
+                reply.structured_content = Some(structured);
                 Ok(reply)
             }
             Err(CallFailure::Dispatch(CallError::UnknownTool(tool))) => {
