@@ -36,6 +36,9 @@ struct Args {
     /// Also write the whole tools/list result to this file (for the size analysis in BENCHMARKS.md).
     #[arg(long)]
     tools_json: Option<PathBuf>,
+    /// Threads of the MCP client's runtime in the stdio sections (1: a single-threaded event loop).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    client_threads: u16,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -277,6 +280,73 @@ async fn main() -> anyhow::Result<()> {
     println!("- binary: `{}`", binary.display());
     println!("- calls per latency row: {}", args.calls);
 
+    let setup = Setup {
+        binary: binary.clone(),
+        sim_url: sim_url.clone(),
+        address,
+        cache: cache.clone(),
+        project,
+        thousand,
+        token,
+        calls: args.calls,
+        startups: args.startups,
+        tools_file: args.tools_json.clone(),
+    };
+    // The client runs on a runtime of its own, by default on one thread as Node's and Python's
+    // asyncio clients do, while the simulator keeps the main runtime's workers (Taiga is another
+    // process). `--client-threads` gives the client a multi-threaded runtime instead.
+    let client_threads = args.client_threads;
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let runtime = if client_threads == 1 {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(usize::from(client_threads))
+                .enable_all()
+                .build()
+        };
+        let outcome = runtime
+            .map_err(anyhow::Error::from)
+            .and_then(|runtime| runtime.block_on(over_stdio(setup)));
+        let _ = done.send(outcome);
+    });
+    finished.await.context("the stdio client's thread stopped")??;
+
+    sandbox::report(&sim_url, project, args.calls).await?;
+    throughput(&binary, &sim_url, &cache, project, args.calls).await?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// What the stdio sections need: the bridge binary and the simulator with its bench data.
+struct Setup {
+    binary: PathBuf,
+    sim_url: String,
+    address: String,
+    cache: PathBuf,
+    project: i64,
+    thousand: i64,
+    token: String,
+    calls: usize,
+    startups: usize,
+    tools_file: Option<PathBuf>,
+}
+
+/// Start-up, context cost, per-call latency, the large list and memory, through one stdio client.
+async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
+    let Setup {
+        binary,
+        sim_url,
+        address,
+        cache,
+        project,
+        thousand,
+        token,
+        calls,
+        startups,
+        tools_file,
+    } = setup;
     // Start-up: cold (empty cache) once, then warm.
     let started = Instant::now();
     let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
@@ -284,7 +354,7 @@ async fn main() -> anyhow::Result<()> {
     let cold = started.elapsed();
     bridge.client.cancel().await?;
     let mut warm = Vec::new();
-    for _ in 0..args.startups {
+    for _ in 0..startups {
         let started = Instant::now();
         let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
         bridge.client.list_all_tools().await?;
@@ -297,14 +367,14 @@ async fn main() -> anyhow::Result<()> {
     println!("| cold (compiles the component) | {} |", ms(cold));
     println!(
         "| warm, p50 of {} | {} (p95 {}) |",
-        args.startups,
+        startups,
         ms(warm.p50),
         ms(warm.p95)
     );
 
     // Context cost.
     let tools_json = serde_json::to_vec(&json!({"tools": tools}))?;
-    if let Some(path) = &args.tools_json {
+    if let Some(path) = &tools_file {
         std::fs::write(path, &tools_json).with_context(|| format!("writing {}", path.display()))?;
     }
     println!("\n## Context cost\n");
@@ -375,11 +445,11 @@ async fn main() -> anyhow::Result<()> {
         ),
     ];
     for (tool, arguments, path) in rows {
-        let mut bridged = Vec::with_capacity(args.calls);
-        let mut fresh = Vec::with_capacity(args.calls);
-        let mut kept = Vec::with_capacity(args.calls);
+        let mut bridged = Vec::with_capacity(calls);
+        let mut fresh = Vec::with_capacity(calls);
+        let mut kept = Vec::with_capacity(calls);
         let cpu_before = cpu_time(bridge.pid);
-        for _ in 0..args.calls {
+        for _ in 0..calls {
             let started = Instant::now();
             direct(&address, &path, &token).await?;
             fresh.push(started.elapsed());
@@ -404,7 +474,7 @@ async fn main() -> anyhow::Result<()> {
             signed_ms(b.p50, d.p50),
             signed_ms(b.p95, d.p95),
             signed_ms(b.p99, d.p99),
-            cpu.as_secs_f64() * 1000.0 / args.calls as f64
+            cpu.as_secs_f64() * 1000.0 / calls as f64
         );
     }
 
@@ -460,10 +530,6 @@ async fn main() -> anyhow::Result<()> {
         (after.saturating_sub(after_1000.0) * 1024) as f64 / 9_000.0
     );
     bridge.client.cancel().await?;
-
-    sandbox::report(&sim_url, project, args.calls).await?;
-    throughput(&binary, &sim_url, &cache, project, args.calls).await?;
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
