@@ -45,12 +45,12 @@ fn fetch(
     page: i64,
     size: i64,
     what: &str,
-    keys: &[&str],
+    compact: &Compact,
 ) -> ToolResult<Page> {
     let mut params = filters.to_vec();
     params.push(("page", Some(page.to_string())));
     params.push(("page_size", Some(size.to_string())));
-    match api.taiga().get_page_keeping(&with_query(path, &params), what, keys) {
+    match api.taiga().get_compact_page(&with_query(path, &params), what, compact) {
         Err(err) if err.code == ErrorCode::NotFound && page > 1 => Err(ToolError::invalid(
             "page",
             format!("page {page} is past the last page of {what}"),
@@ -74,9 +74,9 @@ pub fn list_page(
         let mut total = None;
         let mut page = 1;
         loop {
-            let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what, compact.keys)?;
+            let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what, &compact)?;
             total = listing.total.or(total);
-            items.extend(listing.items.iter().map(compact.map));
+            items.extend(listing.items);
             if !listing.has_next || items.len() >= MAX_ALL_ITEMS {
                 let truncated = listing.has_next || items.len() > MAX_ALL_ITEMS;
                 items.truncate(MAX_ALL_ITEMS);
@@ -102,10 +102,9 @@ pub fn list_page(
     }
     let page = args.int("page").unwrap_or(1);
     let page_size = args.int("page_size").unwrap_or(DEFAULT_PAGE_SIZE);
-    let listing = fetch(api, path, filters, page, page_size, what, compact.keys)?;
-    let items: Vec<Value> = listing.items.iter().map(compact.map).collect();
+    let listing = fetch(api, path, filters, page, page_size, what, &compact)?;
     Ok(json!({
-        "items": items,
+        "items": listing.items,
         "total": listing.total,
         "page": page,
         "page_size": page_size,

@@ -20,6 +20,23 @@ pub struct Compact {
     pub keys: &'static [&'static str],
     /// Builds the bridge's form from a Taiga object.
     pub map: fn(&Value) -> Value,
+    /// Builds the bridge's forms straight from a list page, without an intermediate `Value` per
+    /// item, for the forms listed most; it must answer what projecting `keys` and applying `map`
+    /// answers (the same guard test checks).
+    pub page: Option<PageParser>,
+}
+
+/// Parses a whole list page into compact forms.
+pub type PageParser = fn(&[u8]) -> serde_json::Result<Vec<Value>>;
+
+impl Compact {
+    /// A list page in this form.
+    pub fn parse_page(&self, body: &[u8]) -> serde_json::Result<Vec<Value>> {
+        match self.page {
+            Some(page) => page(body),
+            None => Ok(parse_items(body, self.keys)?.iter().map(self.map).collect()),
+        }
+    }
 }
 
 /// An object key, borrowed from the input when it has no escapes.

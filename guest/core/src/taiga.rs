@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
-use crate::projection::{parse_items, parse_object};
+use crate::projection::{Compact, parse_object};
 
 /// A Taiga server's origin, `scheme://host[:port]`, checked and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,10 +149,11 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
         })
     }
 
-    /// GET one page of a list, keeping only `keys` of each item (see [`crate::projection`]).
-    pub fn get_page_keeping(&self, path: &str, what: &str, keys: &[&str]) -> ToolResult<Page> {
+    /// GET one page of a list, each item in its `compact` form (see [`crate::projection`]).
+    pub fn get_compact_page(&self, path: &str, what: &str, compact: &Compact) -> ToolResult<Page> {
         self.page(path, what, |response| {
-            parse_items(&response.body, keys)
+            compact
+                .parse_page(&response.body)
                 .map_err(|_| unexpected("a list endpoint did not return a JSON array of objects"))
         })
     }

@@ -599,10 +599,9 @@ pub const LIST_EPIC_USER_STORIES: Tool = Tool {
             .get(&format!("/epics/{epic_id}"), &format!("epic {epic_id}"))?;
         let project = epic["project"].as_i64().unwrap_or_default();
         let path = format!("/userstories?project={project}&epic={epic_id}&page_size=1000");
-        let page =
-            api.taiga()
-                .get_page_keeping(&path, &format!("user stories of epic {epic_id}"), COMPACT_ITEM.keys)?;
-        let items: Vec<Value> = page.items.iter().map(COMPACT_ITEM.map).collect();
-        Ok(json!({"epic_id": epic_id, "items": items}))
+        let page = api
+            .taiga()
+            .get_compact_page(&path, &format!("user stories of epic {epic_id}"), &COMPACT_ITEM)?;
+        Ok(json!({"epic_id": epic_id, "items": page.items}))
     },
 };

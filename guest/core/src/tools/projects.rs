@@ -244,6 +244,7 @@ macro_rules! summary_keys {
 pub const PROJECT_SUMMARY: Compact = Compact {
     keys: summary_keys!(),
     map: summary,
+    page: None,
 };
 
 fn summary(project: &Value) -> Value {
@@ -271,6 +272,7 @@ pub const PROJECT_DETAIL: Compact = Compact {
         "i_am_admin"
     ),
     map: project_body,
+    page: None,
 };
 
 fn project_body(project: &Value) -> Value {

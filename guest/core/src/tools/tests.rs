@@ -327,6 +327,8 @@ fn projections_read_only_their_keys() {
         for (item, kept) in items.iter().zip(&projected) {
             assert_eq!((compact.map)(kept), (compact.map)(item), "{path}: {item}");
         }
+        let whole: Vec<Value> = items.iter().map(compact.map).collect();
+        assert_eq!(compact.parse_page(&body).unwrap(), whole, "{path}");
         *checked.entry(path).or_default() += items.len();
     }
     for (path, _) in compacts {
