@@ -117,7 +117,12 @@ fn read_body(incoming: &IncomingBody, limit: u64) -> Result<Vec<u8>, TransportEr
                 if bytes.len() as u64 + chunk.len() as u64 > limit {
                     return Err(TransportError::TooLarge(limit));
                 }
-                bytes.extend_from_slice(&chunk);
+                if bytes.is_empty() {
+                    // Most bodies arrive in one chunk: keep it rather than copy it.
+                    bytes = chunk;
+                } else {
+                    bytes.extend_from_slice(&chunk);
+                }
             }
             Err(StreamError::Closed) => return Ok(bytes),
             Err(err) => return Err(stream_error(err)),

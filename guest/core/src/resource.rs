@@ -233,7 +233,7 @@ struct ItemRow {
 /// [`COMPACT_ITEM`] of every item of a list page, read into [`ItemRow`]s: about half the time of
 /// projecting each item into a `Value` and mapping it (BENCHMARKS.md).
 fn compact_item_page(body: &[u8]) -> serde_json::Result<Vec<Value>> {
-    let rows: Vec<ItemRow> = serde_json::from_slice(body)?;
+    let rows: Vec<ItemRow> = serde_json::from_str(crate::projection::text(body)?)?;
     Ok(rows
         .into_iter()
         .map(|row| {
