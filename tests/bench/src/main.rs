@@ -279,6 +279,7 @@ async fn main() -> anyhow::Result<()> {
     println!("# taiga-mcp benchmark\n");
     println!("- binary: `{}`", binary.display());
     println!("- calls per latency row: {}", args.calls);
+    println!("- threads of the stdio client's runtime: {}", args.client_threads);
 
     let setup = Setup {
         binary: binary.clone(),
