@@ -1,6 +1,7 @@
 //! The sandbox alone, without MCP or a child process: what instantiating the component costs per
 //! call, and what each of wasmtime's guards (epochs, fuel, the memory limiter) adds to real calls.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -117,9 +118,14 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
         "| guards | instantiate + refuse p50 | p99 | list-tools p50 | p99 | get_project p50 | p99 | list_user_stories p50 | p99 |\n\
          |---|---|---|---|---|---|---|---|---|"
     );
+    // Like the bridge, the section loads `TAIGA_COMPONENT` when set, to measure a candidate build.
+    let source = ComponentSource {
+        path: std::env::var_os("TAIGA_COMPONENT").map(PathBuf::from),
+        cache_dir: None,
+    };
     for (name, guards) in VARIANTS {
         let sandbox = Sandbox::load_with_guards(
-            &ComponentSource::default(),
+            &source,
             Arc::new(MemoryStore::new()),
             Arc::new(Metrics::default()),
             SLOTS,
