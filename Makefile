@@ -5,7 +5,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 RUN_ARGS ?=
-COMPONENTS := target/component/wasm32-wasip2/release
+COMPONENTS := target/component/wasm32-wasip2/component
 # The typed component for WASM MCP gateways, with its WIT docs embedded.
 GATEWAY_WASM := target/gateway/taiga-gateway.wasm
 # wasm-tools, to check the gateway component's imports; installed here, not system-wide.
@@ -26,7 +26,7 @@ build: wasm-target gateway
 	$(CARGO) build --package taiga-trap-component --target wasm32-wasip2 --release --target-dir target/component
 
 gateway: wasm-target
-	$(CARGO) build --package taiga-gateway --target wasm32-wasip2 --release --target-dir target/component
+	$(CARGO) build --package taiga-gateway --target wasm32-wasip2 --profile component --target-dir target/component
 	mkdir -p $(dir $(GATEWAY_WASM))
 	$(CARGO) run --quiet --package taiga-gateway-gen --bin embed-docs -- $(COMPONENTS)/taiga_gateway.wasm wit taiga-gateway $(GATEWAY_WASM)
 

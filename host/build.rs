@@ -1,4 +1,4 @@
-//! Builds the `taiga-component` WebAssembly component (wasm32-wasip2, release) so that the host
+//! Builds the `taiga-component` WebAssembly component (wasm32-wasip2, the `component` profile) so that the host
 //! binary embeds it and `cargo run -p taiga-mcp` needs no other step. Set `TAIGA_COMPONENT_WASM`
 //! to embed a prebuilt component instead.
 
@@ -37,7 +37,8 @@ fn build_component(workspace: &std::path::Path) -> PathBuf {
             "taiga-component",
             "--target",
             "wasm32-wasip2",
-            "--release",
+            "--profile",
+            "component",
             "--target-dir",
         ])
         .arg(&target_dir);
@@ -62,6 +63,6 @@ fn build_component(workspace: &std::path::Path) -> PathBuf {
     );
     target_dir
         .join("wasm32-wasip2")
-        .join("release")
+        .join("component")
         .join("taiga_component.wasm")
 }
