@@ -39,6 +39,10 @@ struct Args {
     /// Threads of the MCP client's runtime in the stdio sections (1: a single-threaded event loop).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     client_threads: u16,
+    /// Worker threads of the Streamable HTTP bridge's runtime (its `TOKIO_WORKER_THREADS`; default:
+    /// tokio's, one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    http_workers: Option<u16>,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -280,7 +284,11 @@ async fn main() -> anyhow::Result<()> {
     println!("- binary: `{}`", binary.display());
     println!("- calls per latency row: {}", args.calls);
     println!("- threads of the stdio client's runtime: {}", args.client_threads);
+    if let Some(workers) = args.http_workers {
+        println!("- worker threads of the Streamable HTTP bridge: {workers}");
+    }
 
+    let (direct_address, direct_token) = (address.clone(), token.clone());
     let setup = Setup {
         binary: binary.clone(),
         sim_url: sim_url.clone(),
@@ -315,7 +323,17 @@ async fn main() -> anyhow::Result<()> {
     finished.await.context("the stdio client's thread stopped")??;
 
     sandbox::report(&sim_url, project, args.calls).await?;
-    throughput(&binary, &sim_url, &cache, project, args.calls).await?;
+    let http = Http {
+        binary: &binary,
+        sim: &sim_url,
+        address: &direct_address,
+        cache: &cache,
+        project,
+        token: &direct_token,
+        calls: args.calls,
+        workers: args.http_workers,
+    };
+    over_http(&http).await?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
@@ -426,58 +444,8 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
     println!("| the same story straight from Taiga | {} |", raw_story.len());
 
     // Per-call overhead over stdio.
-    println!("\n## Per-call latency over stdio (ms)\n");
-    println!(
-        "| call | direct, new connection p50 | direct, keep-alive p50 | p95 | p99 | bridge p50 | p95 | p99 | \
-         overhead p50 | p95 | p99 | bridge CPU ms per call |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let mut keep_alive = KeepAlive::connect(&address, &token).await?;
-    let rows: [(&str, Value, String); 2] = [
-        (
-            "get_project",
-            json!({"session_id": session, "project_id": project}),
-            format!("/projects/{project}"),
-        ),
-        (
-            "list_user_stories",
-            json!({"session_id": session, "project_id": project}),
-            format!("/userstories?project={project}&page=1&page_size=30"),
-        ),
-    ];
-    for (tool, arguments, path) in rows {
-        let mut bridged = Vec::with_capacity(calls);
-        let mut fresh = Vec::with_capacity(calls);
-        let mut kept = Vec::with_capacity(calls);
-        let cpu_before = cpu_time(bridge.pid);
-        for _ in 0..calls {
-            let started = Instant::now();
-            direct(&address, &path, &token).await?;
-            fresh.push(started.elapsed());
-            let started = Instant::now();
-            keep_alive.get(&path).await?;
-            kept.push(started.elapsed());
-            let started = Instant::now();
-            call(&bridge.client, tool, arguments.clone()).await?;
-            bridged.push(started.elapsed());
-        }
-        let cpu = cpu_time(bridge.pid).saturating_sub(cpu_before);
-        let (b, f, d) = (stats(bridged), stats(fresh), stats(kept));
-        println!(
-            "| {tool} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} |",
-            ms(f.p50),
-            ms(d.p50),
-            ms(d.p95),
-            ms(d.p99),
-            ms(b.p50),
-            ms(b.p95),
-            ms(b.p99),
-            signed_ms(b.p50, d.p50),
-            signed_ms(b.p95, d.p95),
-            signed_ms(b.p99, d.p99),
-            cpu.as_secs_f64() * 1000.0 / calls as f64
-        );
-    }
+    let rows = latency_calls(&session, project);
+    latency(&bridge.client, bridge.pid, "stdio", &rows, &address, &token, calls).await?;
 
     // Large lists.
     let started = Instant::now();
@@ -534,12 +502,111 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Calls per second and latency of `get_project` over Streamable HTTP with many concurrent clients.
-async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls: usize) -> anyhow::Result<()> {
+/// The calls the per-call latency rows time: each tool with its arguments, and the Taiga request it makes.
+fn latency_calls(session: &str, project: i64) -> [(&'static str, Value, String); 2] {
+    [
+        (
+            "get_project",
+            json!({"session_id": session, "project_id": project}),
+            format!("/projects/{project}"),
+        ),
+        (
+            "list_user_stories",
+            json!({"session_id": session, "project_id": project}),
+            format!("/userstories?project={project}&page=1&page_size=30"),
+        ),
+    ]
+}
+
+/// Prints the per-call latency table of one transport. Each sample times the Taiga request on a new
+/// connection, then on a kept-alive one, then the call through the bridge, so that all three see
+/// the same moment of the machine.
+async fn latency(
+    client: &Client,
+    bridge_pid: u32,
+    transport: &str,
+    rows: &[(&str, Value, String)],
+    address: &str,
+    token: &str,
+    calls: usize,
+) -> anyhow::Result<()> {
+    println!("\n## Per-call latency over {transport} (ms)\n");
+    println!(
+        "| call | direct, new connection p50 | direct, keep-alive p50 | p95 | p99 | bridge p50 | p95 | p99 | \
+         overhead p50 | p95 | p99 | bridge CPU ms per call |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut keep_alive = KeepAlive::connect(address, token).await?;
+    for (tool, arguments, path) in rows {
+        let mut bridged = Vec::with_capacity(calls);
+        let mut fresh = Vec::with_capacity(calls);
+        let mut kept = Vec::with_capacity(calls);
+        let cpu_before = cpu_time(bridge_pid);
+        for _ in 0..calls {
+            let started = Instant::now();
+            direct(address, path, token).await?;
+            fresh.push(started.elapsed());
+            let started = Instant::now();
+            keep_alive.get(path).await?;
+            kept.push(started.elapsed());
+            let started = Instant::now();
+            call(client, tool, arguments.clone()).await?;
+            bridged.push(started.elapsed());
+        }
+        let cpu = cpu_time(bridge_pid).saturating_sub(cpu_before);
+        let (b, f, d) = (stats(bridged), stats(fresh), stats(kept));
+        println!(
+            "| {tool} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3} |",
+            ms(f.p50),
+            ms(d.p50),
+            ms(d.p95),
+            ms(d.p99),
+            ms(b.p50),
+            ms(b.p95),
+            ms(b.p99),
+            signed_ms(b.p50, d.p50),
+            signed_ms(b.p95, d.p95),
+            signed_ms(b.p99, d.p99),
+            cpu.as_secs_f64() * 1000.0 / calls as f64
+        );
+    }
+    Ok(())
+}
+
+/// What the Streamable HTTP sections need.
+struct Http<'a> {
+    binary: &'a Path,
+    sim: &'a str,
+    address: &'a str,
+    cache: &'a Path,
+    project: i64,
+    token: &'a str,
+    calls: usize,
+    workers: Option<u16>,
+}
+
+/// Per-call latency through one Streamable HTTP client, then calls per second and latency of
+/// `get_project` with many concurrent clients.
+async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
     use rmcp::transport::StreamableHttpClientTransport;
 
+    let &Http {
+        binary,
+        sim,
+        address,
+        cache,
+        project,
+        token,
+        calls,
+        workers,
+    } = http;
+
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = tokio::process::Command::new(binary)
+    let mut server = tokio::process::Command::new(binary);
+    if let Some(workers) = workers {
+        server.env("TOKIO_WORKER_THREADS", workers.to_string());
+    }
+    let mut server = server
         .args(["--transport", "http", "--listen", &format!("127.0.0.1:{port}")])
         .env("TAIGA_API_URL", sim)
         .env("ALLOW_HTTP_TAIGA", "true")
@@ -564,12 +631,15 @@ async fn throughput(binary: &Path, sim: &str, cache: &Path, project: i64, calls:
     let first = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?;
     let login = call(&first, "login", json!({"username": "admin", "password": "123123"})).await?;
     let session = login["session_id"].as_str().context("session")?.to_owned();
+    let bridge_pid = server.id().context("server pid")?;
+    let rows = latency_calls(&session, project);
+    latency(&first, bridge_pid, "Streamable HTTP", &rows, address, token, calls).await?;
+
     println!("\n## Throughput over Streamable HTTP (get_project)\n");
     println!(
         "| clients | calls | calls/s | p50 ms | p99 ms | errors | bridge CPU ms per call | calls/s per bridge core | \
          client and simulator CPU ms per call |\n|---|---|---|---|---|---|---|---|---|"
     );
-    let bridge_pid = server.id().context("server pid")?;
     for clients in [1usize, 10, 100, 1000] {
         let per_client = (calls * 2 / clients).max(2);
         let mut connected = Vec::with_capacity(clients);
