@@ -125,6 +125,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let policy = HttpPolicy {
                 allowed_hosts: config.http_allowed_hosts.clone(),
                 allowed_origins: config.http_allowed_origins.clone(),
+                stateless: config.http_stateless,
             };
             crate::http::serve(server, health, policy, tenants, config.listen, config.call_timeout).await
         }

@@ -60,6 +60,12 @@ pub struct Cli {
     )]
     pub http_allowed_origins: String,
 
+    /// Serve Streamable HTTP without MCP sessions: every request stands alone and is answered with
+    /// JSON (as SSE only while a call reports progress), so any replica can answer any request and
+    /// a call costs less CPU; clients cannot open a GET stream. Off: rmcp's sessions and SSE.
+    #[arg(long, env = "HTTP_STATELESS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub http_stateless: bool,
+
     /// A tenants file (TOML) for a shared deployment: per tenant an API key hash, the Taiga servers
     /// it may reach, its limits, quotas and session namespace. HTTP transport only; re-read on SIGHUP.
     #[arg(long, env = "TAIGA_MCP_TENANTS")]
@@ -229,6 +235,8 @@ pub struct Config {
     pub http_allowed_hosts: Vec<String>,
     /// Accepted Origins.
     pub http_allowed_origins: Vec<String>,
+    /// Whether Streamable HTTP is served without MCP sessions.
+    pub http_stateless: bool,
     /// Trusted proxies.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The tenants file, if the deployment is shared.
@@ -352,6 +360,7 @@ impl Cli {
             admin_listen: self.admin_listen,
             http_allowed_hosts: list(&self.http_allowed_hosts).map(str::to_owned).collect(),
             http_allowed_origins: list(&self.http_allowed_origins).map(str::to_owned).collect(),
+            http_stateless: self.http_stateless,
             trusted_proxies,
             tenants: self.tenants,
             allow_http_taiga: self.allow_http_taiga,

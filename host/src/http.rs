@@ -16,6 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -64,13 +65,15 @@ pub fn admin_routes(health: Health) -> Router {
         .with_state(health)
 }
 
-/// Host and Origin policy of the HTTP transport.
+/// How the HTTP transport admits and serves MCP requests.
 #[derive(Debug, Clone)]
 pub struct HttpPolicy {
     /// Accepted `Host` names (with or without port).
     pub allowed_hosts: Vec<String>,
     /// Accepted browser `Origin`s; empty refuses every request that carries one.
     pub allowed_origins: Vec<String>,
+    /// Serve without MCP sessions, answering with JSON.
+    pub stateless: bool,
 }
 
 /// The header naming a request's MCP session.
@@ -164,12 +167,25 @@ pub async fn serve(
         config.with_allowed_origins(policy.allowed_origins)
     };
     let in_flight = server.in_flight();
-    let mcp = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
-    let mut mcp = Router::new().nest_service("/mcp", mcp);
+    let mut mcp = if policy.stateless {
+        // The server keeps nothing per MCP session (Taiga sessions are the `session_id` argument,
+        // held by the session store), so a request needs no session: it skips the session's worker
+        // task and the SSE framing (about a third less CPU per call, BENCHMARKS.md).
+        let config = config.with_legacy_session_mode(false).with_json_response(true);
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(NeverSessionManager::default()),
+            config,
+        );
+        Router::new().nest_service("/mcp", service)
+    } else {
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        Router::new().nest_service("/mcp", service)
+    };
     if let Some(tenants) = tenants {
         mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
     }

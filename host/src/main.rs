@@ -74,7 +74,9 @@ fn main() -> ExitCode {
 
 fn init_logging(config: &Config) {
     // rmcp logs whole protocol messages (login passwords included) below info: never let them out.
-    let filter = tracing_subscriber::EnvFilter::new(format!("{},rmcp=info", config.log_level));
+    // Its info lines (each stateless HTTP request starts and ends a service) repeat what the audit
+    // line of each call says better.
+    let filter = tracing_subscriber::EnvFilter::new(format!("{},rmcp=warn", config.log_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

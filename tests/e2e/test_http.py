@@ -60,6 +60,58 @@ def test_dns_rebinding_and_oversized_requests_are_refused(http_server: HttpServe
     assert http_server.post(b"[" + b" " * (5 * 1024 * 1024) + b"]", {}) == 413
 
 
+def post_tools_list(server: HttpServer) -> tuple[str, str | None, dict]:
+    """A tools/list request with no initialize before it: (content type, session header, answer)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}).encode()
+    request = urllib.request.Request(f"{server.base}/mcp", data=body, method="POST", headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-06-18"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["content-type"], response.headers.get("mcp-session-id"), json.load(response)
+
+
+def test_sessions_are_required_by_default(http_server: HttpServer) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        post_tools_list(http_server)
+    assert refused.value.code in (400, 404, 422)
+
+
+@pytest.fixture
+def stateless_server(simulator: Simulator, cache_dir: Path) -> Iterator[HttpServer]:
+    server = HttpServer(simulator, cache_dir, HTTP_STATELESS="true")
+    yield server
+    server.stop()
+
+
+def test_stateless_requests_stand_alone_and_get_json_answers(stateless_server: HttpServer) -> None:
+    content_type, session, answer = post_tools_list(stateless_server)
+    assert content_type.startswith("application/json") and session is None
+    assert answer["id"] == 7 and len(answer["result"]["tools"]) == 59
+
+
+async def test_a_stateless_call_streams_its_progress_then_its_result(stateless_server: HttpServer) -> None:
+    async with Client(f"{stateless_server.base}/mcp") as client:
+        session = (await call_ok(client, "login", ADMIN))["session_id"]
+        project = (await call_ok(client, "list_projects", {"session_id": session}))["items"][0]["id"]
+        created = await call_ok(
+            client, "bulk_create_user_stories", {"session_id": session, "project_id": project, "titles": ["A", "B"]})
+        ids = [story["id"] for story in created["created"]]
+        reports: list[tuple[float, float | None]] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            reports.append((progress, total))
+
+        result = await client.call_tool(
+            "bulk_update_user_stories",
+            {"session_id": session, "user_story_ids": ids, "tags": ["http"]},
+            progress_callback=on_progress,
+        )
+        assert not result.is_error and result.structured_content["done"] == 2
+        assert reports == [(1, 2), (2, 2)]
+    async with Client(f"{stateless_server.base}/mcp") as other:
+        assert (await call_ok(other, "list_projects", {"session_id": session}))["total"] == 3
+
+
 async def test_login_limits_count_per_client_address(http_server: HttpServer) -> None:
     async with Client(f"{http_server.base}/mcp") as first, Client(f"{http_server.base}/mcp") as second:
         await call_error(first, "login", {"username": "admin", "password": "no"}, "INVALID_CREDENTIALS")
