@@ -39,13 +39,20 @@ struct Args {
     /// Threads of the MCP client's runtime in the stdio sections (1: a single-threaded event loop).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     client_threads: u16,
-    /// Worker threads of the Streamable HTTP bridge's runtime (its `TOKIO_WORKER_THREADS`; default:
-    /// tokio's, one per core).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
-    http_workers: Option<u16>,
+    /// An environment variable for the Streamable HTTP bridge, `KEY=VALUE` (repeatable): for example
+    /// `HTTP_STATELESS=true`, or `TOKIO_WORKER_THREADS=1` for its runtime's worker threads.
+    #[arg(long, value_parser = parse_setting)]
+    http_env: Vec<(String, String)>,
 }
 
 type Client = RunningService<RoleClient, ()>;
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
 
 struct Bridge {
     client: Client,
@@ -284,8 +291,8 @@ async fn main() -> anyhow::Result<()> {
     println!("- binary: `{}`", binary.display());
     println!("- calls per latency row: {}", args.calls);
     println!("- threads of the stdio client's runtime: {}", args.client_threads);
-    if let Some(workers) = args.http_workers {
-        println!("- worker threads of the Streamable HTTP bridge: {workers}");
+    for (key, value) in &args.http_env {
+        println!("- Streamable HTTP bridge: `{key}={value}`");
     }
 
     let (direct_address, direct_token) = (address.clone(), token.clone());
@@ -331,7 +338,7 @@ async fn main() -> anyhow::Result<()> {
         project,
         token: &direct_token,
         calls: args.calls,
-        workers: args.http_workers,
+        settings: &args.http_env,
     };
     over_http(&http).await?;
     let _ = std::fs::remove_dir_all(&scratch);
@@ -582,7 +589,7 @@ struct Http<'a> {
     project: i64,
     token: &'a str,
     calls: usize,
-    workers: Option<u16>,
+    settings: &'a [(String, String)],
 }
 
 /// Per-call latency through one Streamable HTTP client, then calls per second and latency of
@@ -598,21 +605,18 @@ async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
         project,
         token,
         calls,
-        workers,
+        settings,
     } = http;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = tokio::process::Command::new(binary);
-    if let Some(workers) = workers {
-        server.env("TOKIO_WORKER_THREADS", workers.to_string());
-    }
-    let mut server = server
+    let mut server = tokio::process::Command::new(binary)
         .args(["--transport", "http", "--listen", &format!("127.0.0.1:{port}")])
         .env("TAIGA_API_URL", sim)
         .env("ALLOW_HTTP_TAIGA", "true")
         .env("TAIGA_MCP_CACHE_DIR", cache)
         .env("LOG_LEVEL", "error")
         .env("LOGIN_RATE_LIMIT", "1000000")
+        .envs(settings.iter().cloned())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
