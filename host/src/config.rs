@@ -61,8 +61,8 @@ pub struct Cli {
     pub http_allowed_origins: String,
 
     /// Serve Streamable HTTP without MCP sessions: every request stands alone and is answered with
-    /// JSON (as SSE only while a call reports progress), so any replica can answer any request and
-    /// a call costs less CPU; clients cannot open a GET stream. Off: rmcp's sessions and SSE.
+    /// JSON (as SSE only while a call reports progress), so any replica can answer any request;
+    /// clients cannot open a GET stream. Off: rmcp's sessions and SSE.
     #[arg(long, env = "HTTP_STATELESS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub http_stateless: bool,
 
