@@ -73,7 +73,7 @@ def post_tools_list(server: HttpServer) -> tuple[str, str | None, dict]:
 def test_sessions_are_required_by_default(http_server: HttpServer) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         post_tools_list(http_server)
-    assert refused.value.code in (400, 404, 422)
+    assert refused.value.code == 400 and "Session ID is required" in refused.value.read().decode()
 
 
 @pytest.fixture
