@@ -73,14 +73,14 @@ def sim_b() -> Iterator[Simulator]:
 class Deployment:
     """A shared `taiga-mcp` with three tenants over two simulators, logging JSON to a file."""
 
-    def __init__(self, sim_a: Simulator, sim_b: Simulator, cache_dir: Path, workdir: Path) -> None:
+    def __init__(self, sim_a: Simulator, sim_b: Simulator, cache_dir: Path, workdir: Path, **extra: str) -> None:
         self.sim_a, self.sim_b = sim_a, sim_b
         self.tenants = workdir / "tenants.toml"
         self.tenants.write_text(tenants_file(sim_a, sim_b))
         self.log_path = workdir / "server.log"
         self.log = self.log_path.open("w")
         self.server = HttpServer(
-            sim_a, cache_dir, errlog=self.log, TAIGA_MCP_TENANTS=str(self.tenants), LOG_FORMAT="json"
+            sim_a, cache_dir, errlog=self.log, TAIGA_MCP_TENANTS=str(self.tenants), LOG_FORMAT="json", **extra
         )
         self.url = f"{self.server.base}/mcp"
 
@@ -105,8 +105,10 @@ class Deployment:
 
 
 @pytest.fixture
-def deployment(simulator: Simulator, sim_b: Simulator, cache_dir: Path, tmp_path: Path) -> Iterator[Deployment]:
-    shared = Deployment(simulator, sim_b, cache_dir, tmp_path)
+def deployment(
+    request: pytest.FixtureRequest, simulator: Simulator, sim_b: Simulator, cache_dir: Path, tmp_path: Path
+) -> Iterator[Deployment]:
+    shared = Deployment(simulator, sim_b, cache_dir, tmp_path, **getattr(request, "param", {}))
     yield shared
     shared.stop()
 
@@ -138,6 +140,13 @@ def bearer(tenant_or_key: str) -> str:
     return f"Bearer {KEYS.get(tenant_or_key, tenant_or_key)}"
 
 
+# Tenants are isolated with and without MCP sessions (`HTTP_STATELESS`).
+BOTH_HTTP_MODES = pytest.mark.parametrize(
+    "deployment", [{}, {"HTTP_STATELESS": "true"}], ids=["sessions", "stateless"], indirect=True
+)
+
+
+@BOTH_HTTP_MODES
 def test_requests_without_a_tenant_key_get_401_and_reach_nothing(deployment: Deployment) -> None:
     deployment.sim_a.clear_requests()
     status, headers = raw(deployment.url, "POST", None, payload=INITIALIZE)
@@ -153,6 +162,7 @@ def test_requests_without_a_tenant_key_get_401_and_reach_nothing(deployment: Dep
     assert deployment.server.get("/healthz") == (200, "ok\n")
 
 
+@BOTH_HTTP_MODES
 async def test_sessions_hosts_and_namespaces_do_not_cross_tenants(deployment: Deployment) -> None:
     async with deployment.client("acme") as acme, deployment.client("globex") as globex:
         acme_session = {"session_id": (await call_ok(acme, "login", ADMIN))["session_id"]}
