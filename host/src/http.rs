@@ -15,6 +15,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -145,6 +146,12 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// MCP over Streamable HTTP at `/mcp`, with `sessions` keeping its MCP sessions (or none).
+fn mcp_route<M: SessionManager>(server: TaigaServer, sessions: M, config: StreamableHttpServerConfig) -> Router {
+    let service = StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
+    Router::new().nest_service("/mcp", service)
+}
+
 /// Serves MCP at `/mcp` plus the operational endpoints on `listen` until a shutdown signal.
 /// With `tenants`, `/mcp` admits only requests carrying a tenant's key. Calls still running after
 /// `drain` are cut when the process stops.
@@ -172,19 +179,9 @@ pub async fn serve(
         // held by the session store), so a request needs none: any replica can answer it, and no
         // worker task per MCP session is kept (more calls per second with many clients).
         let config = config.with_legacy_session_mode(false).with_json_response(true);
-        let service = StreamableHttpService::new(
-            move || Ok(server.clone()),
-            Arc::new(NeverSessionManager::default()),
-            config,
-        );
-        Router::new().nest_service("/mcp", service)
+        mcp_route(server, NeverSessionManager::default(), config)
     } else {
-        let service = StreamableHttpService::new(
-            move || Ok(server.clone()),
-            Arc::new(LocalSessionManager::default()),
-            config,
-        );
-        Router::new().nest_service("/mcp", service)
+        mcp_route(server, LocalSessionManager::default(), config)
     };
     if let Some(tenants) = tenants {
         mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
