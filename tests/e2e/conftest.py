@@ -156,11 +156,15 @@ class HttpServer:
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()
 
-    def post(self, body: bytes, headers: dict[str, str]) -> int:
+    def open(self, body: bytes, headers: dict[str, str]) -> Any:
+        """POSTs `body` to `/mcp` with an MCP client's headers; the response (HTTPError when refused)."""
         request = urllib.request.Request(f"{self.base}/mcp", data=body, method="POST", headers={
             "content-type": "application/json", "accept": "application/json, text/event-stream", **headers})
+        return urllib.request.urlopen(request, timeout=10)
+
+    def post(self, body: bytes, headers: dict[str, str]) -> int:
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with self.open(body, headers) as response:
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -63,10 +62,7 @@ def test_dns_rebinding_and_oversized_requests_are_refused(http_server: HttpServe
 def post_tools_list(server: HttpServer) -> tuple[str, str | None, dict]:
     """A tools/list request with no initialize before it: (content type, session header, answer)."""
     body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}).encode()
-    request = urllib.request.Request(f"{server.base}/mcp", data=body, method="POST", headers={
-        "content-type": "application/json", "accept": "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-06-18"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with server.open(body, {"mcp-protocol-version": "2025-06-18"}) as response:
         return response.headers["content-type"], response.headers.get("mcp-session-id"), json.load(response)
 
 
