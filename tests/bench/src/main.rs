@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use rmcp::model::{CallToolRequestParams, JsonObject, NumberOrString, ServerJsonRpcMessage, ServerResult};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, JsonObject, NumberOrString, ServerJsonRpcMessage, ServerResult,
+};
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
@@ -83,13 +85,18 @@ async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -
     Ok(Bridge { client, pid })
 }
 
-async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<Value> {
+/// Calls `tool` and returns the whole result, an error result included.
+async fn call_result(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<CallToolResult> {
     let Value::Object(arguments) = arguments else {
         bail!("arguments must be an object")
     };
-    let result = client
+    Ok(client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments as JsonObject))
-        .await?;
+        .await?)
+}
+
+async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<Value> {
+    let result = call_result(client, tool, arguments).await?;
     let body = result.structured_content.unwrap_or(Value::Null);
     if result.is_error == Some(true) {
         bail!("{tool} failed: {body}");
@@ -586,12 +593,7 @@ async fn latency(
 /// message, structured content and its JSON text): part of the overhead the latency rows measure,
 /// though spent in the client, not the bridge.
 async fn client_parse(client: &Client, tool: &str, arguments: &Value, samples: usize) -> anyhow::Result<Stats> {
-    let Value::Object(arguments) = arguments.clone() else {
-        bail!("arguments must be an object")
-    };
-    let result = client
-        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments as JsonObject))
-        .await?;
+    let result = call_result(client, tool, arguments.clone()).await?;
     let message = ServerJsonRpcMessage::response(ServerResult::CallToolResult(result), NumberOrString::Number(7));
     let wire = serde_json::to_string(&message)?;
     let mut parses = Vec::with_capacity(samples);
