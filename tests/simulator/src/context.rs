@@ -127,11 +127,16 @@ impl FromRequestParts<Sim> for Ctx {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("127.0.0.1")
             .to_owned();
+        // The path as sent, base path included, as Django's `build_absolute_uri` gives it.
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |original| original.path().to_owned());
         Ok(Self {
             user,
             query: parse_query(parts.uri.query().unwrap_or_default()),
             headers: parts.headers.clone(),
-            url: format!("http://{host}{}", parts.uri.path()),
+            url: format!("{}://{host}{path}", if sim.https { "https" } else { "http" }),
             sim: sim.clone(),
         })
     }

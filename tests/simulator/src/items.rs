@@ -466,21 +466,11 @@ impl State {
 
     /// Creates an item from a POST body, with Taiga's checks and defaults.
     pub fn create_item(&mut self, kind: Kind, user: i64, body: &Map<String, Value>) -> Result<i64, Refusal> {
-        let Some(project) = body.get("project").and_then(Value::as_i64) else {
-            return Err(field_error("project", "This field is required."));
-        };
-        let Some(found) = self.project(project) else {
-            return Err(field_error(
-                "project",
-                &format!("Invalid pk '{project}' - object does not exist."),
-            ));
-        };
-        if !self.can_edit(found.id, user) {
-            return Err(Refusal::Forbidden);
-        }
-        let missing: Vec<&str> = kind
-            .required()
+        // The validator reports every missing field at once: an empty body (one sent chunked,
+        // which Taiga reads as empty) names the project and the subject (recording 179).
+        let missing: Vec<&str> = ["project"]
             .iter()
+            .chain(kind.required())
             .copied()
             .filter(|field| body.get(*field).is_none_or(Value::is_null))
             .collect();
@@ -490,6 +480,18 @@ impl State {
                 .map(|field| (field.to_string(), json!(["This field is required."])))
                 .collect();
             return Err(Refusal::BadRequest(Value::Object(errors)));
+        }
+        let Some(project) = body.get("project").and_then(Value::as_i64) else {
+            return Err(field_error("project", "Incorrect type."));
+        };
+        let Some(found) = self.project(project) else {
+            return Err(field_error(
+                "project",
+                &format!("Invalid pk '{project}' - object does not exist."),
+            ));
+        };
+        if !self.can_edit(found.id, user) {
+            return Err(Refusal::Forbidden);
         }
         let mut fields = check_fields(self, kind, project, body)?;
         self.check_unique(kind, project, &fields, None)?;

@@ -1,5 +1,5 @@
 //! A Taiga 6.10 REST API simulator, faithful to the exchanges recorded from a real server
-//! (`shared/taiga-api/recordings`). Tests start it in-process on an ephemeral loopback port; people
+//! (`tests/taiga-api/recordings`). Tests start it in-process on an ephemeral loopback port; people
 //! run the `taiga-sim` binary and point `taiga-mcp` at it.
 //!
 //! Besides Taiga's routes it serves a control API under `/__sim/` (never recorded): `GET
@@ -19,6 +19,7 @@ pub mod items;
 mod respond;
 mod routes;
 pub mod seed;
+mod serve;
 pub mod state;
 pub(crate) mod template;
 
@@ -26,8 +27,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State as AxumState};
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{OriginalUri, Request, State as AxumState};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,6 +41,7 @@ use crate::faults::Faults;
 
 pub use faults::{Fault, FaultRule, Throttling};
 pub use seed::Seed;
+pub use serve::Tls;
 pub use state::State;
 
 /// Largest request body the simulator reads.
@@ -68,6 +70,8 @@ pub struct Shared {
     state: Mutex<State>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Faults>,
+    /// Served over TLS: absolute URLs (pagination links) say `https`.
+    https: bool,
 }
 
 impl Shared {
@@ -114,33 +118,48 @@ async fn misbehave(shared: &Shared, parts: &axum::http::request::Parts) -> Optio
     None
 }
 
+/// The request body as Django reads it: by `Content-Length` only. A body sent chunked without a
+/// length is read (so that the connection stays usable, as gunicorn does) and then ignored: Taiga
+/// sees an empty body and answers as recordings 178-180 show.
+async fn body_as_django_reads_it(parts: &axum::http::request::Parts, body: Body) -> Result<Bytes, Response> {
+    let bytes = to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|_| (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response())?;
+    if parts.headers.contains_key(axum::http::header::CONTENT_LENGTH)
+        && !parts.headers.contains_key(axum::http::header::TRANSFER_ENCODING)
+    {
+        Ok(bytes)
+    } else {
+        Ok(Bytes::new())
+    }
+}
+
 async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|info| info.0);
-    let bytes = match to_bytes(body, MAX_REQUEST_BYTES).await {
+    let bytes = match body_as_django_reads_it(&parts, body).await {
         Ok(bytes) => bytes,
-        Err(_) => return (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+        Err(response) => return response,
     };
-    if !parts.uri.path().starts_with("/__sim/") {
-        shared.requests().push(Recorded {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
-                .collect(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            peer,
-        });
-    }
-    if parts.uri.path().starts_with("/__sim/") {
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    }
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+    shared.requests().push(Recorded {
+        method: parts.method.to_string(),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        peer,
+    });
     if let Some(response) = misbehave(&shared, &parts).await {
         return response;
     }
@@ -152,7 +171,7 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
     response
 }
 
-fn app(shared: Arc<Shared>) -> Router {
+fn app(shared: Arc<Shared>, base_path: &str) -> Router {
     let control = Router::new()
         .route(
             "/__sim/requests",
@@ -186,15 +205,54 @@ fn app(shared: Arc<Shared>) -> Router {
                 },
             ),
         );
-    routes::router()
-        .merge(control)
-        .layer(middleware::from_fn_with_state(shared.clone(), record))
-        .with_state(shared)
+    let taiga = routes::router().layer(middleware::from_fn_with_state(shared.clone(), record));
+    let taiga = if base_path.is_empty() {
+        taiga
+    } else {
+        Router::new().nest(base_path, taiga)
+    };
+    taiga.merge(control).with_state(shared)
+}
+
+/// Where and how the simulator serves Taiga.
+#[derive(Clone, Default)]
+pub struct Mount {
+    /// A path Taiga is served under, as Taiga's `TAIGA_SUBPATH` (Django's `FORCE_SCRIPT_NAME`)
+    /// does: `/taiga` puts the API at `/taiga/api/v1`. Empty for the root.
+    pub base_path: String,
+    /// Serve HTTPS with this identity instead of plain HTTP.
+    pub tls: Option<Tls>,
+}
+
+impl Mount {
+    /// The base path, checked: empty, or `/` followed by segments (not `.` or `..`), without a
+    /// trailing slash.
+    fn base_path(&self) -> std::io::Result<String> {
+        let path = self.base_path.trim_end_matches('/');
+        let valid = path.is_empty()
+            || (path.starts_with('/')
+                && path[1..].split('/').all(|segment| {
+                    !matches!(segment, "" | "." | "..")
+                        && segment.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+                }));
+        if valid {
+            Ok(path.to_owned())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "base path `{}`: give `/` and path segments, e.g. /taiga",
+                    self.base_path
+                ),
+            ))
+        }
+    }
 }
 
 /// A running simulator.
 pub struct Simulator {
     address: SocketAddr,
+    base_path: String,
     shared: Arc<Shared>,
     server: JoinHandle<()>,
 }
@@ -202,32 +260,38 @@ pub struct Simulator {
 impl Simulator {
     /// Starts on an ephemeral loopback port with `seed` loaded.
     pub async fn start(seed: Seed) -> std::io::Result<Self> {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), seed).await
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), seed, Mount::default()).await
     }
 
-    /// Starts on `address` with `seed` loaded.
-    pub async fn start_on(address: SocketAddr, seed: Seed) -> std::io::Result<Self> {
-        let shared = Arc::new(Shared::default());
+    /// Starts on `address` with `seed` loaded, served as `mount` says.
+    pub async fn start_on(address: SocketAddr, seed: Seed, mount: Mount) -> std::io::Result<Self> {
+        let base_path = mount.base_path()?;
+        let shared = Arc::new(Shared {
+            https: mount.tls.is_some(),
+            ..Shared::default()
+        });
         seed.load(&mut shared.state());
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
-        let router = app(shared.clone());
-        let server = tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(err) = axum::serve(listener, service).await {
-                eprintln!("taiga-sim: server stopped: {err}");
-            }
-        });
+        let router = app(shared.clone(), &base_path);
+        let server = tokio::spawn(serve::serve(listener, router, mount.tls));
         Ok(Self {
             address,
+            base_path,
             shared,
             server,
         })
     }
 
-    /// The server's origin, e.g. `http://127.0.0.1:41234`.
+    /// The URL Taiga is served at: the origin and the base path, e.g. `http://127.0.0.1:41234` or
+    /// `https://127.0.0.1:41234/taiga`. Its API is below it, at `/api/v1`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}{}", serve::origin(self.address, self.shared.https), self.base_path)
+    }
+
+    /// The origin of the control API (`/__sim/...`), which is never under the base path.
+    pub fn control_url(&self) -> String {
+        serve::origin(self.address, self.shared.https)
     }
 
     /// The Taiga requests received so far.

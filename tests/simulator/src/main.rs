@@ -1,11 +1,13 @@
 //! `taiga-sim`: run the Taiga simulator so that `taiga-mcp` can be tried without a Taiga account.
 //!
-//! It prints `taiga-sim listening on http://127.0.0.1:PORT` on stdout once it accepts connections.
+//! It prints `taiga-sim listening on URL` on stdout once it accepts connections: Taiga's URL, with
+//! `https` and the base path when it serves them (`http://127.0.0.1:PORT` by default).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use clap::Parser;
-use taiga_sim::{Seed, Simulator};
+use taiga_sim::{Mount, Seed, Simulator, Tls};
 
 /// A Taiga 6.10 REST API simulator (loopback only).
 #[derive(Debug, Parser)]
@@ -17,13 +19,31 @@ struct Args {
     /// Starting data.
     #[arg(long, value_enum, default_value_t = Seed::Users)]
     seed: Seed,
+    /// Serve Taiga under this path, as Taiga's `TAIGA_SUBPATH` does: `/taiga` puts the API at
+    /// `/taiga/api/v1`. The control API stays at `/__sim/`.
+    #[arg(long, default_value = "")]
+    base_path: String,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs `--tls-key`.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port);
-    let simulator = Simulator::start_on(address, args.seed).await?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(chain), Some(key)) => Some(Tls::from_pem_files(chain, key)?),
+        _ => None,
+    };
+    let mount = Mount {
+        base_path: args.base_path,
+        tls,
+    };
+    let simulator = Simulator::start_on(address, args.seed, mount).await?;
     println!("taiga-sim listening on {}", simulator.url());
     simulator.run_forever().await;
     Ok(())

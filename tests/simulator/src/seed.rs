@@ -11,7 +11,7 @@ pub enum Seed {
     /// The users plus projects to try every tool: admin's private "Demo Scrum", public "Public Sample",
     /// a kanban "Demo Kanban", and bob's private "Bob Private".
     Demo,
-    /// The database the recordings in `shared/taiga-api/recordings` were made against: Taiga's
+    /// The database the recordings in `tests/taiga-api/recordings` were made against: Taiga's
     /// sample data (users 5 to 15, projects 1 to 7, public ones 1, 2, 4, 6, 7) with every sequence
     /// where the recorder found it, so that replayed requests name the same ids.
     Recordings,
@@ -70,6 +70,11 @@ fn load_recordings(state: &mut State) {
     });
     if let Some(fields) = sprint.as_object() {
         let _ = state.create_item(crate::items::Kind::Milestone, admin, fields);
+    }
+    // The sample data's first user story, which recording 180 patches.
+    let story = serde_json::json!({"project": 1, "subject": "Sample user story"});
+    if let Some(fields) = story.as_object() {
+        let _ = state.create_item(crate::items::Kind::UserStory, admin, fields);
     }
     for (model, next) in [
         ("membership", 92),

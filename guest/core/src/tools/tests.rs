@@ -264,13 +264,9 @@ fn logins_are_rate_limited_per_caller_and_username() {
     assert_eq!(attempts, 5, "a refused attempt never reaches Taiga");
 }
 
-/// `shared/taiga-api/recordings` beside the repository, or `TAIGA_API_RECORDINGS`.
+/// The recordings of a real Taiga 6.10 kept in the repository (`tests/taiga-api/recordings`).
 fn recordings_dir() -> std::path::PathBuf {
-    std::env::var_os("TAIGA_API_RECORDINGS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/taiga-api/recordings")
-        })
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/taiga-api/recordings")
 }
 
 /// List pages and project details are parsed keeping only the keys the bridge reads: building its
