@@ -23,7 +23,7 @@ class Redis:
 
     def __init__(self) -> None:
         server = shutil.which("redis-server")
-        assert server, "redis-server is not installed (.ci/run installs the Debian package)"
+        assert server, "redis-server is not installed (tests/run installs the Debian package)"
         self.binary = server
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
