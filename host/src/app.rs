@@ -81,6 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 settings: settings(&config),
                 limits,
                 allow_http_taiga: config.allow_http_taiga,
+                trust: config.trust.clone(),
             };
             let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
             Some(Arc::new(tenants))
@@ -104,7 +105,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: config.trusted_proxies.clone(),
     };
     let single = tenants.is_none().then(|| {
-        let policy = CallPolicy::new("default", limits, config.allow_list.clone());
+        let policy = CallPolicy::new("default", limits, config.allow_list.clone(), &config.trust);
         Arc::new(Tenant::single(settings(&config), policy))
     });
     let server = TaigaServer::new(sandbox, single, audience, metrics.clone()).await?;

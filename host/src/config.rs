@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::network::{AllowList, Origin};
+use crate::network::{AllowList, Origin, Trust};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +82,12 @@ pub struct Cli {
     /// More Taiga servers `login` may name, comma-separated (e.g. `https://taiga.example.com,https://tree.example:8443`).
     #[arg(long, env = "TAIGA_ALLOWED_HOSTS", default_value = "", hide_default_value = true)]
     pub taiga_allowed_hosts: String,
+
+    /// A PEM bundle of certificate authorities to trust for Taiga's TLS, besides the web PKI roots
+    /// and the system's store (which honours SSL_CERT_FILE): for a Taiga whose certificate comes
+    /// from your organisation's own CA.
+    #[arg(long, env = "TAIGA_CA_FILE")]
+    pub taiga_ca_file: Option<PathBuf>,
 
     /// Allow plain-HTTP Taiga servers. Off by default: credentials must not cross the network in clear.
     #[arg(long, env = "ALLOW_HTTP_TAIGA", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -249,6 +255,8 @@ pub struct Config {
     pub taiga_api_url: Origin,
     /// Every origin the component may reach.
     pub allow_list: AllowList,
+    /// The CAs trusted for Taiga's TLS.
+    pub trust: Trust,
     /// Timeout of one Taiga request.
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
@@ -313,6 +321,13 @@ impl Cli {
             scheme_check(&origin, "TAIGA_ALLOWED_HOSTS")?;
             origins.push(origin);
         }
+        let trust = match &self.taiga_ca_file {
+            Some(path) => Trust::with_ca_file(path).map_err(|message| ConfigError {
+                variable: "TAIGA_CA_FILE",
+                message,
+            })?,
+            None => Trust::standard(),
+        };
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|err| ConfigError {
             variable: "LOG_LEVEL",
             message: err.to_string(),
@@ -367,6 +382,7 @@ impl Cli {
             session_store,
             taiga_api_url,
             allow_list: AllowList::new(origins),
+            trust,
             request_timeout: Duration::from_secs(self.request_timeout),
             session_expiry_seconds: self.session_expiry,
             max_sessions_per_user: self.max_sessions_per_user,
@@ -421,6 +437,24 @@ mod tests {
         assert!(parse(&["--taiga-api-url", "http://127.0.0.1:8000", "--allow-http-taiga"]).is_ok());
         let err = parse(&["--taiga-allowed-hosts", "https://a.example, http://b.example"]).unwrap_err();
         assert_eq!(err.variable, "TAIGA_ALLOWED_HOSTS");
+    }
+
+    #[test]
+    fn taiga_may_be_served_under_a_path() {
+        let config = parse(&["--taiga-api-url", "https://example.com/taiga/api/v1"]).unwrap();
+        assert_eq!(config.taiga_api_url.to_string(), "https://example.com/taiga");
+        let allowed = |url: &str| config.allow_list.matching(&url.parse().unwrap()).is_some();
+        assert!(allowed("https://example.com/taiga/api/v1/auth"));
+        assert!(!allowed("https://example.com/api/v1/auth"));
+        let err = parse(&["--taiga-api-url", "https://example.com/taiga/../x"]).unwrap_err();
+        assert_eq!(err.variable, "TAIGA_API_URL");
+    }
+
+    #[test]
+    fn a_ca_file_that_cannot_be_read_names_its_variable() {
+        let err = parse(&["--taiga-ca-file", "/nonexistent/ca.pem"]).unwrap_err();
+        assert_eq!(err.variable, "TAIGA_CA_FILE");
+        assert!(err.message.contains("/nonexistent/ca.pem"), "{}", err.message);
     }
 
     #[test]

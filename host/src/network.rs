@@ -4,7 +4,7 @@
 //! not on the [`AllowList`], caps the guest's timeouts, and sends through a [`TaigaClient`]: a pool
 //! of keep-alive connections whose [`Connector`] resolves the host itself and refuses names that
 //! point at loopback, private, link-local or metadata addresses unless the allow-list names that
-//! address.
+//! address. Each body goes out whole with its `Content-Length`, as Taiga needs (`body`).
 
 use std::fmt;
 use std::future::Future;
@@ -15,23 +15,31 @@ use std::time::Duration;
 
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+mod body;
 mod pool;
+mod trust;
 
 pub use self::pool::{ConnectFailure, Connector, TaigaClient};
+pub use self::trust::{TlsFailure, Trust};
 
 use crate::metrics::Metrics;
 
-/// A scheme, host and port, e.g. `https://api.taiga.io:443`.
+/// Where a Taiga server is: a scheme, host and port, and the path Taiga is served under when it is
+/// not the root (Taiga's `TAIGA_SUBPATH`), e.g. `https://api.taiga.io` or
+/// `https://example.com/taiga`. Its API is at `/api/v1` below that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     scheme: String,
     host: String,
     port: u16,
+    /// `""` for the root, otherwise `/segment[/segment...]` without a trailing slash.
+    base_path: String,
 }
 
 impl Origin {
-    /// Parses `scheme://host[:port][/]` (a trailing `/api/v1` is accepted too). Anything that could
-    /// make the URL mean another host (user info, queries, fragments, other paths) is refused.
+    /// Parses `scheme://host[:port][/base/path][/api/v1][/]`. Anything that could make the URL
+    /// mean another host or another place (user info, queries, fragments, dot segments, escapes)
+    /// is refused.
     pub fn parse(input: &str) -> Result<Self, String> {
         let url = url::Url::parse(input.trim()).map_err(|err| format!("`{input}` is not a URL ({err})"))?;
         let scheme = url.scheme();
@@ -41,16 +49,22 @@ impl Origin {
         if !url.username().is_empty() || url.password().is_some() {
             return Err("user info in a Taiga URL is not allowed".to_owned());
         }
-        if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/" | "/api/v1" | "/api/v1/")
-        {
-            return Err("give only the server, e.g. https://taiga.example.com".to_owned());
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(
+                "give the server and, if Taiga is served under a path, that path, e.g. https://example.com/taiga"
+                    .to_owned(),
+            );
         }
         let host = url.host_str().ok_or("the host name is missing")?.to_ascii_lowercase();
         let port = url.port_or_known_default().ok_or("the port is missing")?;
+        // `url` has already resolved `.` and `..`; refuse them anyway where they were written,
+        // with escapes, so that what the operator wrote is what is matched.
+        let base_path = base_path(input.trim().split_once("://").map_or("", |(_, rest)| rest))?;
         Ok(Self {
             scheme: scheme.to_owned(),
             host,
             port,
+            base_path,
         })
     }
 
@@ -68,15 +82,48 @@ impl Origin {
     pub fn ip(&self) -> Option<IpAddr> {
         literal_ip(&self.host)
     }
+
+    /// Whether a request path is this server's: anything for the root, otherwise the base path
+    /// itself or a path below it, compared segment by segment.
+    fn covers(&self, path: &str) -> bool {
+        self.base_path.is_empty()
+            || path
+                .strip_prefix(self.base_path.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+/// The base path of `scheme://`-less `rest` (`host[:port]/path...`): `""` or `/a/b`, with a
+/// trailing `/api/v1` and slashes taken off. Segments hold letters, digits and `-._~` only, and
+/// are not `.` or `..`.
+fn base_path(rest: &str) -> Result<String, String> {
+    let path = rest.find('/').map_or("", |start| &rest[start..]);
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix("/api/v1").unwrap_or(path).trim_end_matches('/');
+    let valid_segment = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+    };
+    if path.is_empty() || path[1..].split('/').all(valid_segment) {
+        Ok(path.to_owned())
+    } else {
+        Err(format!(
+            "`{path}` is not a path Taiga can be served under: give segments of letters, digits and -._~, e.g. https://example.com/taiga"
+        ))
+    }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let default_port = if self.scheme == "https" { 443 } else { 80 };
         if self.port == default_port {
-            write!(f, "{}://{}", self.scheme, self.host)
+            write!(f, "{}://{}{}", self.scheme, self.host, self.base_path)
         } else {
-            write!(f, "{}://{}:{}", self.scheme, self.host, self.port)
+            write!(f, "{}://{}:{}{}", self.scheme, self.host, self.port, self.base_path)
         }
     }
 }
@@ -103,8 +150,10 @@ impl AllowList {
         &self.origins
     }
 
-    /// The allowed origin a request URL's scheme, host and port match, compared case-insensitively
-    /// with default ports filled in.
+    /// The allowed server a request URL belongs to: the same scheme, host and port (compared
+    /// case-insensitively, default ports filled in) and a path at or below the server's base path.
+    /// A path with dot segments or escaped dots is never matched: a server may resolve them to a
+    /// place outside the base path.
     pub fn matching(&self, uri: &http::Uri) -> Option<&Origin> {
         let scheme = uri.scheme_str()?.to_ascii_lowercase();
         let host = uri.host()?.to_ascii_lowercase();
@@ -113,9 +162,17 @@ impl AllowList {
             "http" => Some(80),
             _ => None,
         })?;
+        let path = uri.path();
+        let dotted = path.split('/').any(|segment| {
+            let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+            segment == "." || segment == ".."
+        });
+        if dotted {
+            return None;
+        }
         self.origins
             .iter()
-            .find(|origin| origin.scheme == scheme && origin.host == host && origin.port == port)
+            .find(|origin| origin.scheme == scheme && origin.host == host && origin.port == port && origin.covers(path))
     }
 }
 
@@ -248,6 +305,7 @@ impl WasiHttpHooks for PolicyHooks {
         let (first_byte, between_bytes) = self.timeouts(options);
         Box::new(async move {
             policy.check(request.uri())?;
+            let request = body::with_length(request).await?;
             let started = std::time::Instant::now();
             let sent = policy.client.send(request, first_byte, between_bytes).await;
             if let Some((metrics, tenant)) = &policy.metrics {

@@ -18,7 +18,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::metrics::Metrics;
-use crate::network::{AllowList, PolicyHooks, TaigaClient, system_resolver};
+use crate::network::{AllowList, PolicyHooks, TaigaClient, Trust, system_resolver};
 use crate::store::{SessionStore, StoreError};
 
 mod bindings {
@@ -94,13 +94,13 @@ pub struct CallPolicy {
 }
 
 impl CallPolicy {
-    /// A policy with its own pool of connections to the allowed origins.
-    pub fn new(tenant: impl Into<String>, limits: Limits, allow_list: AllowList) -> Self {
+    /// A policy with its own pool of connections to the allowed origins, trusting `trust`'s CAs.
+    pub fn new(tenant: impl Into<String>, limits: Limits, allow_list: AllowList, trust: &Trust) -> Self {
         Self {
             tenant: tenant.into(),
             limits,
             allow_list: Arc::new(allow_list),
-            client: TaigaClient::new(system_resolver(), limits.request_timeout),
+            client: TaigaClient::new(system_resolver(), trust, limits.request_timeout),
         }
     }
 }
@@ -404,7 +404,7 @@ impl Sandbox {
     /// The component's tool catalogue.
     pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
         let _slot = self.slot().await?;
-        let policy = CallPolicy::new("", CATALOGUE_LIMITS, AllowList::new(Vec::new()));
+        let policy = CallPolicy::new("", CATALOGUE_LIMITS, AllowList::new(Vec::new()), &Trust::standard());
         let mut store = self.new_store("", &policy, None);
         let tools = self.instantiate(&mut store).await?;
         Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)
@@ -549,7 +549,7 @@ mod tests {
             call_timeout: Duration::from_millis(200),
             ..CATALOGUE_LIMITS
         };
-        let policy = CallPolicy::new("test", limits, AllowList::new(Vec::new()));
+        let policy = CallPolicy::new("test", limits, AllowList::new(Vec::new()), &Trust::standard());
         let context = context();
         let unknown = || sandbox.call_tool("no_such_tool", "{}", &context, &policy, None);
 

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::network::{AllowList, Origin};
+use crate::network::{AllowList, Origin, Trust};
 
 mod owners;
 use crate::sandbox::{CallPolicy, Limits, Settings};
@@ -36,6 +36,7 @@ struct TenantEntry {
     taiga_api_url: String,
     #[serde(default)]
     taiga_allowed_hosts: Vec<String>,
+    taiga_ca_file: Option<PathBuf>,
     namespace: Option<String>,
     call_memory_mb: Option<u64>,
     call_timeout_seconds: Option<u64>,
@@ -59,6 +60,8 @@ pub struct TenantDefaults {
     pub limits: Limits,
     /// Whether plain-HTTP Taiga servers may be named (`ALLOW_HTTP_TAIGA`).
     pub allow_http_taiga: bool,
+    /// The CAs trusted for Taiga's TLS (`TAIGA_CA_FILE`), where a tenant names no file of its own.
+    pub trust: Trust,
 }
 
 /// How much a tenant may use.
@@ -271,6 +274,10 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
         for host in &entry.taiga_allowed_hosts {
             origins.push(origin("taiga_allowed_hosts", host)?);
         }
+        let trust = match &entry.taiga_ca_file {
+            Some(path) => Trust::with_ca_file(path).map_err(|message| fail("taiga_ca_file", message))?,
+            None => defaults.trust.clone(),
+        };
         let mut limits = defaults.limits;
         if let Some(megabytes) = entry.call_memory_mb {
             if !(8..=4096).contains(&megabytes) {
@@ -303,7 +310,7 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             ..defaults.settings.clone()
         };
         tenants.push(Arc::new(Tenant {
-            policy: Arc::new(CallPolicy::new(id.clone(), limits, AllowList::new(origins))),
+            policy: Arc::new(CallPolicy::new(id.clone(), limits, AllowList::new(origins), &trust)),
             id,
             namespace,
             settings,

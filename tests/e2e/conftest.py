@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any, AsyncIterator, TextIO
@@ -31,11 +32,12 @@ def anyio_backend() -> str:
 
 
 class Simulator:
-    """A running `taiga-sim` process on an ephemeral loopback port."""
+    """A running `taiga-sim` process on an ephemeral loopback port. `url` is Taiga's URL (with the
+    base path, when one is given); the control API (`/__sim/...`) is at the origin's root."""
 
-    def __init__(self, seed: str = "demo") -> None:
+    def __init__(self, seed: str = "demo", *extra_args: str) -> None:
         self.process = subprocess.Popen(
-            [str(TAIGA_SIM), "--port", "0", "--seed", seed],
+            [str(TAIGA_SIM), "--port", "0", "--seed", seed, *extra_args],
             stdout=subprocess.PIPE,
             stderr=sys.stderr,
             text=True,
@@ -44,21 +46,26 @@ class Simulator:
         line = self.process.stdout.readline().strip()
         assert line.startswith("taiga-sim listening on "), line
         self.url = line.removeprefix("taiga-sim listening on ")
+        parts = urllib.parse.urlsplit(self.url)
+        self.control_url = f"{parts.scheme}://{parts.netloc}"
+        self.context = None
+
+    def open(self, request: urllib.request.Request | str) -> Any:
+        return urllib.request.urlopen(request, timeout=5, context=self.context)
 
     def requests(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(f"{self.url}/__sim/requests", timeout=5) as response:
+        with self.open(f"{self.control_url}/__sim/requests") as response:
             return json.load(response)
 
     def clear_requests(self) -> None:
-        request = urllib.request.Request(f"{self.url}/__sim/requests", method="DELETE")
-        urllib.request.urlopen(request, timeout=5).close()
+        self.open(urllib.request.Request(f"{self.control_url}/__sim/requests", method="DELETE")).close()
 
     def control(self, path: str, payload: dict[str, Any] | None = None, method: str = "POST") -> None:
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(
-            f"{self.url}/__sim/{path}", data=data, method=method, headers={"content-type": "application/json"}
+            f"{self.control_url}/__sim/{path}", data=data, method=method, headers={"content-type": "application/json"}
         )
-        urllib.request.urlopen(request, timeout=5).close()
+        self.open(request).close()
 
     def inject(self, fault: dict[str, Any], path_prefix: str | None = None, times: int | None = None) -> None:
         self.control("faults", {"fault": fault, "path_prefix": path_prefix, "times": times})

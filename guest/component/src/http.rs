@@ -5,7 +5,7 @@ use crate::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
 use crate::wasi::io::streams::StreamError;
-use taiga_tools::{HttpRequest, HttpResponse, Method, TransportError};
+use taiga_tools::{CertificateProblem, HttpRequest, HttpResponse, Method, TransportError, error_code_name};
 
 /// Largest chunk `blocking-write-and-flush` accepts.
 const WRITE_CHUNK: usize = 4096;
@@ -148,6 +148,15 @@ fn transport_error(code: ErrorCode) -> TransportError {
         | ErrorCode::ConnectionWriteTimeout
         | ErrorCode::HttpResponseTimeout
         | ErrorCode::DnsTimeout => TransportError::Timeout,
-        other => TransportError::Failed(format!("{other:?}")),
+        // `taiga-mcp`'s host names a refused certificate's reason in the alert payload, because
+        // `TLS-certificate-error` has no room for it; another host may send the bare code.
+        ErrorCode::TlsAlertReceived(payload) => {
+            match payload.alert_message.as_deref().and_then(CertificateProblem::from_name) {
+                Some(problem) => TransportError::Certificate(problem),
+                None => TransportError::Failed("tls-alert-received".into()),
+            }
+        }
+        ErrorCode::TlsCertificateError => TransportError::Certificate(CertificateProblem::Refused),
+        other => TransportError::Failed(error_code_name(&format!("{other:?}"))),
     }
 }

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     Timeout,
     /// Taiga could not be reached or answered 5xx.
     TaigaUnavailable,
+    /// Taiga's TLS certificate was refused (untrusted CA, expired, wrong name).
+    CertificateRejected,
     /// Taiga answered in an unexpected way.
     TaigaError,
     /// The bridge's session store cannot be reached.
@@ -50,6 +52,7 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::Timeout => "TIMEOUT",
             Self::TaigaUnavailable => "TAIGA_UNAVAILABLE",
+            Self::CertificateRejected => "CERTIFICATE_REJECTED",
             Self::TaigaError => "TAIGA_ERROR",
             Self::StoreUnavailable => "STORE_UNAVAILABLE",
             Self::Internal => "INTERNAL",

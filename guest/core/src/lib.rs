@@ -25,5 +25,7 @@ mod testing;
 
 pub use context::{CallContext, Settings};
 pub use error::{ErrorCode, ToolError};
-pub use platform::{HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError};
+pub use platform::{
+    CertificateProblem, HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError, error_code_name,
+};
 pub use tools::{Annotations, DispatchError, Outcome, Tool, call, catalogue};

@@ -76,9 +76,61 @@ pub enum TransportError {
     /// The response body was larger than allowed.
     #[error("response larger than {0} bytes")]
     TooLarge(u64),
-    /// Connection, DNS, TLS or protocol failure.
+    /// Taiga's TLS certificate was refused, for this reason.
+    #[error("Taiga's certificate was refused: {}", .0.name())]
+    Certificate(CertificateProblem),
+    /// Connection, DNS, TLS or protocol failure: the `wasi:http` error code's name
+    /// (`connection-refused`) or a short phrase.
     #[error("{0}")]
     Failed(String),
+}
+
+/// Why Taiga's TLS certificate was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateProblem {
+    /// No trusted CA signed it (a company's own CA needs `TAIGA_CA_FILE`).
+    Untrusted,
+    /// It has expired, or is not valid yet.
+    Expired,
+    /// It is not valid for the host name in the URL.
+    WrongName,
+    /// It was refused for another reason.
+    Refused,
+}
+
+impl CertificateProblem {
+    const ALL: [Self; 4] = [Self::Untrusted, Self::Expired, Self::WrongName, Self::Refused];
+
+    /// The reason's name, as `taiga-mcp`'s host reports it in `wasi:http`'s TLS alert payload.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Untrusted => "certificate-untrusted",
+            Self::Expired => "certificate-expired",
+            Self::WrongName => "certificate-wrong-name",
+            Self::Refused => "certificate-refused",
+        }
+    }
+
+    /// The reason a name stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|problem| problem.name() == name)
+    }
+}
+
+/// The `wasi:http` name of an error code (`connection-refused`) from its Rust debug text
+/// (`ErrorCode::ConnectionRefused` or `ConnectionRefused(..)`), so that no Rust type name reaches
+/// a message.
+pub fn error_code_name(debug: &str) -> String {
+    let name = debug.rsplit("::").next().unwrap_or(debug);
+    let name = name.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or(name);
+    let mut kebab = String::with_capacity(name.len() + 4);
+    for (index, c) in name.char_indices() {
+        if c.is_ascii_uppercase() && index > 0 {
+            kebab.push('-');
+        }
+        kebab.push(c.to_ascii_lowercase());
+    }
+    kebab
 }
 
 /// Why the session store failed.
@@ -118,4 +170,32 @@ pub trait Platform {
     fn random_bytes(&self) -> [u8; 16];
     /// Reports progress of a long call (`done` of `total` steps).
     fn progress(&self, done: u64, total: u64, message: &str);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_named_as_wasi_http_names_them() {
+        for (debug, name) in [
+            ("ErrorCode::ConnectionRefused", "connection-refused"),
+            ("ErrorCode::TlsProtocolError", "tls-protocol-error"),
+            (
+                "ErrorCode::DnsError(DnsErrorPayload { rcode: None, info_code: None })",
+                "dns-error",
+            ),
+            ("HttpRequestUriInvalid", "http-request-uri-invalid"),
+        ] {
+            assert_eq!(error_code_name(debug), name, "{debug}");
+        }
+    }
+
+    #[test]
+    fn certificate_problems_round_trip_by_name() {
+        for problem in CertificateProblem::ALL {
+            assert_eq!(CertificateProblem::from_name(problem.name()), Some(problem));
+        }
+        assert_eq!(CertificateProblem::from_name("tls-protocol-error"), None);
+    }
 }

@@ -4,17 +4,19 @@
 use serde_json::{Value, json};
 
 use crate::error::{ErrorCode, ToolError, ToolResult};
-use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::platform::{CertificateProblem, HttpRequest, HttpResponse, Method, Platform, TransportError};
 use crate::projection::{Compact, parse_object};
 
-/// A Taiga server's origin, `scheme://host[:port]`, checked and normalised.
+/// Where a Taiga server is, checked and normalised: `scheme://host[:port]`, followed by the path
+/// Taiga is served under when it is not the root (Taiga's `TAIGA_SUBPATH`), e.g.
+/// `https://example.com/taiga`. Its API is at `/api/v1` below that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaigaUrl(String);
 
 impl TaigaUrl {
-    /// Parses `https://host[:port]`, optionally followed by `/` or `/api/v1`. A bare host name means
-    /// HTTPS. User info, other paths, queries and fragments are refused: they are how requests get
-    /// smuggled to a host other than the one a reader sees.
+    /// Parses `https://host[:port][/base/path]`, optionally followed by `/` or `/api/v1`. A bare
+    /// host name means HTTPS. User info, queries, fragments, escapes and dot segments are refused:
+    /// they are how requests get smuggled to a host or a place other than the one a reader sees.
     pub fn parse(input: &str) -> Result<Self, String> {
         let input = input.trim();
         let (scheme, rest) = match input.split_once("://") {
@@ -26,9 +28,7 @@ impl TaigaUrl {
         }
         let authority_end = rest.find('/').unwrap_or(rest.len());
         let (authority, path) = rest.split_at(authority_end);
-        if !matches!(path, "" | "/" | "/api/v1" | "/api/v1/") {
-            return Err("give only the server, e.g. https://taiga.example.com".to_owned());
-        }
+        let base_path = base_path(path)?;
         if authority.is_empty() {
             return Err("the host name is missing".to_owned());
         }
@@ -53,10 +53,13 @@ impl TaigaUrl {
         } else if !port.is_empty() {
             return Err("the host name is malformed".to_owned());
         }
-        Ok(Self(format!("{scheme}://{}", authority.to_ascii_lowercase())))
+        Ok(Self(format!(
+            "{scheme}://{}{base_path}",
+            authority.to_ascii_lowercase()
+        )))
     }
 
-    /// The origin, e.g. `https://api.taiga.io`.
+    /// The server, e.g. `https://api.taiga.io` or `https://example.com/taiga`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -64,6 +67,29 @@ impl TaigaUrl {
     /// The absolute URL of an API path such as `/projects/3`.
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.0)
+    }
+}
+
+/// The base path of a Taiga URL's `path`: `""` or `/a/b`, with a trailing `/api/v1` and slashes
+/// taken off. Segments hold letters, digits and `-._~` only, and are not `.` or `..`.
+fn base_path(path: &str) -> Result<String, String> {
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix("/api/v1").unwrap_or(path).trim_end_matches('/');
+    let valid_segment = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+    };
+    if path.is_empty() || path[1..].split('/').all(valid_segment) {
+        Ok(path.to_owned())
+    } else {
+        Err(
+            "give the server and, if Taiga is served under a path, that path, e.g. https://example.com/taiga"
+                .to_owned(),
+        )
     }
 }
 
@@ -192,25 +218,7 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
     }
 
     fn send(&self, method: Method, path: &str, body: Option<&Value>, what: &str) -> ToolResult<HttpResponse> {
-        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
-        if let Some(token) = self.token {
-            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
-        }
-        let body = match body {
-            Some(body) => {
-                headers.push(("content-type".to_owned(), "application/json".to_owned()));
-                body.to_string().into_bytes()
-            }
-            None => Vec::new(),
-        };
-        let request = HttpRequest {
-            method,
-            url: self.base.api(path),
-            headers,
-            body,
-            timeout_ms: self.timeout_ms,
-            max_response_bytes: self.max_response_bytes,
-        };
+        let request = self.request(method, path, body);
         let response = self
             .platform
             .send(&request)
@@ -219,6 +227,42 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
             Ok(response)
         } else {
             Err(status_error(&response, what))
+        }
+    }
+}
+
+/// `User-Agent` of every request: a plain client names itself, and proxies and WAFs in front of
+/// Taiga may refuse requests that do not.
+pub const USER_AGENT: &str = concat!("taiga-mcp/", env!("CARGO_PKG_VERSION"));
+
+impl<P: Platform + ?Sized> Taiga<'_, P> {
+    /// The request as it goes on the wire. A body carries its `Content-Length`: Taiga (Django)
+    /// reads a body by that header only, so a chunked body without it arrives empty (recordings
+    /// 178-180). A request without a body carries neither.
+    fn request(&self, method: Method, path: &str, body: Option<&Value>) -> HttpRequest {
+        let mut headers = vec![
+            ("accept".to_owned(), "application/json".to_owned()),
+            ("user-agent".to_owned(), USER_AGENT.to_owned()),
+        ];
+        if let Some(token) = self.token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        let body = match body {
+            Some(body) => {
+                let bytes = body.to_string().into_bytes();
+                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+                headers.push(("content-length".to_owned(), bytes.len().to_string()));
+                bytes
+            }
+            None => Vec::new(),
+        };
+        HttpRequest {
+            method,
+            url: self.base.api(path),
+            headers,
+            body,
+            timeout_ms: self.timeout_ms,
+            max_response_bytes: self.max_response_bytes,
         }
     }
 }
@@ -259,12 +303,43 @@ fn transport_error(err: TransportError, base: &TaigaUrl) -> ToolError {
             format!("Taiga's answer was larger than the {limit}-byte limit; ask for a smaller page"),
         )
         .with("limit_bytes", limit),
+        TransportError::Certificate(problem) => certificate_error(problem, base),
         TransportError::Failed(reason) => ToolError::new(
             ErrorCode::TaigaUnavailable,
             "Taiga could not be reached; try again later",
         )
         .with("reason", reason),
     }
+}
+
+/// A refused certificate, with what fixes it: not something a retry would.
+fn certificate_error(problem: CertificateProblem, base: &TaigaUrl) -> ToolError {
+    let host = base.as_str();
+    let message = match problem {
+        CertificateProblem::Untrusted => format!(
+            "the TLS certificate of {host} is not signed by a trusted certificate authority; if Taiga's \
+             certificate comes from your organisation's own CA, ask the operator to set TAIGA_CA_FILE \
+             (taiga_ca_file for a tenant) to that CA's PEM file"
+        ),
+        CertificateProblem::Expired => format!(
+            "the TLS certificate of {host} has expired or is not valid yet; Taiga's administrator must \
+             renew it (or the clock of one of the machines is wrong)"
+        ),
+        CertificateProblem::WrongName => format!(
+            "the TLS certificate of {host} is not valid for that name; use the host name the certificate \
+             was issued for in TAIGA_API_URL (or login's host)"
+        ),
+        CertificateProblem::Refused => {
+            format!("the TLS certificate of {host} was refused; ask Taiga's administrator to check it")
+        }
+    };
+    let mut err = ToolError::new(ErrorCode::CertificateRejected, message)
+        .with("reason", problem.name())
+        .with("host", host);
+    if problem == CertificateProblem::Untrusted {
+        err = err.with("setting", "TAIGA_CA_FILE");
+    }
+    err
 }
 
 /// Maps a non-2xx answer to our error codes, reading the body shapes Taiga really sends.
@@ -386,9 +461,16 @@ mod tests {
             ("taiga.example.com", "https://taiga.example.com"),
             ("http://127.0.0.1:8100/api/v1", "http://127.0.0.1:8100"),
             ("https://[::1]:8443", "https://[::1]:8443"),
+            ("https://example.com/taiga", "https://example.com/taiga"),
+            ("https://Example.com/taiga/api/v1/", "https://example.com/taiga"),
+            ("example.com/pm/taiga-6.10/", "https://example.com/pm/taiga-6.10"),
         ] {
             assert_eq!(TaigaUrl::parse(input).unwrap().as_str(), expected, "{input}");
         }
+        assert_eq!(
+            TaigaUrl::parse("https://example.com/taiga").unwrap().api("/auth"),
+            "https://example.com/taiga/api/v1/auth"
+        );
     }
 
     #[test]
@@ -399,7 +481,12 @@ mod tests {
             "https://allowed.example@evil.example",
             "https://evil.example/api/v1?x=1",
             "https://evil.example#frag",
-            "https://evil.example/other",
+            "https://evil.example/../admin",
+            "https://evil.example/taiga/./x",
+            "https://evil.example/ta%69ga",
+            "https://evil.example//taiga",
+            "https://evil.example/taiga;x",
+            "https://evil.example/taiga\\..\\x",
             "https://evil.example:99999",
             "https://evil.example:0",
             "https://",
@@ -495,5 +582,41 @@ mod tests {
         );
         assert_eq!(err.code, ErrorCode::RateLimited);
         assert_eq!(err.details["retry_after_seconds"], 60);
+    }
+
+    /// Every request with a body carries its length in bytes and is never chunked; a request
+    /// without one carries neither (Taiga reads a body by `Content-Length` only: recordings 178-180).
+    #[test]
+    fn bodies_carry_their_length_and_bodiless_requests_neither() {
+        let platform = crate::testing::FakePlatform::new();
+        platform.respond(|_| Ok(response(200, "{}", &[])));
+        let base = TaigaUrl::parse("https://taiga.example.com").unwrap();
+        let taiga = Taiga::new(&platform, &base, 1000, 1 << 20).with_token("t");
+        let body = json!({"subject": "Größe ✓", "version": 1});
+        taiga.post("/userstories", &body, "x").unwrap();
+        taiga.patch("/userstories/1", &body, "x").unwrap();
+        taiga.get("/userstories/1", "x").unwrap();
+        taiga.delete("/userstories/1", "x").unwrap();
+        let sent = platform.sent.borrow();
+        let header = |request: &HttpRequest, name: &str| -> Vec<String> {
+            request
+                .headers
+                .iter()
+                .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.clone())
+                .collect()
+        };
+        for request in sent.iter() {
+            assert!(header(request, "transfer-encoding").is_empty(), "{request:?}");
+            assert_eq!(header(request, "user-agent"), [USER_AGENT]);
+            if request.body.is_empty() {
+                assert!(header(request, "content-length").is_empty(), "{request:?}");
+            } else {
+                assert_eq!(header(request, "content-length"), [request.body.len().to_string()]);
+            }
+        }
+        let with_body: Vec<Method> = sent.iter().filter(|r| !r.body.is_empty()).map(|r| r.method).collect();
+        assert_eq!(with_body, [Method::Post, Method::Patch]);
+        assert_eq!(sent[0].body.len(), body.to_string().len(), "bytes, not characters");
     }
 }

@@ -10,7 +10,6 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
+use super::trust::{TlsFailure, Trust};
 use super::{Resolver, is_public, literal_ip};
 
 /// How long an idle connection is kept. Below the 60 to 75 s keep-alive of common reverse
@@ -51,9 +51,9 @@ pub enum ConnectFailure {
     /// The TCP connection failed.
     #[error("connection failed: {0:?}")]
     Refused(io::ErrorKind),
-    /// The TLS handshake failed.
-    #[error("TLS handshake failed")]
-    Tls,
+    /// The TLS handshake failed, for this reason.
+    #[error("TLS handshake failed: {}", .0.name())]
+    Tls(TlsFailure),
     /// The URL has no usable host or port.
     #[error("the URL names no host")]
     BadUri,
@@ -70,7 +70,14 @@ impl ConnectFailure {
             },
             Self::Timeout => HttpError::ConnectionTimeout,
             Self::Refused(_) => HttpError::ConnectionRefused,
-            Self::Tls => HttpError::TlsProtocolError,
+            // `wasi:http`'s `TLS-certificate-error` carries no reason, and the component must tell
+            // an untrusted CA from an expired certificate or a wrong name: the reason travels as
+            // the alert a client sends for it, with its name as the message.
+            Self::Tls(TlsFailure::Protocol) => HttpError::TlsProtocolError,
+            Self::Tls(failure) => HttpError::TlsAlertReceived {
+                alert_id: failure.alert(),
+                alert_message: Some(failure.name().to_owned()),
+            },
             Self::BadUri => HttpError::HttpRequestUriInvalid,
         }
     }
@@ -122,24 +129,6 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// The TLS settings every pool shares: the web PKI roots, built once per process rather than once
-/// per tenant and reload.
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-            };
-            Arc::new(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            )
-        })
-        .clone()
-}
-
 /// Opens connections to allowed origins. The caller has already matched the URL against the
 /// allow-list; this checks where the connection really goes.
 #[derive(Clone)]
@@ -150,11 +139,12 @@ pub struct Connector {
 }
 
 impl Connector {
-    /// A connector that resolves with `resolver` and gives up connecting after `timeout`.
-    pub fn new(resolver: Resolver, timeout: Duration) -> Self {
+    /// A connector that resolves with `resolver`, trusts `trust`'s CAs and gives up connecting
+    /// after `timeout`.
+    pub fn new(resolver: Resolver, trust: &Trust, timeout: Duration) -> Self {
         Self {
             resolver,
-            tls: TlsConnector::from(tls_config()),
+            tls: TlsConnector::from(trust.config()),
             timeout,
         }
     }
@@ -199,7 +189,11 @@ impl Connector {
         let tls = tokio::time::timeout(self.timeout, self.tls.connect(name, tcp))
             .await
             .map_err(|_| ConnectFailure::Timeout)?
-            .map_err(|_| ConnectFailure::Tls)?;
+            .map_err(|err| {
+                let failure = TlsFailure::of(&err);
+                tracing::warn!(target: "taiga_mcp::network", %host, reason = failure.name(), "TLS handshake with Taiga failed");
+                ConnectFailure::Tls(failure)
+            })?;
         Ok(TokioIo::new(Stream::Tls(Box::new(tls))))
     }
 }
@@ -268,13 +262,14 @@ impl std::fmt::Debug for TaigaClient {
 }
 
 impl TaigaClient {
-    /// A pool whose connections resolve through `resolver` and connect within `connect_timeout`.
-    pub fn new(resolver: Resolver, connect_timeout: Duration) -> Self {
+    /// A pool whose connections resolve through `resolver`, trust `trust`'s CAs and connect
+    /// within `connect_timeout`.
+    pub fn new(resolver: Resolver, trust: &Trust, connect_timeout: Duration) -> Self {
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(IDLE_TIMEOUT)
             .pool_max_idle_per_host(MAX_IDLE_PER_ORIGIN)
-            .build(Connector::new(resolver, connect_timeout));
+            .build(Connector::new(resolver, trust, connect_timeout));
         Self { client }
     }
 

@@ -24,6 +24,7 @@ fn defaults() -> TenantDefaults {
             request_timeout: Duration::from_secs(30),
         },
         allow_http_taiga: false,
+        trust: crate::network::Trust::standard(),
     }
 }
 
@@ -123,6 +124,19 @@ fn bad_files_are_refused_naming_the_tenant_and_setting() {
     assert!(error_of(&good.replace("call_timeout_seconds = 5", "call_timeout_seconds = 0")).contains("call_timeout"));
     assert!(error_of(&good.replace("calls_per_minute = 60", "calls_per_minute = 0")).contains("calls_per_minute"));
     assert!(error_of(&good.replace("max_concurrent_calls = 2", "max_concurrent_calls = 0")).contains("max_concurrent"));
+    let missing_ca = good.replace(
+        "namespace = \"gx\"",
+        "namespace = \"gx\"\ntaiga_ca_file = \"/nonexistent/ca.pem\"",
+    );
+    assert!(
+        error_of(&missing_ca)
+            .starts_with("tenant `globex`: taiga_ca_file: /nonexistent/ca.pem: not a readable PEM file"),
+        "{}",
+        error_of(&missing_ca)
+    );
+    let under_a_path = good.replace("https://taiga.acme.example", "https://acme.example/taiga/");
+    let tenants = parse(&under_a_path, &defaults(), &[]).unwrap();
+    assert_eq!(tenants[0].settings.default_taiga_url, "https://acme.example/taiga");
 }
 
 #[test]

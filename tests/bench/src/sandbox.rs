@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde_json::{Value, json};
 use taiga_mcp::metrics::Metrics;
-use taiga_mcp::network::{AllowList, Origin};
+use taiga_mcp::network::{AllowList, Origin, Trust};
 use taiga_mcp::sandbox::{CallContext, CallFailure, CallPolicy, ComponentSource, Guards, Limits, Sandbox, Settings};
 use taiga_mcp::store::MemoryStore;
 
@@ -154,6 +154,7 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
                     request_timeout: Duration::from_secs(30),
                 },
                 AllowList::new(vec![origin.clone()]),
+                &Trust::standard(),
             ),
         };
         let login = bench

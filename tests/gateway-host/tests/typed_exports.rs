@@ -313,3 +313,56 @@ async fn missing_configuration_is_an_error_that_names_the_variable() {
         .unwrap_err();
     assert_eq!(error["code"], "INVALID_CREDENTIALS");
 }
+
+/// The typed component under a gateway's own `wasi:http` (wasmtime's default sender, not
+/// `taiga-mcp`'s host, which frames bodies itself): each body it sends carries its
+/// `Content-Length` and is never chunked, because Taiga reads bodies by length only (recordings
+/// 178-180); requests without a body carry neither.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_go_out_with_their_length() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let mut gateway = load(&[
+        ("TAIGA_URL", &url),
+        ("TAIGA_USERNAME", "admin"),
+        ("TAIGA_PASSWORD", "123123"),
+    ])
+    .await;
+    let created = gateway
+        .call(
+            "taiga-create-project",
+            &[
+                Val::String("Größe".into()),
+                some(Val::String("framed".into())),
+                none(),
+                none(),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["name"], "Größe");
+    let requests = sim.requests();
+    let header = |request: &taiga_sim::Recorded, name: &str| -> Vec<String> {
+        request
+            .headers
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .collect()
+    };
+    let posts: Vec<&str> = requests
+        .iter()
+        .filter(|request| request.method == "POST")
+        .map(|request| request.path.as_str())
+        .collect();
+    assert_eq!(posts, ["/api/v1/auth", "/api/v1/projects"]);
+    for request in &requests {
+        assert!(header(request, "transfer-encoding").is_empty(), "{request:?}");
+        if request.method == "GET" {
+            assert!(header(request, "content-length").is_empty(), "{request:?}");
+        } else {
+            assert!(!request.body.is_empty(), "{request:?}");
+            assert_eq!(header(request, "content-length"), [request.body.len().to_string()]);
+        }
+    }
+}
