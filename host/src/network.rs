@@ -59,7 +59,8 @@ impl Origin {
         let port = url.port_or_known_default().ok_or("the port is missing")?;
         // `url` has already resolved `.` and `..`; refuse them anyway where they were written,
         // with escapes, so that what the operator wrote is what is matched.
-        let base_path = base_path(input.trim().split_once("://").map_or("", |(_, rest)| rest))?;
+        let rest = input.trim().split_once("://").map_or("", |(_, rest)| rest);
+        let base_path = taiga_tools::taiga::base_path(rest.find('/').map_or("", |start| &rest[start..]))?;
         Ok(Self {
             scheme: scheme.to_owned(),
             host,
@@ -90,30 +91,6 @@ impl Origin {
             || path
                 .strip_prefix(self.base_path.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    }
-}
-
-/// The base path of `scheme://`-less `rest` (`host[:port]/path...`): `""` or `/a/b`, with a
-/// trailing `/api/v1` and slashes taken off. Segments hold letters, digits and `-._~` only, and
-/// are not `.` or `..`.
-fn base_path(rest: &str) -> Result<String, String> {
-    let path = rest.find('/').map_or("", |start| &rest[start..]);
-    let path = path.trim_end_matches('/');
-    let path = path.strip_suffix("/api/v1").unwrap_or(path).trim_end_matches('/');
-    let valid_segment = |segment: &str| {
-        !segment.is_empty()
-            && segment != "."
-            && segment != ".."
-            && segment
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
-    };
-    if path.is_empty() || path[1..].split('/').all(valid_segment) {
-        Ok(path.to_owned())
-    } else {
-        Err(format!(
-            "`{path}` is not a path Taiga can be served under: give segments of letters, digits and -._~, e.g. https://example.com/taiga"
-        ))
     }
 }
 

@@ -70,26 +70,26 @@ impl TaigaUrl {
     }
 }
 
-/// The base path of a Taiga URL's `path`: `""` or `/a/b`, with a trailing `/api/v1` and slashes
-/// taken off. Segments hold letters, digits and `-._~` only, and are not `.` or `..`.
-fn base_path(path: &str) -> Result<String, String> {
+/// The base path of a Taiga URL's `path` (everything from the first `/` after the host): `""` or
+/// `/a/b`, with a trailing `/api/v1` and slashes taken off. Segments hold letters, digits and
+/// `-._~` only, and are not `.` or `..`: no escape or dot segment can make the path mean another
+/// place than the one a reader sees. The host's allow-list and the simulator apply the same rule.
+pub fn base_path(path: &str) -> Result<String, String> {
     let path = path.trim_end_matches('/');
     let path = path.strip_suffix("/api/v1").unwrap_or(path).trim_end_matches('/');
     let valid_segment = |segment: &str| {
-        !segment.is_empty()
-            && segment != "."
-            && segment != ".."
+        !matches!(segment, "" | "." | "..")
             && segment
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
     };
-    if path.is_empty() || path[1..].split('/').all(valid_segment) {
+    if path.is_empty() || (path.starts_with('/') && path[1..].split('/').all(valid_segment)) {
         Ok(path.to_owned())
     } else {
-        Err(
-            "give the server and, if Taiga is served under a path, that path, e.g. https://example.com/taiga"
-                .to_owned(),
-        )
+        Err(format!(
+            "`{path}` is not a path Taiga can be served under: give the server and, if Taiga is served under a path, \
+             that path in letters, digits and -._~, e.g. https://example.com/taiga"
+        ))
     }
 }
 

@@ -105,6 +105,16 @@ fn none() -> Val {
     Val::Option(None)
 }
 
+/// The component configured to sign in as the simulator's admin.
+async fn load_as_admin(url: &str) -> Loaded {
+    load(&[
+        ("TAIGA_URL", url),
+        ("TAIGA_USERNAME", "admin"),
+        ("TAIGA_PASSWORD", "123123"),
+    ])
+    .await
+}
+
 async fn simulator() -> Simulator {
     Simulator::start(Seed::Demo).await.unwrap()
 }
@@ -113,12 +123,7 @@ async fn simulator() -> Simulator {
 async fn typed_functions_work_with_a_username_and_password() {
     let sim = simulator().await;
     let url = sim.url();
-    let mut gateway = load(&[
-        ("TAIGA_URL", &url),
-        ("TAIGA_USERNAME", "admin"),
-        ("TAIGA_PASSWORD", "123123"),
-    ])
-    .await;
+    let mut gateway = load_as_admin(&url).await;
 
     let projects = gateway
         .call("taiga-list-projects", &[none(), none(), none(), none()])
@@ -249,12 +254,7 @@ async fn a_token_from_the_environment_is_used_as_is() {
     let sim = simulator().await;
     let url = sim.url();
     let login: Value = {
-        let mut gateway = load(&[
-            ("TAIGA_URL", &url),
-            ("TAIGA_USERNAME", "admin"),
-            ("TAIGA_PASSWORD", "123123"),
-        ])
-        .await;
+        let mut gateway = load_as_admin(&url).await;
         gateway
             .call("taiga-list-projects", &[none(), none(), none(), none()])
             .await
@@ -322,12 +322,7 @@ async fn missing_configuration_is_an_error_that_names_the_variable() {
 async fn bodies_go_out_with_their_length() {
     let sim = simulator().await;
     let url = sim.url();
-    let mut gateway = load(&[
-        ("TAIGA_URL", &url),
-        ("TAIGA_USERNAME", "admin"),
-        ("TAIGA_PASSWORD", "123123"),
-    ])
-    .await;
+    let mut gateway = load_as_admin(&url).await;
     let created = gateway
         .call(
             "taiga-create-project",

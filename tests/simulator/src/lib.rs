@@ -225,27 +225,10 @@ pub struct Mount {
 }
 
 impl Mount {
-    /// The base path, checked: empty, or `/` followed by segments (not `.` or `..`), without a
-    /// trailing slash.
+    /// The base path, checked by the rule the bridge applies (`taiga_tools::taiga::base_path`).
     fn base_path(&self) -> std::io::Result<String> {
-        let path = self.base_path.trim_end_matches('/');
-        let valid = path.is_empty()
-            || (path.starts_with('/')
-                && path[1..].split('/').all(|segment| {
-                    !matches!(segment, "" | "." | "..")
-                        && segment.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
-                }));
-        if valid {
-            Ok(path.to_owned())
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!(
-                    "base path `{}`: give `/` and path segments, e.g. /taiga",
-                    self.base_path
-                ),
-            ))
-        }
+        taiga_tools::taiga::base_path(&self.base_path)
+            .map_err(|message| std::io::Error::new(std::io::ErrorKind::InvalidInput, message))
     }
 }
 
