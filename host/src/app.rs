@@ -90,6 +90,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::default());
+    let upkeep = metrics.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(crate::metrics::UPKEEP_INTERVAL);
+        loop {
+            ticks.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     let source = ComponentSource {
         path: config.component.clone(),
         cache_dir: config.cache_dir.clone(),

@@ -180,8 +180,8 @@ pub enum StoreBackend {
     Redis(String),
 }
 
-/// The settings of a TOML configuration file as `(environment variable, value)` pairs. Keys are the
-/// flags' names in snake_case; arrays become comma-separated lists. Unknown keys are refused by name.
+/// The settings of a TOML configuration file as `(argument id, value)` pairs. Keys are the flags'
+/// names in snake_case; arrays become comma-separated lists. Unknown keys are refused by name.
 pub fn file_settings(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     use clap::CommandFactory;
     let table: toml::Table = text.parse().map_err(|err: toml::de::Error| ConfigError {
@@ -191,15 +191,15 @@ pub fn file_settings(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let command = Cli::command();
     let mut settings = Vec::new();
     for (key, value) in table {
-        let argument = command
+        let known = command
             .get_arguments()
-            .find(|argument| argument.get_id().as_str() == key && argument.get_id().as_str() != "config");
-        let Some(variable) = argument.and_then(|argument| argument.get_env()) else {
+            .any(|argument| argument.get_id().as_str() == key && key != "config" && argument.get_env().is_some());
+        if !known {
             return Err(ConfigError {
                 variable: "TAIGA_MCP_CONFIG",
                 message: format!("unknown setting `{key}`"),
             });
-        };
+        }
         let text = match value {
             toml::Value::String(text) => text,
             toml::Value::Integer(number) => number.to_string(),
@@ -219,9 +219,54 @@ pub fn file_settings(text: &str) -> Result<Vec<(String, String)>, ConfigError> {
                 });
             }
         };
-        settings.push((variable.to_string_lossy().into_owned(), text));
+        settings.push((key, text));
     }
     Ok(settings)
+}
+
+/// Why the command line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    /// The configuration file is missing or wrong.
+    #[error("configuration error: {0}")]
+    File(String),
+    /// A flag, variable or file value is wrong (clap's own message and exit code).
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+}
+
+/// The `--config` path (or `TAIGA_MCP_CONFIG`), looked up before the other arguments are parsed,
+/// since the file's settings become their defaults.
+fn config_path(args: &[std::ffi::OsString]) -> Option<PathBuf> {
+    let mut args = args.iter().skip(1);
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("TAIGA_MCP_CONFIG").map(PathBuf::from)
+}
+
+/// Reads the flags and the environment, with the configuration file's settings beneath them as
+/// defaults: a flag wins over its environment variable, which wins over the file, which wins over
+/// the built-in default. Each value is checked by the same parser wherever it comes from.
+pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsError> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if let Some(path) = config_path(&args) {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|err| ArgsError::File(format!("TAIGA_MCP_CONFIG: {}: {err}", path.display())))?;
+        let settings = file_settings(&text).map_err(|err| ArgsError::File(format!("{err} (in {})", path.display())))?;
+        for (id, value) in settings {
+            command = command.mut_arg(id, |argument| argument.default_value(value));
+        }
+    }
+    let matches = command.try_get_matches_from(args)?;
+    Ok(Cli::from_arg_matches(&matches)?)
 }
 
 fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -439,6 +484,57 @@ mod tests {
         assert_eq!(err.variable, "TAIGA_ALLOWED_HOSTS");
     }
 
+    fn with_file(text: &str, args: &[&str]) -> Result<Cli, ArgsError> {
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let number = FILES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("taiga-mcp-config-{}-{number}.toml", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let mut argv: Vec<std::ffi::OsString> = vec!["taiga-mcp".into(), "--config".into(), path.clone().into()];
+        argv.extend(args.iter().map(Into::into));
+        let parsed = parse_args(argv);
+        let _ = std::fs::remove_file(&path);
+        parsed
+    }
+
+    #[test]
+    fn a_config_file_sets_defaults_below_the_flags() {
+        let cli = with_file(
+            "taiga_api_url = \"https://file.example\"\nrequest_timeout = 7\nallow_http_taiga = true\n\
+             taiga_allowed_hosts = [\"https://a.example\", \"https://b.example\"]\n",
+            &["--request-timeout", "9"],
+        )
+        .unwrap();
+        assert_eq!(cli.taiga_api_url, "https://file.example");
+        assert_eq!(cli.request_timeout, 9, "the flag wins over the file");
+        assert!(cli.allow_http_taiga);
+        assert_eq!(cli.taiga_allowed_hosts, "https://a.example,https://b.example");
+        assert_eq!(
+            cli.session_expiry, 28_800,
+            "built-in defaults stay where the file is silent"
+        );
+    }
+
+    #[test]
+    fn a_config_file_is_checked_like_flags() {
+        let error = with_file("request_timeout = 0\n", &[]).unwrap_err();
+        assert!(matches!(&error, ArgsError::Clap(_)), "{error}");
+        assert!(error.to_string().contains("request-timeout"), "{error}");
+        let error = with_file("taiga_api_ulr = \"x\"\n", &["--listen", "127.0.0.1:1"]).unwrap_err();
+        assert!(error.to_string().contains("unknown setting `taiga_api_ulr`"), "{error}");
+        let error = with_file(
+            "config = \"other.toml\"\n",
+            &["--transport", "stdio", "--listen", "127.0.0.1:2"],
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("unknown setting `config`"), "{error}");
+        let missing = parse_args(vec!["taiga-mcp".into(), "--config=/nonexistent/taiga-mcp.toml".into()]).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("configuration error: TAIGA_MCP_CONFIG: /nonexistent/taiga-mcp.toml")
+        );
+    }
+
     #[test]
     fn taiga_may_be_served_under_a_path() {
         let config = parse(&["--taiga-api-url", "https://example.com/taiga/api/v1"]).unwrap();
@@ -502,17 +598,17 @@ mod tests {
     }
 
     #[test]
-    fn config_files_map_keys_to_variables_and_refuse_unknown_ones() {
+    fn config_files_map_keys_to_arguments_and_refuse_unknown_ones() {
         let settings = file_settings(
             "taiga_api_url = \"https://taiga.example\"\nrequest_timeout = 10\nallow_http_taiga = false\n\
              taiga_allowed_hosts = [\"https://a.example\", \"https://b.example\"]\n",
         )
         .unwrap();
-        assert!(settings.contains(&("TAIGA_API_URL".into(), "https://taiga.example".into())));
-        assert!(settings.contains(&("REQUEST_TIMEOUT".into(), "10".into())));
-        assert!(settings.contains(&("ALLOW_HTTP_TAIGA".into(), "false".into())));
+        assert!(settings.contains(&("taiga_api_url".into(), "https://taiga.example".into())));
+        assert!(settings.contains(&("request_timeout".into(), "10".into())));
+        assert!(settings.contains(&("allow_http_taiga".into(), "false".into())));
         assert!(settings.contains(&(
-            "TAIGA_ALLOWED_HOSTS".into(),
+            "taiga_allowed_hosts".into(),
             "https://a.example,https://b.example".into()
         )));
         let err = file_settings("taiga_api_ulr = \"x\"").unwrap_err();
@@ -526,5 +622,61 @@ mod tests {
     fn allowed_hosts_join_the_default() {
         let config = parse(&["--taiga-allowed-hosts", "https://a.example,https://b.example:8443"]).unwrap();
         assert_eq!(config.allow_list.origins().len(), 3);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                ".{0,30}",
+                any::<i64>().prop_map(|n| n.to_string()),
+                Just("https://example.com/taiga".to_owned()),
+                Just("redis://127.0.0.1:1/0".to_owned()),
+                Just("10.0.0.1,proxy".to_owned()),
+                Just("http://127.0.0.1:8000".to_owned()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+            /// Any value of any flag is taken or refused with an error naming the flag or the
+            /// variable; nothing panics.
+            #[test]
+            fn any_flag_value_is_taken_or_refused_by_name(
+                flag in prop::sample::select(vec![
+                    "--taiga-api-url", "--taiga-allowed-hosts", "--request-timeout", "--session-store",
+                    "--trusted-proxies", "--http-allowed-origins", "--log-level", "--call-slots",
+                    "--max-response-mb", "--allow-http-taiga", "--transport", "--listen",
+                ]),
+                value in value(),
+            ) {
+                let argv = vec!["taiga-mcp".into(), format!("{flag}={value}").into()];
+                match parse_args(argv) {
+                    Ok(cli) => {
+                        if let Err(err) = cli.into_config() {
+                            prop_assert!(!err.message.is_empty());
+                            prop_assert!(err.variable.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+                        }
+                    }
+                    Err(err) => prop_assert!(err.to_string().contains(flag.trim_start_matches("--")), "{}", err),
+                }
+            }
+
+            /// Any configuration file is read or refused with an error naming TAIGA_MCP_CONFIG.
+            #[test]
+            fn any_config_file_is_read_or_refused_by_name(
+                entries in prop::collection::vec((prop::sample::select(vec!["taiga_api_url", "request_timeout", "allow_http_taiga", "nope", "config", "listen"]), value()), 0..5),
+            ) {
+                let text: String = entries.iter().map(|(key, value)| format!("{key} = {value:?}\n")).collect();
+                if let Err(err) = file_settings(&text) {
+                    prop_assert_eq!(err.variable, "TAIGA_MCP_CONFIG");
+                }
+                let _ = file_settings(&entries.iter().map(|(key, value)| format!("{key} = {value}\n")).collect::<String>());
+            }
+        }
     }
 }

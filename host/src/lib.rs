@@ -7,8 +7,10 @@
 //! policy and quotas), [`metrics`] and [`app`] (wiring).
 
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod http;
+pub mod logs;
 pub mod mcp;
 pub mod metrics;
 pub mod network;

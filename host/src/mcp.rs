@@ -18,6 +18,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
+use crate::logs::Escaped;
 use crate::metrics::Metrics;
 use crate::sandbox::{Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
 use crate::tenants::{Refusal, Tenant};
@@ -129,12 +130,20 @@ impl TaigaServer {
         caller: String,
         progress: Option<ProgressSink>,
     ) -> Result<CallToolResult, McpError> {
+        // Only catalogue names go further: into metric labels, logs, the quota and the sandbox.
+        if !self.tools.iter().any(|tool| tool.name == name) {
+            self.metrics.unknown_tool(&tenant.id);
+            tracing::debug!(target: "taiga_mcp::audit", tenant = %tenant.id, tool = %Escaped(name), "unknown tool refused");
+            let shown: String = name.chars().take(64).collect();
+            return Err(McpError::invalid_params(format!("unknown tool `{shown}`"), None));
+        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlightGuard(self.in_flight.clone());
+        // The client chooses this text: it is logged escaped, never as it came.
         let session = arguments
             .get("session_id")
             .and_then(Value::as_str)
-            .map(|id| id.chars().take(8).collect::<String>())
+            .map(|id| Escaped(&id.chars().take(8).collect::<String>()).to_string())
             .unwrap_or_default();
         let _admitted = match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())).transpose() {
             Ok(admission) => admission,
@@ -147,7 +156,7 @@ impl TaigaServer {
                     outcome = "RATE_LIMITED",
                     quota = refusal.quota(),
                     session = %session,
-                    caller = %caller,
+                    caller = %Escaped(&caller),
                     "tool call refused by the tenant's quota"
                 );
                 return Ok(quota_failure(&tenant.id, refusal));
@@ -190,7 +199,7 @@ impl TaigaServer {
                 "the call took longer than its time limit; try again",
             )),
             Err(CallFailure::Trap(reason)) => {
-                tracing::error!(tenant = %tenant.id, tool = name, reason = %reason, "the component trapped; its sandbox was discarded");
+                tracing::error!(tenant = %tenant.id, tool = name, reason = %Escaped(&reason), "the component trapped; its sandbox was discarded");
                 self.metrics.trap(&tenant.id);
                 Ok(failure(
                     "INTERNAL",
@@ -217,7 +226,7 @@ impl TaigaServer {
             outcome = %code,
             duration_ms = elapsed.as_secs_f64() * 1000.0,
             session = %session,
-            caller = %context.caller,
+            caller = %Escaped(&context.caller),
             "tool call"
         );
         result

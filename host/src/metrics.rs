@@ -1,234 +1,175 @@
-//! Prometheus metrics, rendered by hand in the text exposition format: tool calls by tenant, tool
-//! and outcome, call durations, Taiga request durations and statuses, quota refusals, rate-limited
-//! logins and traps. Every per-call series carries a `tenant` label (`default` without a tenants file).
+//! Prometheus metrics: tool calls by tenant, tool and outcome, call durations, Taiga request
+//! durations and statuses, quota refusals, rate-limited logins, traps and refused unknown tools.
+//! Every per-call series carries a `tenant` label (`default` without a tenants file).
+//!
+//! The exposition is `metrics-exporter-prometheus`'s, which escapes label values as the text
+//! format requires. Label values come from bounded sets only, so that series cannot grow with
+//! what clients send: tenant ids (checked when the tenants file is read), tool names from the
+//! catalogue (an unknown tool is refused before anything is recorded, see [`crate::mcp`]),
+//! outcome codes and HTTP statuses.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::store::StoreUsage;
 
 /// Upper bounds of the duration histograms, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    sum: f64,
-    count: u64,
-}
+const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bound, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
-        self.sum += seconds;
-        self.count += 1;
-    }
+const TOOL_CALLS: &str = "taiga_mcp_tool_calls_total";
+const TOOL_CALL_DURATION: &str = "taiga_mcp_tool_call_duration_seconds";
+const TAIGA_REQUESTS: &str = "taiga_mcp_taiga_requests_total";
+const TAIGA_REQUEST_DURATION: &str = "taiga_mcp_taiga_request_duration_seconds";
+const QUOTA_REFUSALS: &str = "taiga_mcp_quota_refusals_total";
+const LOGIN_RATE_LIMITED: &str = "taiga_mcp_login_rate_limited_total";
+const SANDBOX_TRAPS: &str = "taiga_mcp_sandbox_traps_total";
+const UNKNOWN_TOOLS: &str = "taiga_mcp_unknown_tool_calls_total";
+const ACTIVE_SESSIONS: &str = "taiga_mcp_active_sessions";
+const STORE_ENTRIES: &str = "taiga_mcp_session_store_entries";
+const STORE_BYTES: &str = "taiga_mcp_session_store_bytes";
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let separator = if labels.is_empty() { "" } else { "," };
-        for (bound, count) in BUCKETS.iter().zip(self.counts.iter()) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
-    }
-}
+const COUNTERS: [(&str, &str); 6] = [
+    (TOOL_CALLS, "Tool calls that ran, by tenant, tool and outcome code."),
+    (TAIGA_REQUESTS, "Requests to Taiga by tenant and HTTP status."),
+    (QUOTA_REFUSALS, "Calls refused by their tenant's quota, by quota."),
+    (LOGIN_RATE_LIMITED, "Logins refused by the login rate limit."),
+    (SANDBOX_TRAPS, "Calls whose sandbox trapped and was discarded."),
+    (
+        UNKNOWN_TOOLS,
+        "Calls naming a tool the catalogue does not have, refused.",
+    ),
+];
+const HISTOGRAMS: [(&str, &str); 2] = [
+    (TOOL_CALL_DURATION, "Tool call duration."),
+    (TAIGA_REQUEST_DURATION, "Duration of requests to Taiga."),
+];
+const GAUGES: [(&str, &str); 3] = [
+    (ACTIVE_SESSIONS, "Live sessions in the in-memory store."),
+    (
+        STORE_ENTRIES,
+        "Entries in the in-memory store: sessions, session indexes, login counters.",
+    ),
+    (
+        STORE_BYTES,
+        "Bytes of the in-memory store's namespaces, keys and values.",
+    ),
+];
 
-#[derive(Debug, Default)]
-struct Inner {
-    calls: BTreeMap<(String, String, String), u64>,
-    call_durations: BTreeMap<(String, String), Histogram>,
-    taiga_requests: BTreeMap<(String, String), u64>,
-    taiga_durations: BTreeMap<String, Histogram>,
-    quota_refusals: BTreeMap<(String, &'static str), u64>,
-    traps: BTreeMap<String, u64>,
-}
+/// How often recorded histogram samples are folded into their buckets between scrapes, so that
+/// a process nobody scrapes does not hold every sample.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The process's metrics.
-#[derive(Debug, Default)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        for (name, help) in COUNTERS {
+            recorder.describe_counter(name.into(), None, help.into());
+        }
+        for (name, help) in HISTOGRAMS {
+            recorder.describe_histogram(name.into(), None, help.into());
+        }
+        for (name, help) in GAUGES {
+            recorder.describe_gauge(name.into(), None, help.into());
+        }
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
+}
+
+fn labels(pairs: &[(&'static str, &str)]) -> Vec<Label> {
+    pairs
+        .iter()
+        .map(|(name, value)| Label::new(*name, (*value).to_owned()))
+        .collect()
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn counter(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels(pairs)), &METADATA)
     }
 
-    /// Records one tool call that ran.
+    fn histogram(&self, name: &'static str, pairs: &[(&'static str, &str)]) -> Histogram {
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels(pairs)), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str) -> Gauge {
+        self.recorder.register_gauge(&Key::from_name(name), &METADATA)
+    }
+
+    /// Records one tool call that ran; `tool` is a catalogue name.
     pub fn tool_call(&self, tenant: &str, tool: &str, outcome: &str, duration: Duration) {
-        let mut inner = self.lock();
-        *inner
-            .calls
-            .entry((tenant.to_owned(), tool.to_owned(), outcome.to_owned()))
-            .or_default() += 1;
-        inner
-            .call_durations
-            .entry((tenant.to_owned(), tool.to_owned()))
-            .or_default()
-            .observe(duration.as_secs_f64());
+        self.counter(TOOL_CALLS, &[("tenant", tenant), ("tool", tool), ("outcome", outcome)])
+            .increment(1);
+        self.histogram(TOOL_CALL_DURATION, &[("tenant", tenant), ("tool", tool)])
+            .record(duration.as_secs_f64());
+        if tool == "login" && outcome == "RATE_LIMITED" {
+            self.counter(LOGIN_RATE_LIMITED, &[("tenant", tenant)]).increment(1);
+        }
     }
 
     /// Records one Taiga request (`status` is the HTTP status, or `error`).
     pub fn taiga_request(&self, tenant: &str, status: &str, duration: Duration) {
-        let mut inner = self.lock();
-        *inner
-            .taiga_requests
-            .entry((tenant.to_owned(), status.to_owned()))
-            .or_default() += 1;
-        inner
-            .taiga_durations
-            .entry(tenant.to_owned())
-            .or_default()
-            .observe(duration.as_secs_f64());
+        self.counter(TAIGA_REQUESTS, &[("tenant", tenant), ("status", status)])
+            .increment(1);
+        self.histogram(TAIGA_REQUEST_DURATION, &[("tenant", tenant)])
+            .record(duration.as_secs_f64());
     }
 
     /// Records a call its tenant's `quota` refused before it reached the sandbox.
     pub fn quota_refusal(&self, tenant: &str, quota: &'static str) {
-        *self
-            .lock()
-            .quota_refusals
-            .entry((tenant.to_owned(), quota))
-            .or_default() += 1;
+        self.counter(QUOTA_REFUSALS, &[("tenant", tenant), ("quota", quota)])
+            .increment(1);
     }
 
     /// Records a sandbox trap.
     pub fn trap(&self, tenant: &str) {
-        *self.lock().traps.entry(tenant.to_owned()).or_default() += 1;
+        self.counter(SANDBOX_TRAPS, &[("tenant", tenant)]).increment(1);
     }
 
-    /// The text exposition; `sessions` is the live session count when the store knows it.
+    /// Records a call naming a tool that does not exist (the name itself is not kept).
+    pub fn unknown_tool(&self, tenant: &str) {
+        self.counter(UNKNOWN_TOOLS, &[("tenant", tenant)]).increment(1);
+    }
+
+    /// Folds recorded histogram samples into their buckets; see [`UPKEEP_INTERVAL`].
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+
+    /// The text exposition; `store` is the in-memory store's usage when the store knows it.
     pub fn render(&self, store: Option<StoreUsage>) -> String {
-        let inner = self.lock();
-        let mut out = String::new();
-        header(
-            &mut out,
-            "tool_calls_total",
-            "counter",
-            "Tool calls that ran, by tenant, tool and outcome code.",
-        );
-        for ((tenant, tool, outcome), count) in &inner.calls {
-            let _ = writeln!(
-                out,
-                "taiga_mcp_tool_calls_total{{tenant=\"{tenant}\",tool=\"{tool}\",outcome=\"{outcome}\"}} {count}"
-            );
-        }
-        header(
-            &mut out,
-            "tool_call_duration_seconds",
-            "histogram",
-            "Tool call duration.",
-        );
-        for ((tenant, tool), histogram) in &inner.call_durations {
-            histogram.render(
-                &mut out,
-                "taiga_mcp_tool_call_duration_seconds",
-                &format!("tenant=\"{tenant}\",tool=\"{tool}\""),
-            );
-        }
-        header(
-            &mut out,
-            "taiga_requests_total",
-            "counter",
-            "Requests to Taiga by tenant and HTTP status.",
-        );
-        for ((tenant, status), count) in &inner.taiga_requests {
-            let _ = writeln!(
-                out,
-                "taiga_mcp_taiga_requests_total{{tenant=\"{tenant}\",status=\"{status}\"}} {count}"
-            );
-        }
-        header(
-            &mut out,
-            "taiga_request_duration_seconds",
-            "histogram",
-            "Duration of requests to Taiga.",
-        );
-        for (tenant, histogram) in &inner.taiga_durations {
-            histogram.render(
-                &mut out,
-                "taiga_mcp_taiga_request_duration_seconds",
-                &format!("tenant=\"{tenant}\""),
-            );
-        }
-        header(
-            &mut out,
-            "quota_refusals_total",
-            "counter",
-            "Calls refused by their tenant's quota, by quota.",
-        );
-        for ((tenant, quota), count) in &inner.quota_refusals {
-            let _ = writeln!(
-                out,
-                "taiga_mcp_quota_refusals_total{{tenant=\"{tenant}\",quota=\"{quota}\"}} {count}"
-            );
-        }
-        let mut limited: BTreeMap<&str, u64> = BTreeMap::new();
-        for ((tenant, tool, outcome), count) in &inner.calls {
-            if tool == "login" && outcome == "RATE_LIMITED" {
-                *limited.entry(tenant).or_default() += count;
-            }
-        }
-        header(
-            &mut out,
-            "login_rate_limited_total",
-            "counter",
-            "Logins refused by the login rate limit.",
-        );
-        for (tenant, count) in limited {
-            let _ = writeln!(out, "taiga_mcp_login_rate_limited_total{{tenant=\"{tenant}\"}} {count}");
-        }
-        header(
-            &mut out,
-            "sandbox_traps_total",
-            "counter",
-            "Calls whose sandbox trapped and was discarded.",
-        );
-        for (tenant, count) in &inner.traps {
-            let _ = writeln!(out, "taiga_mcp_sandbox_traps_total{{tenant=\"{tenant}\"}} {count}");
-        }
         if let Some(store) = store {
-            let gauges = [
-                (
-                    "active_sessions",
-                    "Live sessions in the in-memory store.",
-                    store.sessions,
-                ),
-                (
-                    "session_store_entries",
-                    "Entries in the in-memory store: sessions, session indexes, login counters.",
-                    store.entries,
-                ),
-                (
-                    "session_store_bytes",
-                    "Bytes of the in-memory store's namespaces, keys and values.",
-                    store.bytes,
-                ),
-            ];
-            for (name, help, value) in gauges {
-                header(&mut out, name, "gauge", help);
-                let _ = writeln!(out, "taiga_mcp_{name} {value}");
+            for (name, value) in [
+                (ACTIVE_SESSIONS, store.sessions),
+                (STORE_ENTRIES, store.entries),
+                (STORE_BYTES, store.bytes),
+            ] {
+                self.gauge(name).set(value as f64);
             }
         }
-        out
+        self.handle.render()
     }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP taiga_mcp_{name} {help}");
-    let _ = writeln!(out, "# TYPE taiga_mcp_{name} {kind}");
 }
 
 #[cfg(test)]
@@ -244,6 +185,7 @@ mod tests {
         metrics.taiga_request("acme", "200", Duration::from_millis(2));
         metrics.quota_refusal("globex", "calls_per_minute");
         metrics.trap("acme");
+        metrics.unknown_tool("acme");
         let text = metrics.render(Some(StoreUsage {
             sessions: 4,
             entries: 9,
@@ -252,7 +194,8 @@ mod tests {
         assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"acme\",tool=\"login\",outcome=\"OK\"} 1"));
         assert!(text.contains("taiga_mcp_tool_calls_total{tenant=\"globex\",tool=\"login\",outcome=\"OK\"} 1"));
         assert!(
-            text.contains("taiga_mcp_tool_call_duration_seconds_bucket{tenant=\"acme\",tool=\"login\",le=\"0.005\"} 1")
+            text.contains("taiga_mcp_tool_call_duration_seconds_bucket{tenant=\"acme\",tool=\"login\",le=\"0.005\"} 1"),
+            "{text}"
         );
         assert!(text.contains("taiga_mcp_tool_call_duration_seconds_count{tenant=\"acme\",tool=\"login\"} 2"));
         assert!(text.contains("taiga_mcp_taiga_requests_total{tenant=\"acme\",status=\"200\"} 1"));
@@ -260,8 +203,22 @@ mod tests {
         assert!(text.contains("taiga_mcp_quota_refusals_total{tenant=\"globex\",quota=\"calls_per_minute\"} 1"));
         assert!(text.contains("taiga_mcp_login_rate_limited_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_sandbox_traps_total{tenant=\"acme\"} 1"));
+        assert!(text.contains("taiga_mcp_unknown_tool_calls_total{tenant=\"acme\"} 1"));
+        assert!(text.contains("# HELP taiga_mcp_tool_calls_total Tool calls that ran"));
+        assert!(text.contains("# TYPE taiga_mcp_tool_call_duration_seconds histogram"));
         assert!(text.contains("taiga_mcp_active_sessions 4"));
         assert!(text.contains("taiga_mcp_session_store_entries 9"));
         assert!(text.contains("taiga_mcp_session_store_bytes 2048"));
+    }
+
+    /// Label values are escaped as the text format requires: a quote, a backslash or a newline in
+    /// one cannot end the value or the line.
+    #[test]
+    fn label_values_are_escaped() {
+        let metrics = Metrics::default();
+        metrics.tool_call("acme", "x\"} 1\nforged_total 9\n", "OK", Duration::from_millis(1));
+        let text = metrics.render(None);
+        assert!(!text.lines().any(|line| line.starts_with("forged_total")), "{text}");
+        assert!(text.contains(r#"tool="x\"} 1\nforged_total 9\n""#), "{text}");
     }
 }

@@ -41,6 +41,9 @@ impl Origin {
     /// mean another host or another place (user info, queries, fragments, dot segments, escapes)
     /// is refused.
     pub fn parse(input: &str) -> Result<Self, String> {
+        // The component parses the same URL when it is named in `login` or as the default: what
+        // it would refuse is refused here, at start, rather than at every call.
+        taiga_tools::taiga::TaigaUrl::parse(input)?;
         let url = url::Url::parse(input.trim()).map_err(|err| format!("`{input}` is not a URL ({err})"))?;
         let scheme = url.scheme();
         if scheme != "https" && scheme != "http" {

@@ -2,15 +2,13 @@
 //! it once, and runs every call in a fresh `Store` with a memory limit, an epoch deadline and a
 //! wall-clock timeout. A trapped store is dropped with its instance; the next call starts clean.
 
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{
     Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
 };
@@ -312,7 +310,7 @@ impl Sandbox {
             Some(path) => std::fs::read(path).with_context(|| format!("reading the component {}", path.display()))?,
             None => EMBEDDED_COMPONENT.to_vec(),
         };
-        let component = load_component(&engine, &bytes, source.cache_dir.as_deref())?;
+        let (component, _) = crate::cache::load(&engine, &bytes, source.cache_dir.as_deref())?;
 
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -451,55 +449,6 @@ fn trap_failure(err: wasmtime::Error) -> CallFailure {
     }
 }
 
-/// Compiles the component, or loads its compiled form from the cache. The cache key covers the
-/// component's bytes and the engine's compatibility hash (wasmtime version and settings).
-fn load_component(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> anyhow::Result<Component> {
-    let Some(cache_dir) = cache_dir else {
-        return Component::from_binary(engine, bytes)
-            .map_err(anyhow::Error::from)
-            .context("compiling the component");
-    };
-    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut engine_hash);
-    let digest = Sha256::new()
-        .chain_update(bytes)
-        .chain_update(engine_hash.finish().to_le_bytes())
-        .finalize();
-    let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    let path = cache_dir.join(format!("taiga-component-{key}.cwasm"));
-    if path.exists() {
-        // SAFETY: the file is one this program wrote into a directory only its user can write
-        // (created 0700 below), under a key that includes the engine's compatibility hash;
-        // wasmtime also checks the header and refuses an incompatible artifact.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => {
-                tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
-                return Ok(component);
-            }
-            Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cache entry"),
-        }
-    }
-    let component = Component::from_binary(engine, bytes)
-        .map_err(anyhow::Error::from)
-        .context("compiling the component")?;
-    if let Err(err) = write_cache(cache_dir, &path, &component) {
-        tracing::warn!(dir = %cache_dir.display(), error = %err, "could not cache the compiled component");
-    }
-    Ok(component)
-}
-
-fn write_cache(cache_dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(cache_dir)?;
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temporary, component.serialize()?)?;
-    std::fs::rename(&temporary, path)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,7 +518,7 @@ mod tests {
     #[test]
     fn the_component_imports_no_filesystem_and_no_sockets() {
         let engine = Engine::new(wasmtime::Config::new().wasm_component_model(true)).unwrap();
-        let component = Component::from_binary(&engine, EMBEDDED_COMPONENT).unwrap();
+        let component = wasmtime::component::Component::from_binary(&engine, EMBEDDED_COMPONENT).unwrap();
         let imports: Vec<String> = component
             .component_type()
             .imports(&engine)

@@ -37,6 +37,7 @@ fn origins_parse_and_display_with_default_ports() {
     for bad in [
         "ftp://x",
         "https://u:p@x",
+        "https://x:0",
         "https://x/../other",
         "https://x/a/./b",
         "https://x/t%61iga",
@@ -433,4 +434,53 @@ async fn a_body_beyond_the_cap_is_refused_before_anything_is_sent() {
         matches!(sent.await, Err(HttpError::HttpRequestBodySize(Some(size))) if size == body::MAX_REQUEST_BODY_BYTES as u64 + 1)
     );
     assert!(captured.try_recv().is_err(), "nothing reached the server");
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn url_like() -> impl Strategy<Value = String> {
+        let scheme = prop::sample::select(vec!["https://", "http://", "HTTPS://", "ftp://", "", "//"]);
+        let host = prop_oneof![
+            Just("taiga.example".to_owned()),
+            Just("127.0.0.1".to_owned()),
+            Just("[::1]".to_owned()),
+            Just("user@host".to_owned()),
+            "[a-z0-9.%@:\\[\\]-]{0,16}",
+        ];
+        let port = prop_oneof![
+            Just(String::new()),
+            Just(":8443".to_owned()),
+            Just(":0".to_owned()),
+            ":[0-9]{1,6}"
+        ];
+        let path = prop_oneof![
+            Just(String::new()),
+            Just("/taiga".to_owned()),
+            Just("/api/v1/".to_owned()),
+            Just("/a/../b".to_owned()),
+            Just("/%2e%2e/x".to_owned()),
+            "(/[a-zA-Z0-9._~%?#;-]{0,6}){0,3}/?",
+        ];
+        (scheme, host, port, path).prop_map(|(s, h, p, a)| format!("{s}{h}{p}{a}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// A URL is either refused with a message or parsed into an origin whose text parses back
+        /// to the same origin, and that origin allows its own API.
+        #[test]
+        fn origins_round_trip_or_are_refused(text in prop_oneof![url_like(), ".{0,40}"]) {
+            if let Ok(origin) = Origin::parse(&text) {
+                let again = Origin::parse(&origin.to_string()).expect("an origin's text parses");
+                prop_assert_eq!(&again, &origin);
+                let guest = taiga_tools::taiga::TaigaUrl::parse(&origin.to_string()).expect("the component accepts it too");
+                let api: http::Uri = guest.api("/projects").parse().expect("an absolute URI");
+                prop_assert!(AllowList::new(vec![origin.clone()]).matching(&api).is_some(), "{} {}", origin, api);
+            }
+        }
+    }
 }

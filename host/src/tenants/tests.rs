@@ -208,3 +208,75 @@ fn the_example_file_checks_out() {
     assert_eq!(ids, ["acme", "globex"]);
     assert_eq!(tenants[1].gate.as_ref().unwrap().quota.max_concurrent_calls, 2);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A TOML value of any type, hostile where it can be.
+    fn toml_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just("18446744073709551616".to_owned()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            ".{0,24}".prop_map(|s| format!("{s:?}")),
+            Just(format!("{:?}", hex(hash_key(ACME_KEY)))),
+            Just("\"https://taiga.acme.example\"".to_owned()),
+            Just("\"http://127.0.0.1:8000/taiga\"".to_owned()),
+            Just("\"/nonexistent/ca.pem\"".to_owned()),
+            Just("[\"https://a.example\", 1]".to_owned()),
+            Just("{ a = 1 }".to_owned()),
+            Just("1.5".to_owned()),
+        ]
+    }
+
+    fn tenants_file() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "id",
+            "api_key_sha256",
+            "taiga_api_url",
+            "taiga_allowed_hosts",
+            "taiga_ca_file",
+            "namespace",
+            "call_memory_mb",
+            "call_timeout_seconds",
+            "calls_per_minute",
+            "max_concurrent_calls",
+            "unknown_key",
+        ]);
+        let table = prop::collection::btree_map(key, toml_value(), 0..10);
+        prop::collection::vec(table, 0..4).prop_map(|tables| {
+            tables
+                .into_iter()
+                .map(|table| {
+                    let lines: Vec<String> = table
+                        .into_iter()
+                        .map(|(key, value)| format!("{key} = {value}"))
+                        .collect();
+                    format!("[[tenant]]\n{}\n", lines.join("\n"))
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// Any tenants file is either loaded or refused with a message that names the tenant or
+        /// the file's problem; nothing panics.
+        #[test]
+        fn any_tenants_file_is_loaded_or_refused_by_name(text in tenants_file()) {
+            match parse(&text, &defaults(), &[]) {
+                Ok(tenants) => prop_assert!(!tenants.is_empty()),
+                Err(message) => prop_assert!(!message.is_empty() && !message.contains("panicked")),
+            }
+        }
+
+        /// Arbitrary text, not TOML at all, is refused the same way.
+        #[test]
+        fn arbitrary_text_is_refused_cleanly(text in ".{0,200}") {
+            let _ = parse(&text, &defaults(), &[]);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! BENCHMARKS.md.
 
 mod sandbox;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,6 +46,13 @@ struct Args {
     /// `HTTP_STATELESS=true`, or `TOKIO_WORKER_THREADS=1` for its runtime's worker threads.
     #[arg(long, value_parser = parse_setting)]
     http_env: Vec<(String, String)>,
+    /// Only the soak: this many calls over Streamable HTTP with faults injected now and then,
+    /// sampling the bridge's memory, file descriptors and store entries every tenth of them.
+    #[arg(long)]
+    soak: Option<usize>,
+    /// Concurrent clients of the soak.
+    #[arg(long, default_value_t = 50)]
+    soak_clients: usize,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -294,6 +302,19 @@ async fn main() -> anyhow::Result<()> {
     );
     let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
     let cache = scratch.join("cache");
+    if let Some(calls) = args.soak {
+        let soak = soak::Soak {
+            binary: &binary,
+            sim: &sim,
+            cache: &cache,
+            project,
+            calls,
+            clients: args.soak_clients,
+        };
+        soak::run(&soak).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
     println!("# taiga-mcp benchmark\n");
     println!("- binary: `{}`", binary.display());
     println!("- calls per latency row: {}", args.calls);

@@ -167,3 +167,104 @@ fn the_hostile_strings_named_in_the_issue_are_refused_or_accepted_cleanly() {
     .unwrap();
     assert_eq!(outcome.structured["details"]["field"], "title");
 }
+
+/// Arguments every tool accepts: its required fields and its optional ids (some tools need one id
+/// of several) with plausible values, so that a call gets past validation and reads Taiga's answers.
+fn valid_arguments(tool: &Tool) -> Value {
+    use crate::schema::Kind;
+    let args: Map<String, Value> = tool
+        .fields
+        .iter()
+        .filter(|field| field.required || (field.kind == Kind::Id && !matches!(field.name, "ref" | "project_id")))
+        .map(|field| {
+            let value = match field.kind {
+                Kind::SessionId => json!(LIVE_SESSION),
+                Kind::Id | Kind::IdOrName | Kind::NullableId => json!(1),
+                Kind::Version => json!(1),
+                Kind::Text { min, .. } => json!("x".repeat(min.max(1))),
+                Kind::Integer { min, .. } => json!(min),
+                Kind::Bool => json!(true),
+                Kind::Choice(choices) => json!(choices[0]),
+                Kind::Date => json!("2026-01-05"),
+                Kind::Strings { .. } => json!(["x"]),
+                Kind::Ids { .. } => json!([1]),
+            };
+            (field.name.to_owned(), value)
+        })
+        .collect();
+    Value::Object(args)
+}
+
+/// A body Taiga might send, or might be made to send by a broken proxy: arbitrary JSON, recorded
+/// shapes with their values replaced, truncated text, bytes that are not UTF-8.
+fn taiga_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        hostile_value().prop_map(|value| value.to_string().into_bytes()),
+        prop::collection::vec(hostile_value(), 0..4).prop_map(|items| Value::Array(items).to_string().into_bytes()),
+        (hostile_value(), hostile_value()).prop_map(|(a, b)| json!({
+            "id": a, "ref": 1, "subject": b, "name": "n", "slug": "s", "version": 1, "project": 1,
+            "status_extra_info": {"name": a}, "assigned_to_extra_info": b, "owner": 5,
+            "members": [{"id": 5, "username": "admin", "role_name": b}], "auth_token": "t", "refresh": "r",
+            "milestone_name": a, "tags": [["t", b]], "user_stories": [b], "us_statuses": [a]
+        })
+        .to_string()
+        .into_bytes()),
+        ".{0,64}".prop_map(String::into_bytes),
+        prop::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// Whatever Taiga answers, with whatever status and pagination headers, every tool's answer
+    /// is a structured result: the projections and the error mapping never panic.
+    #[test]
+    fn arbitrary_taiga_answers_give_structured_results(
+        tool in any_tool(),
+        status in prop_oneof![Just(200u16), Just(201), Just(204), Just(400), Just(401), Just(404), Just(429), Just(500), 100u16..600],
+        body in taiga_body(),
+        count in prop_oneof![Just(None), Just(Some("3".to_owned())), Just(Some("-1".to_owned())), ".{0,8}".prop_map(Some)],
+    ) {
+        let platform = platform();
+        platform.respond(move |_| {
+            let mut headers = vec![("x-pagination-next".to_owned(), "http://taiga/x?page=2".to_owned())];
+            if let Some(count) = &count {
+                headers.push(("x-pagination-count".to_owned(), count.clone()));
+            }
+            Ok(HttpResponse { status, headers, body: body.clone() })
+        });
+        let outcome = call(&platform, tool.name, &valid_arguments(tool).to_string(), &CallContext::default())
+            .expect("known tools with object arguments always dispatch");
+        if outcome.is_error {
+            let body = outcome.structured.as_object().expect("error bodies are objects");
+            prop_assert_eq!(body.len(), 3);
+            prop_assert!(body["code"].is_string() && body["details"].is_object());
+        } else {
+            prop_assert!(outcome.structured.is_object(), "{}", outcome.structured);
+        }
+    }
+}
+
+/// The valid arguments reach Taiga for every tool that reads it: without that, the property above
+/// would only ever see validation errors.
+#[test]
+fn valid_arguments_pass_validation_for_every_tool() {
+    let platform = platform();
+    for tool in catalogue() {
+        let outcome = call(
+            &platform,
+            tool.name,
+            &valid_arguments(tool).to_string(),
+            &CallContext::default(),
+        )
+        .unwrap();
+        assert_ne!(
+            outcome.error_code(),
+            Some("INVALID_INPUT"),
+            "{}: {}",
+            tool.name,
+            outcome.structured
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! The compiled-code cache: the component compiled to native code once and loaded at later starts.
+//!
+//! Loading a cache entry runs its native code, so an entry is trusted only when no one but the
+//! server's user could have written it: the directory and the file belong to that user and are
+//! not writable by group or others, and the file is a plain file, not a symlink. Otherwise the
+//! component is compiled in memory and the log says why. Because no one else can write the
+//! directory, no one can swap the file between the check and the load.
+
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// Why a cache directory or entry is not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Untrusted {
+    /// Owned by another user.
+    #[error("{path} belongs to user {owner}, not to this server's user {user}")]
+    NotOurs {
+        /// The directory or file.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+        /// The server's effective uid.
+        user: u32,
+    },
+    /// Writable by the group or by others.
+    #[error("{path} is writable by other users (mode {mode:o}); make it 0700 (directory) or 0600 (file)")]
+    WritableByOthers {
+        /// The directory or file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The entry is a symlink, or not a plain file.
+    #[error("{path} is not a plain file (a symlink or something else)")]
+    NotAPlainFile {
+        /// The entry.
+        path: PathBuf,
+    },
+    /// The directory could not be created or read.
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// The directory.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+}
+
+/// What happened to the cache when the component was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// No cache directory is configured.
+    Off,
+    /// The compiled component was loaded from the cache.
+    Loaded,
+    /// Compiled now, and stored for the next start (`false` when storing failed).
+    Compiled {
+        /// Whether the entry was written.
+        stored: bool,
+    },
+    /// Compiled in memory: the cache was not trusted.
+    Refused(Untrusted),
+}
+
+fn owned_and_private(path: &Path, metadata: &std::fs::Metadata) -> Result<(), Untrusted> {
+    let user = rustix::process::geteuid().as_raw();
+    if metadata.uid() != user {
+        return Err(Untrusted::NotOurs {
+            path: path.to_owned(),
+            owner: metadata.uid(),
+            user,
+        });
+    }
+    let mode = metadata.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(Untrusted::WritableByOthers {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// Creates `dir` (mode 0700) when it does not exist, then checks that only this user can write it.
+pub fn trusted_dir(dir: &Path) -> Result<(), Untrusted> {
+    let unreadable = |err: std::io::Error| Untrusted::Unreadable {
+        path: dir.to_owned(),
+        reason: err.to_string(),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(unreadable)?;
+    let metadata = std::fs::metadata(dir).map_err(unreadable)?;
+    owned_and_private(dir, &metadata)
+}
+
+/// Checks an entry of a trusted directory: a plain file (not followed if a symlink) that only
+/// this user can write.
+pub fn trusted_file(file: &Path) -> Result<(), Untrusted> {
+    let not_plain = || Untrusted::NotAPlainFile { path: file.to_owned() };
+    let metadata = std::fs::symlink_metadata(file).map_err(|_| not_plain())?;
+    if !metadata.file_type().is_file() {
+        return Err(not_plain());
+    }
+    owned_and_private(file, &metadata)
+}
+
+/// The cache entry's path: keyed by the component's bytes and the engine's compatibility hash
+/// (wasmtime version and settings).
+pub fn entry(dir: &Path, engine: &Engine, bytes: &[u8]) -> PathBuf {
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut engine_hash);
+    let digest = Sha256::new()
+        .chain_update(bytes)
+        .chain_update(engine_hash.finish().to_le_bytes())
+        .finalize();
+    let key: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    dir.join(format!("taiga-component-{key}.cwasm"))
+}
+
+fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
+    Component::from_binary(engine, bytes)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")
+}
+
+/// Compiles the component, or loads its compiled form from a trusted cache entry.
+pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result<(Component, Outcome)> {
+    let Some(dir) = dir else {
+        return Ok((compile(engine, bytes)?, Outcome::Off));
+    };
+    if let Err(reason) = trusted_dir(dir) {
+        tracing::warn!(error = %reason, "not using the compiled-code cache; compiling in memory");
+        return Ok((compile(engine, bytes)?, Outcome::Refused(reason)));
+    }
+    let path = entry(dir, engine, bytes);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        if let Err(reason) = trusted_file(&path) {
+            tracing::warn!(error = %reason, "not using the compiled-code cache entry; compiling in memory");
+            return Ok((compile(engine, bytes)?, Outcome::Refused(reason)));
+        }
+        // SAFETY: the entry is a plain file that only this user can write, in a directory only
+        // this user can write, under a key that includes the engine's compatibility hash; wasmtime
+        // also checks its header and refuses an incompatible artifact.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => {
+                tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
+                return Ok((component, Outcome::Loaded));
+            }
+            Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cache entry"),
+        }
+    }
+    let component = compile(engine, bytes)?;
+    let stored = match store(&path, &component) {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(dir = %dir.display(), error = %err, "could not cache the compiled component");
+            false
+        }
+    };
+    Ok((component, Outcome::Compiled { stored }))
+}
+
+/// Writes the entry through a temporary file (mode 0600) renamed into place.
+fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temporary)?;
+    file.write_all(&component.serialize()?)?;
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,234 @@
+//! The soak: many calls over Streamable HTTP from many clients while the simulator misbehaves now
+//! and then in every way it can, watching the bridge's resident memory, open file descriptors and
+//! store entries. Once warm, none of them may grow.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rmcp::service::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use serde_json::json;
+use taiga_sim::{Fault, FaultRule, Simulator};
+use tokio::net::TcpStream;
+
+use crate::{Client, call_result, gauge, rss_kib};
+
+/// Rounds between samples: each is a tenth of the calls.
+const ROUNDS: usize = 10;
+
+/// What the soak is asked to do.
+pub struct Soak<'a> {
+    /// The bridge binary.
+    pub binary: &'a Path,
+    /// The simulator, in process, so that faults can be injected directly.
+    pub sim: &'a Simulator,
+    /// The compiled-code cache.
+    pub cache: &'a Path,
+    /// The project the calls read.
+    pub project: i64,
+    /// Calls in all.
+    pub calls: usize,
+    /// Concurrent MCP clients.
+    pub clients: usize,
+}
+
+/// Every fault the simulator can inject, each once per round (a slow answer, 5xx, 429, broken
+/// JSON, a connection closed mid-body, an endless body, an oversized body, a redirect).
+fn faults(sim_url: &str) -> Vec<Fault> {
+    vec![
+        Fault::Latency { ms: 200 },
+        Fault::Status { status: 502 },
+        Fault::Throttle { wait_seconds: 1 },
+        Fault::MalformedJson,
+        Fault::CloseMidBody,
+        Fault::EndlessBody,
+        Fault::Oversized { bytes: 20 << 20 },
+        Fault::Redirect {
+            location: format!("{sim_url}/api/v1/users/me"),
+        },
+    ]
+}
+
+struct Sample {
+    calls: usize,
+    seconds: f64,
+    rss_kib: u64,
+    fds: usize,
+    store_entries: f64,
+    tool_errors: usize,
+    protocol_errors: usize,
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+/// One client's share of a round: a mix of reads, a list page, session checks, and now and then
+/// a new login (the oldest sessions end at MAX_SESSIONS_PER_USER) so that the store churns.
+async fn client_round(client: &Client, session: &mut String, project: i64, calls: usize) -> (usize, usize) {
+    let (mut tool_errors, mut protocol_errors) = (0, 0);
+    for n in 0..calls {
+        let (tool, arguments) = match n % 10 {
+            0 => ("login", json!({"username": "admin", "password": "123123"})),
+            1..=4 => ("get_project", json!({"session_id": session, "project_id": project})),
+            5..=7 => (
+                "list_user_stories",
+                json!({"session_id": session, "project_id": project, "page_size": 5}),
+            ),
+            _ => ("session_status", json!({"session_id": session})),
+        };
+        match call_result(client, tool, arguments).await {
+            Ok(result) if result.is_error == Some(true) => tool_errors += 1,
+            Ok(result) => {
+                if tool == "login"
+                    && let Some(id) = result
+                        .structured_content
+                        .as_ref()
+                        .and_then(|body| body["session_id"].as_str())
+                {
+                    *session = id.to_owned();
+                }
+            }
+            Err(_) => protocol_errors += 1,
+        }
+    }
+    (tool_errors, protocol_errors)
+}
+
+/// Runs the soak and prints its table.
+pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = tokio::process::Command::new(soak.binary)
+        .args(["--transport", "http", "--listen", &listen])
+        .env("TAIGA_API_URL", soak.sim.url())
+        .env("ALLOW_HTTP_TAIGA", "true")
+        .env("TAIGA_MCP_CACHE_DIR", soak.cache)
+        .env("LOG_LEVEL", "error")
+        .env("LOGIN_RATE_LIMIT", "1000000")
+        .env("REQUEST_TIMEOUT", "2")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = server.id().context("server pid")?;
+    for _ in 0..400 {
+        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let url = format!("http://{listen}/mcp");
+    let mut clients = Vec::with_capacity(soak.clients);
+    for _ in 0..soak.clients {
+        let client: Client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?;
+        let login = call_result(&client, "login", json!({"username": "admin", "password": "123123"})).await?;
+        let session = login
+            .structured_content
+            .as_ref()
+            .and_then(|body| body["session_id"].as_str())
+            .context("login gave no session")?
+            .to_owned();
+        clients.push((client, session));
+    }
+    let sample = |calls: usize, started: Instant, tool_errors: usize, protocol_errors: usize| {
+        let listen = listen.clone();
+        async move {
+            Ok::<_, anyhow::Error>(Sample {
+                calls,
+                seconds: started.elapsed().as_secs_f64(),
+                rss_kib: rss_kib(pid, "VmRSS:"),
+                fds: open_fds(pid),
+                store_entries: gauge(&listen, "taiga_mcp_session_store_entries").await?,
+                tool_errors,
+                protocol_errors,
+            })
+        }
+    };
+    let started = Instant::now();
+    let mut samples = vec![sample(0, started, 0, 0).await?];
+    let per_client = (soak.calls / ROUNDS / soak.clients).max(1);
+    let (mut done, mut tool_errors, mut protocol_errors) = (0, 0, 0);
+    let sim_url = soak.sim.url();
+    for _ in 0..ROUNDS {
+        for (n, fault) in faults(&sim_url).into_iter().enumerate() {
+            let path_prefix = if n % 2 == 0 {
+                "/api/v1/projects"
+            } else {
+                "/api/v1/userstories"
+            };
+            soak.sim.inject(FaultRule {
+                path_prefix: Some(path_prefix.to_owned()),
+                times: Some(1),
+                fault,
+            });
+        }
+        let project = soak.project;
+        let tasks: Vec<_> = clients
+            .drain(..)
+            .map(|(client, mut session)| {
+                tokio::spawn(async move {
+                    let errors = client_round(&client, &mut session, project, per_client).await;
+                    (client, session, errors)
+                })
+            })
+            .collect();
+        for task in tasks {
+            let (client, session, (tools, protocol)) = task.await?;
+            clients.push((client, session));
+            tool_errors += tools;
+            protocol_errors += protocol;
+        }
+        done += per_client * soak.clients;
+        samples.push(sample(done, started, tool_errors, protocol_errors).await?);
+    }
+    for (client, _) in clients {
+        let _ = client.cancel().await;
+    }
+    server.kill().await?;
+    print(soak, &samples);
+    Ok(())
+}
+
+fn print(soak: &Soak<'_>, samples: &[Sample]) {
+    println!("\n## Soak over Streamable HTTP\n");
+    println!(
+        "{} clients, {} calls (login, get_project, list_user_stories, session_status), every simulator fault \
+         injected {} times in all; the first row is before any call, the second after the first tenth (warm).\n",
+        soak.clients,
+        samples.last().map_or(0, |last| last.calls),
+        ROUNDS
+    );
+    println!("| calls | seconds | RSS KiB | open fds | store entries | tool errors | protocol errors |");
+    println!("|---|---|---|---|---|---|---|");
+    for sample in samples {
+        println!(
+            "| {} | {:.1} | {} | {} | {} | {} | {} |",
+            sample.calls,
+            sample.seconds,
+            sample.rss_kib,
+            sample.fds,
+            sample.store_entries,
+            sample.tool_errors,
+            sample.protocol_errors
+        );
+    }
+    if let (Some(warm), Some(last)) = (samples.get(1), samples.last()) {
+        let peak = |value: fn(&Sample) -> f64| samples[1..].iter().map(value).fold(f64::MIN, f64::max);
+        println!(
+            "\nOnce warm (from {} calls): RSS {} -> {} KiB (peak {:.0}), fds {} -> {} (peak {:.0}), store entries {} -> {} (peak {:.0}).",
+            warm.calls,
+            warm.rss_kib,
+            last.rss_kib,
+            peak(|s| s.rss_kib as f64),
+            warm.fds,
+            last.fds,
+            peak(|s| s.fds as f64),
+            warm.store_entries,
+            last.store_entries,
+            peak(|s| s.store_entries)
+        );
+    }
+}
