@@ -4,7 +4,8 @@ use serde_json::{Map, Value, json};
 
 use super::items::{ASSIGNEE, STATUS, TAGS, USER_STORY};
 use super::{Annotations, Tool};
-use crate::crud::{Api, Resolver};
+use crate::api::Api;
+use crate::crud::Resolver;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::resource::{Conv, Mapping, compact_item, compact_schema, map};
 use crate::schema::{Field, Kind, SESSION};
@@ -42,7 +43,7 @@ fn created_schema() -> Value {
     })
 }
 
-fn bulk_create(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
+fn bulk_create(call: &crate::call::Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let project = args.required_int("project_id")?;
     let titles = args.strings("titles").unwrap_or_default();
@@ -66,7 +67,16 @@ fn bulk_create(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
     let created = api
         .taiga()
         .post("/userstories/bulk_create", &body, &format!("project {project}"))?;
-    let mut stories: Vec<Value> = created.as_array().cloned().unwrap_or_default();
+    let Some(mut stories) = created
+        .as_array()
+        .filter(|items| items.iter().all(Value::is_object))
+        .cloned()
+    else {
+        return Err(ToolError::new(
+            ErrorCode::TaigaError,
+            "Taiga's answer to a bulk create is not a list of stories",
+        ));
+    };
     if let Some(sprint) = args.int("sprint_id") {
         let ids: Vec<i64> = stories.iter().filter_map(|s| s["id"].as_i64()).collect();
         move_to_sprint(&api, project, &ids, Some(sprint))?;
@@ -160,7 +170,7 @@ pub const BULK_UPDATE_USER_STORIES: Tool = Tool {
     run: bulk_update,
 };
 
-fn bulk_update(call: &super::Call<'_>, args: &Args) -> ToolResult<Value> {
+fn bulk_update(call: &crate::call::Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let mappings: Vec<Mapping> = USER_STORY
         .writable()
