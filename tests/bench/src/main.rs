@@ -303,13 +303,21 @@ async fn main() -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
     let cache = scratch.join("cache");
     if let Some(calls) = args.soak {
+        let public = sim
+            .state()
+            .projects
+            .iter()
+            .find(|p| p.name == "Public Sample")
+            .context("the public project")?
+            .id;
         let soak = soak::Soak {
             binary: &binary,
             sim: &sim,
             cache: &cache,
-            project,
+            project: public,
             calls,
             clients: args.soak_clients,
+            settings: &args.http_env,
         };
         soak::run(&soak).await?;
         let _ = std::fs::remove_dir_all(&scratch);

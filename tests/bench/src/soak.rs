@@ -25,12 +25,14 @@ pub struct Soak<'a> {
     pub sim: &'a Simulator,
     /// The compiled-code cache.
     pub cache: &'a Path,
-    /// The project the calls read.
+    /// A public project every user may read.
     pub project: i64,
     /// Calls in all.
     pub calls: usize,
-    /// Concurrent MCP clients.
+    /// Concurrent MCP clients, each signed in as its own user (`bench0`, `bench1`, ...).
     pub clients: usize,
+    /// Environment of the bridge beyond the soak's own (`CALL_SLOTS=64`, ...).
+    pub settings: &'a [(String, String)],
 }
 
 /// Every fault the simulator can inject, each once per round (a slow answer, 5xx, 429, broken
@@ -65,12 +67,13 @@ fn open_fds(pid: u32) -> usize {
 }
 
 /// One client's share of a round: a mix of reads, a list page, session checks, and now and then
-/// a new login (the oldest sessions end at MAX_SESSIONS_PER_USER) so that the store churns.
-async fn client_round(client: &Client, session: &mut String, project: i64, calls: usize) -> (usize, usize) {
+/// a new login as its user (whose oldest session ends at MAX_SESSIONS_PER_USER) so that the store
+/// churns.
+async fn client_round(client: &Client, user: &str, session: &mut String, project: i64, calls: usize) -> (usize, usize) {
     let (mut tool_errors, mut protocol_errors) = (0, 0);
     for n in 0..calls {
         let (tool, arguments) = match n % 10 {
-            0 => ("login", json!({"username": "admin", "password": "123123"})),
+            0 => ("login", json!({"username": user, "password": "123123"})),
             1..=4 => ("get_project", json!({"session_id": session, "project_id": project})),
             5..=7 => (
                 "list_user_stories",
@@ -108,6 +111,7 @@ pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
         .env("LOG_LEVEL", "error")
         .env("LOGIN_RATE_LIMIT", "1000000")
         .env("REQUEST_TIMEOUT", "2")
+        .envs(soak.settings.iter().cloned())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -122,16 +126,17 @@ pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
     }
     let url = format!("http://{listen}/mcp");
     let mut clients = Vec::with_capacity(soak.clients);
-    for _ in 0..soak.clients {
+    for n in 0..soak.clients {
+        let user = format!("bench{n}");
         let client: Client = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?;
-        let login = call_result(&client, "login", json!({"username": "admin", "password": "123123"})).await?;
+        let login = call_result(&client, "login", json!({"username": user, "password": "123123"})).await?;
         let session = login
             .structured_content
             .as_ref()
             .and_then(|body| body["session_id"].as_str())
             .context("login gave no session")?
             .to_owned();
-        clients.push((client, session));
+        clients.push((client, user, session));
     }
     let sample = |calls: usize, started: Instant, tool_errors: usize, protocol_errors: usize| {
         let listen = listen.clone();
@@ -168,23 +173,23 @@ pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
         let project = soak.project;
         let tasks: Vec<_> = clients
             .drain(..)
-            .map(|(client, mut session)| {
+            .map(|(client, user, mut session)| {
                 tokio::spawn(async move {
-                    let errors = client_round(&client, &mut session, project, per_client).await;
-                    (client, session, errors)
+                    let errors = client_round(&client, &user, &mut session, project, per_client).await;
+                    (client, user, session, errors)
                 })
             })
             .collect();
         for task in tasks {
-            let (client, session, (tools, protocol)) = task.await?;
-            clients.push((client, session));
+            let (client, user, session, (tools, protocol)) = task.await?;
+            clients.push((client, user, session));
             tool_errors += tools;
             protocol_errors += protocol;
         }
         done += per_client * soak.clients;
         samples.push(sample(done, started, tool_errors, protocol_errors).await?);
     }
-    for (client, _) in clients {
+    for (client, _, _) in clients {
         let _ = client.cancel().await;
     }
     server.kill().await?;
@@ -195,11 +200,21 @@ pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
 fn print(soak: &Soak<'_>, samples: &[Sample]) {
     println!("\n## Soak over Streamable HTTP\n");
     println!(
-        "{} clients, {} calls (login, get_project, list_user_stories, session_status), every simulator fault \
-         injected {} times in all; the first row is before any call, the second after the first tenth (warm).\n",
+        "{} clients each signed in as its own user, {} calls (login, get_project, list_user_stories, \
+         session_status), every simulator fault injected {} times in all; bridge settings: {}. The first row is \
+         before any call, the second after the first tenth (warm).\n",
         soak.clients,
         samples.last().map_or(0, |last| last.calls),
-        ROUNDS
+        ROUNDS,
+        if soak.settings.is_empty() {
+            "defaults".to_owned()
+        } else {
+            soak.settings
+                .iter()
+                .map(|(k, v)| format!("`{k}={v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     );
     println!("| calls | seconds | RSS KiB | open fds | store entries | tool errors | protocol errors |");
     println!("|---|---|---|---|---|---|---|");
