@@ -3,73 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::Api;
+use crate::call::Call;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::listing::list_page;
 use crate::meta::ProjectMeta;
-use crate::platform::Platform;
 use crate::resource::{Conv, Mapping, Resource};
-use crate::session::{Session, TOKEN_REFRESH_AFTER_MS};
-use crate::taiga::{Taiga, TaigaUrl};
-use crate::tools::Call;
 use crate::validate::Args;
-
-/// A call's authenticated access to Taiga.
-pub struct Api<'c> {
-    /// The call.
-    pub call: &'c Call<'c>,
-    /// Its session.
-    pub session: Session,
-    base: TaigaUrl,
-}
-
-impl<'c> Api<'c> {
-    /// Resumes the session named by `session_id`, renewing Taiga's access token with the refresh
-    /// token when it is close to its 24-hour end, so that a long session keeps working.
-    pub fn open(call: &'c Call<'c>, args: &Args) -> ToolResult<Self> {
-        let mut session = call.session(args)?;
-        let base = session.taiga_url()?;
-        let now = call.platform.now_ms();
-        if now.saturating_sub(session.token_issued_ms) >= TOKEN_REFRESH_AFTER_MS {
-            let renewed = call
-                .taiga(&base)
-                .post(
-                    "/auth/refresh",
-                    &json!({"refresh": session.refresh_token}),
-                    "the token refresh endpoint",
-                )
-                .map_err(|err| match err.code {
-                    ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => ToolError::new(
-                        ErrorCode::SessionExpired,
-                        "Taiga no longer renews this session's token; call login again",
-                    ),
-                    _ => err,
-                })?;
-            let (Some(access), Some(refresh)) = (renewed["auth_token"].as_str(), renewed["refresh"].as_str()) else {
-                return Err(ToolError::new(
-                    ErrorCode::TaigaError,
-                    "Taiga's refresh answer has no tokens",
-                ));
-            };
-            session.auth_token = access.to_owned();
-            session.refresh_token = refresh.to_owned();
-            session.token_issued_ms = now;
-            crate::session::update(call.platform, args.required_text("session_id")?, &session)?;
-        }
-        Ok(Self { call, session, base })
-    }
-
-    /// A Taiga client with this session's token.
-    pub fn taiga(&self) -> Taiga<'_, dyn Platform + '_> {
-        self.call.taiga(&self.base).with_token(&self.session.auth_token)
-    }
-
-    /// The project's detail, for name resolution.
-    pub fn project_meta(&self, project: i64) -> ToolResult<ProjectMeta> {
-        self.taiga()
-            .get(&format!("/projects/{project}"), &format!("project {project}"))
-            .map(ProjectMeta::new)
-    }
-}
 
 /// Resolves mapped arguments to Taiga values, fetching the project detail only when a name needs it.
 pub struct Resolver<'a, 'c> {

@@ -4,6 +4,8 @@
 //! and a [`CallContext`]; this crate lists the tools, validates arguments at the boundary, keeps
 //! the session rules and talks to Taiga. It holds no state between calls.
 
+pub mod api;
+pub mod call;
 pub mod context;
 pub mod crud;
 pub mod error;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::crud::Api;
+use crate::api::Api;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::projection::Compact;
 use crate::schema::{Field, Kind};

@@ -2,8 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Annotations, Call, Tool, deleted_schema, list_schema};
-use crate::crud::{self, Api};
+use super::{Annotations, Tool, deleted_schema, list_schema};
+use crate::api::Api;
+use crate::call::Call;
+use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
 use crate::resource::{COMPACT_ITEM, Conv, Mapping, Resource, compact_schema, full_item, full_schema, map};

@@ -10,12 +10,11 @@ mod wiki;
 
 use serde_json::{Map, Value, json};
 
+use crate::call::Call;
 use crate::context::CallContext;
 use crate::error::ToolResult;
 use crate::platform::Platform;
 use crate::schema::{Field, input_schema};
-use crate::session::Session;
-use crate::taiga::{Taiga, TaigaUrl};
 use crate::validate::Args;
 
 /// Behaviour hints shown to MCP clients.
@@ -60,32 +59,6 @@ impl Annotations {
         idempotent: false,
         open_world: true,
     };
-}
-
-/// What a running tool may use.
-pub struct Call<'a> {
-    /// HTTP, store, clock, randomness.
-    pub platform: &'a dyn Platform,
-    /// Caller, namespace and settings.
-    pub context: &'a CallContext,
-}
-
-impl Call<'_> {
-    /// A client for `base` with this call's timeouts and limits.
-    pub fn taiga<'b>(&'b self, base: &'b TaigaUrl) -> Taiga<'b, dyn Platform + 'b> {
-        let settings = &self.context.settings;
-        Taiga::new(
-            self.platform,
-            base,
-            settings.request_timeout_ms,
-            settings.max_response_bytes,
-        )
-    }
-
-    /// Resumes the session named by the `session_id` argument.
-    pub fn session(&self, args: &Args) -> ToolResult<Session> {
-        crate::session::resume(self.platform, args.required_text("session_id")?)
-    }
 }
 
 /// One tool: its public description and its handler.

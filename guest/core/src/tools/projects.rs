@@ -2,8 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::{Annotations, Call, Tool, list_schema};
-use crate::crud::Api;
+use super::{Annotations, Tool, list_schema};
+use crate::api::Api;
+use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE, list_page};
 use crate::projection::Compact;

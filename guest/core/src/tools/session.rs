@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Annotations, Call, Tool};
+use super::{Annotations, Tool};
+use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
 use crate::login_guard::LoginGuard;
 use crate::schema::{Field, Kind, SESSION};

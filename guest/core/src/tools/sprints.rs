@@ -3,7 +3,8 @@
 use serde_json::{Map, json};
 
 use super::{Annotations, Tool, deleted_schema, list_schema};
-use crate::crud::{self, Api};
+use crate::api::Api;
+use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
 use crate::resource::{COMPACT_SPRINT, Conv, Resource, map, sprint, sprint_schema};
