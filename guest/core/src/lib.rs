@@ -19,6 +19,7 @@ pub mod schema;
 pub mod session;
 pub mod taiga;
 pub mod time;
+pub mod tool;
 pub mod tools;
 pub mod validate;
 
@@ -30,4 +31,5 @@ pub use error::{ErrorCode, ToolError};
 pub use platform::{
     CertificateProblem, HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError, error_code_name,
 };
-pub use tools::{Annotations, DispatchError, Outcome, Tool, call, catalogue};
+pub use tool::{Annotations, Tool};
+pub use tools::{DispatchError, Outcome, call, catalogue};

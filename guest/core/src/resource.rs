@@ -415,6 +415,114 @@ pub fn wiki_schema() -> Value {
     })
 }
 
+// The resources: each one's place in Taiga, its argument mappings and its projections.
+
+/// User stories (`/userstories`).
+pub const USER_STORY: Resource = Resource {
+    noun: "user story",
+    path: "/userstories",
+    id_arg: "user_story_id",
+    versioned: true,
+    history: Some("userstory"),
+    statuses: Some("us_statuses"),
+    both: &[map("sprint_id", "milestone", Conv::Sprint)],
+    fields: &[],
+    filters: &[map("epic_id", "epic", Conv::Plain), TAG_FILTER, TEXT_FILTER],
+    compact: COMPACT_ITEM,
+    full: full_item,
+};
+
+/// Tasks (`/tasks`).
+pub const TASK: Resource = Resource {
+    noun: "task",
+    path: "/tasks",
+    id_arg: "task_id",
+    versioned: true,
+    history: Some("task"),
+    statuses: Some("task_statuses"),
+    both: &[
+        map("user_story_id", "user_story", Conv::Plain),
+        map("sprint_id", "milestone", Conv::Sprint),
+    ],
+    fields: &[],
+    filters: &[],
+    compact: COMPACT_ITEM,
+    full: full_item,
+};
+
+/// Issues (`/issues`).
+pub const ISSUE: Resource = Resource {
+    noun: "issue",
+    path: "/issues",
+    id_arg: "issue_id",
+    versioned: true,
+    history: Some("issue"),
+    statuses: Some("issue_statuses"),
+    both: &[
+        map("priority", "priority", Conv::Lookup("priorities")),
+        map("severity", "severity", Conv::Lookup("severities")),
+        map("type", "type", Conv::Lookup("issue_types")),
+    ],
+    fields: &[],
+    filters: &[TAG_FILTER, TEXT_FILTER],
+    compact: COMPACT_ITEM,
+    full: full_item,
+};
+
+/// Epics (`/epics`).
+pub const EPIC: Resource = Resource {
+    noun: "epic",
+    path: "/epics",
+    id_arg: "epic_id",
+    versioned: true,
+    history: Some("epic"),
+    statuses: Some("epic_statuses"),
+    both: &[],
+    fields: &[map("color", "color", Conv::Plain)],
+    filters: &[TEXT_FILTER],
+    compact: COMPACT_ITEM,
+    full: full_item,
+};
+
+/// The `tags` filter of item lists.
+const TAG_FILTER: Mapping = map("tags", "tags", Conv::Tags);
+/// The text search (`q`) of item lists.
+const TEXT_FILTER: Mapping = map("q", "q", Conv::Plain);
+
+/// Wiki pages (`/wiki`).
+pub const WIKI: Resource = Resource {
+    noun: "wiki page",
+    path: "/wiki",
+    id_arg: "wiki_page_id",
+    versioned: true,
+    history: Some("wiki"),
+    statuses: None,
+    both: &[],
+    fields: &[map("slug", "slug", Conv::Plain), map("content", "content", Conv::Plain)],
+    filters: &[],
+    compact: COMPACT_WIKI,
+    full: wiki_full,
+};
+
+/// Sprints (Taiga's milestones, `/milestones`).
+pub const SPRINT: Resource = Resource {
+    noun: "sprint",
+    path: "/milestones",
+    id_arg: "sprint_id",
+    versioned: false,
+    history: None,
+    statuses: None,
+    both: &[],
+    fields: &[
+        map("name", "name", Conv::Plain),
+        map("start_date", "estimated_start", Conv::Plain),
+        map("end_date", "estimated_finish", Conv::Plain),
+    ],
+    filters: &[map("closed", "closed", Conv::Plain)],
+    compact: COMPACT_SPRINT,
+    full: sprint,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,13 +2,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::items::{ASSIGNEE, STATUS, TAGS, USER_STORY};
-use super::{Annotations, Tool};
+use super::items::{ASSIGNEE, STATUS, TAGS};
 use crate::api::Api;
 use crate::crud::Resolver;
 use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::resource::USER_STORY;
 use crate::resource::{Conv, Mapping, compact_item, compact_schema, map};
 use crate::schema::{Field, Kind, SESSION};
+use crate::tool::{Annotations, Tool};
 use crate::validate::Args;
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");

@@ -2,14 +2,13 @@
 
 use serde_json::json;
 
-use super::items::{EPIC, ISSUE, TASK, USER_STORY};
-use super::wiki::WIKI;
-use super::{Annotations, Tool};
 use crate::api::Api;
 use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::resource::Resource;
+use crate::resource::{EPIC, ISSUE, TASK, USER_STORY, WIKI};
 use crate::schema::{Field, Kind, SESSION};
+use crate::tool::{Annotations, Tool};
 use crate::validate::Args;
 
 const COMMENTABLE: &[&str] = &["user_story", "task", "issue", "epic", "wiki"];

@@ -2,81 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Annotations, Tool, deleted_schema, list_schema};
 use crate::api::Api;
 use crate::call::Call;
 use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{COMPACT_ITEM, Conv, Mapping, Resource, compact_schema, full_item, full_schema, map};
+use crate::resource::{COMPACT_ITEM, EPIC, ISSUE, TASK, USER_STORY, compact_schema, full_schema};
 use crate::schema::{Field, Kind, SESSION, VERSION};
+use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
-
-pub const USER_STORY: Resource = Resource {
-    noun: "user story",
-    path: "/userstories",
-    id_arg: "user_story_id",
-    versioned: true,
-    history: Some("userstory"),
-    statuses: Some("us_statuses"),
-    both: &[map("sprint_id", "milestone", Conv::Sprint)],
-    fields: &[],
-    filters: &[map("epic_id", "epic", Conv::Plain), TAG_FILTER, TEXT_FILTER],
-    compact: COMPACT_ITEM,
-    full: full_item,
-};
-
-pub const TASK: Resource = Resource {
-    noun: "task",
-    path: "/tasks",
-    id_arg: "task_id",
-    versioned: true,
-    history: Some("task"),
-    statuses: Some("task_statuses"),
-    both: &[
-        map("user_story_id", "user_story", Conv::Plain),
-        map("sprint_id", "milestone", Conv::Sprint),
-    ],
-    fields: &[],
-    filters: &[],
-    compact: COMPACT_ITEM,
-    full: full_item,
-};
-
-pub const ISSUE: Resource = Resource {
-    noun: "issue",
-    path: "/issues",
-    id_arg: "issue_id",
-    versioned: true,
-    history: Some("issue"),
-    statuses: Some("issue_statuses"),
-    both: &[
-        map("priority", "priority", Conv::Lookup("priorities")),
-        map("severity", "severity", Conv::Lookup("severities")),
-        map("type", "type", Conv::Lookup("issue_types")),
-    ],
-    fields: &[],
-    filters: &[TAG_FILTER, TEXT_FILTER],
-    compact: COMPACT_ITEM,
-    full: full_item,
-};
-
-pub const EPIC: Resource = Resource {
-    noun: "epic",
-    path: "/epics",
-    id_arg: "epic_id",
-    versioned: true,
-    history: Some("epic"),
-    statuses: Some("epic_statuses"),
-    both: &[],
-    fields: &[map("color", "color", Conv::Plain)],
-    filters: &[TEXT_FILTER],
-    compact: COMPACT_ITEM,
-    full: full_item,
-};
-
-const TAG_FILTER: Mapping = map("tags", "tags", Conv::Tags);
-const TEXT_FILTER: Mapping = map("q", "q", Conv::Plain);
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
 const TITLE: Field = Field::required("title", Kind::Text { min: 1, max: 500 }, "Title (Taiga's subject).");

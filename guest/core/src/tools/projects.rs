@@ -2,13 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::{Annotations, Tool, list_schema};
 use crate::api::Api;
 use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE, list_page};
 use crate::projection::Compact;
 use crate::schema::{Field, Kind, SESSION};
+use crate::tool::{Annotations, Tool, list_schema};
 use crate::validate::Args;
 
 const PROJECT_ID: Field = Field::required("project_id", Kind::Id, "Taiga project id (see list_projects).");
@@ -128,7 +128,7 @@ pub const DELETE_PROJECT: Tool = Tool {
     description: "Delete a project and everything in it (admins only). This cannot be undone. Projects have no \
         version in Taiga, so this tool takes none.",
     fields: &[SESSION, PROJECT_ID],
-    output_schema: super::deleted_schema,
+    output_schema: crate::tool::deleted_schema,
     annotations: Annotations::DELETE,
     run: delete_project,
 };
@@ -187,7 +187,7 @@ pub const REMOVE_PROJECT_MEMBER: Tool = Tool {
         PROJECT_ID,
         Field::required("user_id", Kind::Id, "The member's user id (see list_project_members)."),
     ],
-    output_schema: super::deleted_schema,
+    output_schema: crate::tool::deleted_schema,
     annotations: Annotations::DELETE,
     run: remove_project_member,
 };

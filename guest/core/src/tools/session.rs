@@ -2,7 +2,6 @@
 
 use serde_json::{Value, json};
 
-use super::{Annotations, Tool};
 use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
 use crate::login_guard::LoginGuard;
@@ -10,6 +9,7 @@ use crate::schema::{Field, Kind, SESSION};
 use crate::session::{self, Session};
 use crate::taiga::TaigaUrl;
 use crate::time::format_rfc3339;
+use crate::tool::{Annotations, Tool};
 use crate::validate::Args;
 
 pub const LOGIN: Tool = Tool {

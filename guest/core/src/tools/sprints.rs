@@ -2,32 +2,14 @@
 
 use serde_json::{Map, json};
 
-use super::{Annotations, Tool, deleted_schema, list_schema};
 use crate::api::Api;
 use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{COMPACT_SPRINT, Conv, Resource, map, sprint, sprint_schema};
+use crate::resource::{SPRINT, sprint, sprint_schema};
 use crate::schema::{Field, Kind, SESSION};
+use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
-
-pub const SPRINT: Resource = Resource {
-    noun: "sprint",
-    path: "/milestones",
-    id_arg: "sprint_id",
-    versioned: false,
-    history: None,
-    statuses: None,
-    both: &[],
-    fields: &[
-        map("name", "name", Conv::Plain),
-        map("start_date", "estimated_start", Conv::Plain),
-        map("end_date", "estimated_finish", Conv::Plain),
-    ],
-    filters: &[map("closed", "closed", Conv::Plain)],
-    compact: COMPACT_SPRINT,
-    full: sprint,
-};
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
 const SPRINT_ID: Field = Field::required("sprint_id", Kind::Id, "The sprint id.");

@@ -2,28 +2,14 @@
 
 use serde_json::Map;
 
-use super::{Annotations, Tool, deleted_schema, list_schema};
 use crate::api::Api;
 use crate::crud;
 use crate::error::{ToolError, ToolResult};
 use crate::listing::{ALL, PAGE, PAGE_SIZE};
-use crate::resource::{COMPACT_WIKI, Conv, Resource, map, wiki_full, wiki_schema};
+use crate::resource::{WIKI, wiki_full, wiki_schema};
 use crate::schema::{Field, Kind, SESSION, VERSION};
+use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
-
-pub const WIKI: Resource = Resource {
-    noun: "wiki page",
-    path: "/wiki",
-    id_arg: "wiki_page_id",
-    versioned: true,
-    history: Some("wiki"),
-    statuses: None,
-    both: &[],
-    fields: &[map("slug", "slug", Conv::Plain), map("content", "content", Conv::Plain)],
-    filters: &[],
-    compact: COMPACT_WIKI,
-    full: wiki_full,
-};
 
 const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
 const WIKI_ID: Field = Field::required("wiki_page_id", Kind::Id, "The wiki page id.");
