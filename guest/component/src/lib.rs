@@ -1,8 +1,6 @@
 //! The `taiga-tools` world: exports the generic tools interface, and implements the tool logic's
 //! [`Platform`] with the world's imports (wasi:http, the host's session store, clock, randomness).
 
-mod http;
-
 wit_bindgen::generate!({
     path: "../../wit",
     world: "taiga-tools",
@@ -86,7 +84,7 @@ fn store_error(err: WitStoreError) -> StoreError {
 
 impl Platform for WasiPlatform {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        http::send(request)
+        taiga_wasi_http::send(request)
     }
 
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {

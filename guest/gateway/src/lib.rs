@@ -4,9 +4,6 @@
 //! runs the tool through the same logic as the `taiga-tools` world, and forgets everything: the
 //! session store it gives the tool logic lives in this call's memory only.
 
-#[path = "../../component/src/http.rs"]
-mod http;
-
 #[rustfmt::skip]
 mod generated;
 
@@ -28,7 +25,7 @@ mod bindings {
     });
 }
 
-use bindings::{IdOrName, IdOrNone, wasi};
+use bindings::{IdOrName, IdOrNone};
 
 /// The component.
 struct Gateway;
@@ -107,7 +104,7 @@ struct CallPlatform {
 
 impl Platform for CallPlatform {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        http::send(request)
+        taiga_wasi_http::send(request)
     }
 
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {

@@ -1,10 +1,22 @@
-//! One Taiga request over `wasi:http/outgoing-handler`, with timeouts and a response size cap.
+//! One Taiga request over `wasi:http/outgoing-handler`, with timeouts and a response size cap:
+//! the HTTP client both Taiga components share (`taiga-component` and the typed `taiga-gateway`).
+//! The request's headers, `Content-Length` included, come from `taiga-tools`.
 
-use crate::wasi::http::outgoing_handler;
-use crate::wasi::http::types::{
+#![deny(missing_docs)]
+
+mod bindings {
+    wit_bindgen::generate!({
+        inline: "package taiga:http-client; world client { import wasi:http/outgoing-handler@0.2.12; }",
+        path: "../../wit",
+        generate_all,
+    });
+}
+
+use bindings::wasi::http::outgoing_handler;
+use bindings::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
-use crate::wasi::io::streams::StreamError;
+use bindings::wasi::io::streams::StreamError;
 use taiga_tools::{CertificateProblem, HttpRequest, HttpResponse, Method, TransportError, error_code_name};
 
 /// Largest chunk `blocking-write-and-flush` accepts.
@@ -133,7 +145,7 @@ fn read_body(incoming: &IncomingBody, limit: u64) -> Result<Vec<u8>, TransportEr
 fn stream_error(err: StreamError) -> TransportError {
     match err {
         StreamError::Closed => TransportError::Failed("connection closed early".into()),
-        StreamError::LastOperationFailed(io_error) => match crate::wasi::http::types::http_error_code(&io_error) {
+        StreamError::LastOperationFailed(io_error) => match bindings::wasi::http::types::http_error_code(&io_error) {
             Some(code) => transport_error(code),
             None => TransportError::Failed("connection failed while streaming".into()),
         },
