@@ -18,6 +18,8 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
+use taiga_tools::ErrorCode;
+
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
 use crate::sandbox::{Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
@@ -153,7 +155,7 @@ impl TaigaServer {
                     target: "taiga_mcp::audit",
                     tenant = %tenant.id,
                     tool = name,
-                    outcome = "RATE_LIMITED",
+                    outcome = ErrorCode::RateLimited.as_str(),
                     quota = refusal.quota(),
                     session = %session,
                     caller = %Escaped(&caller),
@@ -195,14 +197,14 @@ impl TaigaServer {
                 None,
             )),
             Err(CallFailure::Timeout) => Ok(failure(
-                "TIMEOUT",
+                ErrorCode::Timeout,
                 "the call took longer than its time limit; try again",
             )),
             Err(CallFailure::Trap(reason)) => {
                 tracing::error!(tenant = %tenant.id, tool = name, reason = %Escaped(&reason), "the component trapped; its sandbox was discarded");
                 self.metrics.trap(&tenant.id);
                 Ok(failure(
-                    "INTERNAL",
+                    ErrorCode::Internal,
                     "the tool failed inside the bridge; the next call starts afresh",
                 ))
             }
@@ -233,19 +235,19 @@ impl TaigaServer {
     }
 }
 
-fn failure(code: &str, message: &str) -> CallToolResult {
-    CallToolResult::structured_error(json!({"code": code, "message": message, "details": {}}))
+fn failure(code: ErrorCode, message: &str) -> CallToolResult {
+    CallToolResult::structured_error(json!({"code": code.as_str(), "message": message, "details": {}}))
 }
 
 fn quota_failure(tenant: &str, refusal: Refusal) -> CallToolResult {
     let body = match refusal {
         Refusal::Concurrency { limit } => json!({
-            "code": "RATE_LIMITED",
+            "code": ErrorCode::RateLimited.as_str(),
             "message": format!("tenant `{tenant}` already has {limit} calls running; wait for one to finish and retry"),
             "details": {"quota": refusal.quota(), "limit": limit},
         }),
         Refusal::Rate { limit, retry_after } => json!({
-            "code": "RATE_LIMITED",
+            "code": ErrorCode::RateLimited.as_str(),
             "message": format!("tenant `{tenant}` is over its quota of {limit} calls a minute; retry after {:.1} s", retry_after.as_secs_f64()),
             "details": {"quota": refusal.quota(), "limit": limit, "retry_after_seconds": retry_after.as_secs_f64()},
         }),

@@ -123,7 +123,7 @@ impl Metrics {
             .increment(1);
         self.histogram(TOOL_CALL_DURATION, &[("tenant", tenant), ("tool", tool)])
             .record(duration.as_secs_f64());
-        if tool == "login" && outcome == "RATE_LIMITED" {
+        if tool == "login" && outcome == taiga_tools::ErrorCode::RateLimited.as_str() {
             self.counter(LOGIN_RATE_LIMITED, &[("tenant", tenant)]).increment(1);
         }
     }

@@ -619,4 +619,147 @@ mod tests {
         assert_eq!(with_body, [Method::Post, Method::Patch]);
         assert_eq!(sent[0].body.len(), body.to_string().len(), "bytes, not characters");
     }
+
+    /// Every error Taiga answered in the recordings, by number, and the code it maps to.
+    const RECORDED_ERRORS: &[(&str, &str)] = &[
+        ("02", "INVALID_CREDENTIALS"),  // 02-auth-login-wrong-password
+        ("03", "INVALID_CREDENTIALS"),  // 03-auth-login-unknown-user
+        ("04", "INVALID_INPUT"),        // 04-auth-login-missing-type
+        ("07", "SESSION_EXPIRED"),      // 07-auth-refresh-bad
+        ("09", "SESSION_EXPIRED"),      // 09-users-me-no-token
+        ("10", "SESSION_EXPIRED"),      // 10-users-me-bad-token
+        ("11", "SESSION_EXPIRED"),      // 11-users-me-bad-scheme
+        ("12", "SESSION_EXPIRED"),      // 12-projects-list-bad-token
+        ("14", "INVALID_INPUT"),        // 14-auth-register-duplicate
+        ("15", "INVALID_INPUT"),        // 15-auth-register-no-terms
+        ("19", "INVALID_INPUT"),        // 19-projects-create-missing-fields
+        ("31", "INVALID_INPUT"),        // 31-projects-patch-invalid
+        ("45", "INVALID_INPUT"),        // 45-memberships-invite-duplicate
+        ("46", "INVALID_INPUT"),        // 46-memberships-invite-bad-role
+        ("51", "INVALID_INPUT"),        // 51-milestones-create-duplicate-name
+        ("52", "INVALID_INPUT"),        // 52-milestones-create-missing-dates
+        ("53", "INVALID_INPUT"),        // 53-milestones-create-finish-before-start
+        ("60", "INVALID_INPUT"),        // 60-userstories-create-empty-subject
+        ("61", "INVALID_INPUT"),        // 61-userstories-create-no-project
+        ("62", "INVALID_INPUT"),        // 62-userstories-create-bad-status
+        ("68", "NOT_FOUND"),            // 68-userstories-get-missing
+        ("70", "VERSION_CONFLICT"),     // 70-userstories-patch-stale-version-same-field
+        ("72", "VERSION_CONFLICT"),     // 72-userstories-patch-future-version
+        ("73", "VERSION_CONFLICT"),     // 73-userstories-patch-no-version
+        ("74", "INVALID_INPUT"),        // 74-userstories-patch-version-not-int
+        ("84", "INVALID_INPUT"),        // 84-tasks-create-empty-subject
+        ("90", "VERSION_CONFLICT"),     // 90-tasks-patch-stale-version
+        ("95", "INVALID_INPUT"),        // 95-issues-create-empty-subject
+        ("96", "INVALID_INPUT"),        // 96-issues-create-bad-priority
+        ("101", "VERSION_CONFLICT"),    // 101-issues-patch-stale-version
+        ("104", "NOT_FOUND"),           // 104-issues-get-missing
+        ("109", "INVALID_INPUT"),       // 109-epics-related-userstories-duplicate
+        ("114", "VERSION_CONFLICT"),    // 114-epics-patch-stale-version
+        ("117", "INVALID_INPUT"),       // 117-wiki-create-duplicate-slug
+        ("120", "NOT_FOUND"),           // 120-wiki-get-by-slug-missing
+        ("123", "VERSION_CONFLICT"),    // 123-wiki-patch-stale-version
+        ("127", "PERMISSION_DENIED"),   // 127-bob-get-private-project
+        ("128", "NOT_FOUND"),           // 128-bob-get-private-project-by-slug
+        ("129", "PERMISSION_DENIED"),   // 129-bob-get-private-userstory
+        ("131", "PERMISSION_DENIED"),   // 131-bob-patch-private-userstory
+        ("132", "PERMISSION_DENIED"),   // 132-bob-create-userstory-private
+        ("133", "PERMISSION_DENIED"),   // 133-bob-delete-private-project
+        ("134", "SESSION_EXPIRED"),     // 134-anon-get-private-project
+        ("135", "SESSION_EXPIRED"),     // 135-anon-create-userstory
+        ("137", "PERMISSION_DENIED"),   // 137-bob-patch-public-sample-project
+        ("138", "NOT_FOUND"),           // 138-projects-get-missing
+        ("139", "TAIGA_ERROR"),         // 139-method-not-allowed
+        ("140", "INVALID_INPUT"),       // 140-malformed-json-body
+        ("141", "NOT_FOUND"),           // 141-trailing-slash
+        ("142", "INVALID_INPUT"),       // 142-userstories-create-assigned-non-member
+        ("145", "INVALID_INPUT"),       // 145-bob-invite-member-private
+        ("152", "NOT_FOUND"),           // 152-issues-list-page-out-of-range
+        ("153", "NOT_FOUND"),           // 153-issues-list-page-not-int
+        ("162", "NOT_FOUND"),           // 162-tasks-get-after-delete
+        ("167", "NOT_FOUND"),           // 167-userstories-delete-again
+        ("171", "NOT_FOUND"),           // 171-projects-get-after-delete
+        ("172", "INVALID_CREDENTIALS"), // 172-throttle-login-fail-1
+        ("173", "INVALID_CREDENTIALS"), // 173-throttle-login-fail-2
+        ("174", "RATE_LIMITED"),        // 174-throttle-login-fail-3-throttled
+        ("175", "RATE_LIMITED"),        // 175-throttle-login-correct-password-still-throttled
+        ("176", "RATE_LIMITED"),        // 176-throttle-user-read-6th-request
+        ("177", "RATE_LIMITED"),        // 177-throttle-anon-read-4th-request
+        ("178", "INVALID_INPUT"),       // 178-chunked-body-login
+        ("179", "INVALID_INPUT"),       // 179-chunked-body-userstories-create
+        ("180", "VERSION_CONFLICT"),    // 180-chunked-body-userstories-patch
+        ("187", "INVALID_INPUT"),       // 187-attachments-userstory-upload-no-file
+        ("194", "INVALID_INPUT"),       // 194-userstory-custom-attributes-values-patch-unknown-attr
+        ("197", "INVALID_INPUT"),       // 197-userstory-patch-bad-due-date
+        ("211", "NOT_FOUND"),           // 211-search-missing-project
+    ];
+
+    /// The one mapping of Taiga's answers to codes, over every error body recorded from a real
+    /// Taiga: each maps to its expected code, a field error names its field, a throttle its wait.
+    /// A new error recording fails this test until it is given its code here.
+    #[test]
+    fn every_recorded_error_maps_to_its_code() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/taiga-api/recordings");
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let file = entry.unwrap().file_name().into_string().unwrap();
+            if file.starts_with("INDEX") || !file.ends_with(".json") {
+                continue;
+            }
+            let exchange: Value = serde_json::from_slice(&std::fs::read(dir.join(&file)).unwrap()).unwrap();
+            let recorded = &exchange["response"];
+            let status = recorded["status"].as_u64().unwrap() as u16;
+            if status < 400 {
+                continue;
+            }
+            let headers: Vec<(String, String)> = recorded["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pair| {
+                    (
+                        pair[0].as_str().unwrap().to_owned(),
+                        pair[1].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            let body = match (&recorded["body"], &recorded["body_raw"]) {
+                (Value::Null, Value::String(raw)) => raw.clone().into_bytes(),
+                (Value::Null, _) => Vec::new(),
+                (json, _) => json.to_string().into_bytes(),
+            };
+            let number = file.split('-').next().unwrap().to_owned();
+            let expected = RECORDED_ERRORS
+                .iter()
+                .find(|(n, _)| *n == number)
+                .unwrap_or_else(|| panic!("{file}: give this recorded error its code in RECORDED_ERRORS"))
+                .1;
+            let err = status_error(&HttpResponse { status, headers, body }, "the resource");
+            assert_eq!(err.code.as_str(), expected, "{file}: {}", err.message);
+            assert!(
+                !err.message.is_empty() && !err.message.contains("::"),
+                "{file}: {}",
+                err.message
+            );
+            let fields = recorded["body"].as_object().filter(|body| {
+                !body.contains_key("_error_message")
+                    && !body.contains_key("detail")
+                    && !body.get("version").is_some_and(Value::is_string)
+            });
+            if let Some(fields) = fields {
+                assert_eq!(
+                    err.details.get("field"),
+                    Some(&json!(fields.keys().next().unwrap())),
+                    "{file}"
+                );
+            }
+            if status == 429 {
+                assert_eq!(err.details.get("retry_after_seconds"), Some(&json!(60)), "{file}");
+            }
+            seen.push(number);
+        }
+        seen.sort();
+        let mut listed: Vec<String> = RECORDED_ERRORS.iter().map(|(n, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(seen, listed, "RECORDED_ERRORS lists exactly the recorded errors");
+    }
 }
