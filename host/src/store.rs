@@ -21,16 +21,9 @@ pub const MAX_KEY_BYTES: usize = 512;
 /// Largest value accepted, in bytes.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
-/// Why a store operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The backend cannot be reached now.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The operation was refused.
-    #[error("store refused the operation: {0}")]
-    Rejected(String),
-}
+/// Why a store operation failed: the tool logic's own type, which the component's `store-error`
+/// carries across the sandbox.
+pub use taiga_tools::StoreError;
 
 /// What a store holds across namespaces.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
