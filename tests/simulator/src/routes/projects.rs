@@ -10,19 +10,19 @@ use super::{json_body, path_id};
 use crate::context::Ctx;
 use crate::respond;
 use crate::state::{Project, State};
-use crate::template::{ADMIN_PERMISSIONS, PUBLIC_PERMISSIONS};
+use crate::template::{admin_permissions, public_permissions};
 
 fn permissions(state: &State, project: &Project, user: Option<i64>) -> (Vec<Value>, bool, bool) {
     match user.and_then(|user| state.membership(project.id, user)) {
         Some(membership) => {
             let mut permissions = project.lookups.role_permissions(membership.role);
             if membership.is_admin {
-                permissions.extend(ADMIN_PERMISSIONS.iter().map(|p| Value::from(*p)));
+                permissions.extend(admin_permissions().iter().map(|p| Value::from(p.as_str())));
             }
             (permissions, membership.is_admin, true)
         }
         None if !project.is_private => (
-            PUBLIC_PERMISSIONS.iter().map(|p| Value::from(*p)).collect(),
+            public_permissions().iter().map(|p| Value::from(p.as_str())).collect(),
             false,
             false,
         ),
@@ -55,7 +55,7 @@ fn common(state: &State, project: &Project, user: Option<i64>) -> Map<String, Va
         "creation_template": project.creation_template,
         "is_private": project.is_private,
         "anon_permissions": if project.is_private { json!([]) } else { json!(["view_project"]) },
-        "public_permissions": if project.is_private { json!([]) } else { json!(PUBLIC_PERMISSIONS) },
+        "public_permissions": if project.is_private { json!([]) } else { json!(public_permissions()) },
         "is_featured": false,
         "is_looking_for_people": false,
         "looking_for_people_note": "",
