@@ -11,6 +11,8 @@ use crate::items::Kind;
 use crate::respond;
 use crate::state::{gravatar, now};
 
+use super::Answer;
+
 fn matches(attachment: &Value, kind: Kind) -> bool {
     attachment["_kind"] == kind.path()
 }
@@ -47,21 +49,31 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
 }
 
 /// `POST /<kind>/attachments` (multipart: `attached_file`, `project`, `object_id`, `description`?): 201.
-pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Response {
-    let user = attempt!(ctx.require_user());
+pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Answer {
+    let user = ctx.require_user()?;
     let mut fields = serde_json::Map::new();
     let mut file: Option<(String, usize, String)> = None;
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(_) => return respond::api_error(StatusCode::BAD_REQUEST, "Multipart form parse error", "ParseError"),
+            Err(_) => {
+                return Err(respond::api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Multipart form parse error",
+                    "ParseError",
+                ));
+            }
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "attached_file" {
             let file_name = field.file_name().unwrap_or("upload").to_owned();
             let Ok(bytes) = field.bytes().await else {
-                return respond::api_error(StatusCode::BAD_REQUEST, "Multipart form parse error", "ParseError");
+                return Err(respond::api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Multipart form parse error",
+                    "ParseError",
+                ));
             };
             let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
                 (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
@@ -72,7 +84,7 @@ pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Response {
         }
     }
     let Some((name, size, sha1)) = file else {
-        return respond::required("attached_file");
+        return Err(respond::required("attached_file"));
     };
     let project = fields
         .get("project")
@@ -84,15 +96,17 @@ pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Response {
         .and_then(|o| o.parse::<i64>().ok());
     let mut state = ctx.state();
     let Some(item) = object.and_then(|o| state.item(kind, o)).map(|item| item.project) else {
-        return respond::field_errors(
+        return Err(respond::field_errors(
             json!({"object_id": [format!("Object id {} doesn't exist", kind.model().to_lowercase())]}),
-        );
+        ));
     };
     if project != Some(item) {
-        return respond::field_errors(json!({"project": ["Project ID does not match between object and project"]}));
+        return Err(respond::field_errors(
+            json!({"project": ["Project ID does not match between object and project"]}),
+        ));
     }
     if !state.can_edit(item, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let id = state.next_id("attachment");
     let stamp = now();
@@ -107,17 +121,19 @@ pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Response {
         "preview_url": Value::Null, "thumbnail_card_url": Value::Null,
     });
     state.attachments.push(attachment.clone());
-    respond::created(public(&attachment))
+    Ok(respond::created(public(&attachment)))
 }
 
 /// `GET /<kind>/attachments/{id}`.
-pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let state = ctx.state();
-    match state.attachments.iter().find(|a| matches(a, kind) && a["id"] == id) {
-        Some(attachment) => respond::ok(public(attachment)),
-        None => respond::no_match("Attachment"),
-    }
+    let attachment = state
+        .attachments
+        .iter()
+        .find(|a| matches(a, kind) && a["id"] == id)
+        .ok_or_else(|| respond::no_match("Attachment"))?;
+    Ok(respond::ok(public(attachment)))
 }
 
 /// Refuses (403, as Taiga does for writes) unless the attachment exists and `user` may edit its project.
@@ -134,15 +150,15 @@ fn check_editable(state: &crate::state::State, kind: Kind, id: i64, user: i64) -
 }
 
 /// `PATCH /<kind>/attachments/{id}` with `description` or `is_deprecated`.
-pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::body::Bytes) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut state = ctx.state();
-    attempt!(check_editable(&state, kind, id, user));
+    check_editable(&state, kind, id, user)?;
     let stamp = now();
     let Some(attachment) = state.attachments.iter_mut().find(|a| matches(a, kind) && a["id"] == id) else {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     };
     for field in ["description", "is_deprecated", "order"] {
         if let Some(value) = body.get(field) {
@@ -150,7 +166,7 @@ pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::bod
         }
     }
     attachment["modified_date"] = stamp.into();
-    respond::ok(public(attachment))
+    Ok(respond::ok(public(attachment)))
 }
 
 /// `PUT` is refused with Taiga's misleading message.
@@ -163,11 +179,11 @@ pub async fn put() -> Response {
 }
 
 /// `DELETE /<kind>/attachments/{id}`: 204.
-pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
+pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
     let mut state = ctx.state();
-    attempt!(check_editable(&state, kind, id, user));
+    check_editable(&state, kind, id, user)?;
     state.attachments.retain(|a| !(matches(a, kind) && a["id"] == id));
-    respond::no_content()
+    Ok(respond::no_content())
 }

@@ -3,13 +3,14 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::json_body;
 use crate::context::{Ctx, Sim};
 use crate::respond;
 use crate::state::{User, gravatar};
+
+use super::Answer;
 
 /// The names of the roles a user holds across projects, sorted, as Taiga lists them.
 fn role_names(state: &crate::state::State, user: i64) -> Vec<Value> {
@@ -61,10 +62,14 @@ pub fn user_body(state: &crate::state::State, user: &User) -> Value {
 }
 
 /// `POST /auth {"type": "normal", "username", "password"}`.
-pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = attempt!(json_body(&body));
+pub async fn login(State(sim): State<Sim>, body: Bytes) -> Answer {
+    let body = json_body(&body)?;
     if body["type"] != "normal" {
-        return respond::api_error(StatusCode::BAD_REQUEST, "invalid login type", "BadRequest");
+        return Err(respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid login type",
+            "BadRequest",
+        ));
     }
     let (Some(username), Some(password)) = (body["username"].as_str(), body["password"].as_str()) else {
         let missing = if body["username"].is_string() {
@@ -72,7 +77,7 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
         } else {
             "username"
         };
-        return respond::required(missing);
+        return Err(respond::required(missing));
     };
     let mut state = sim.state();
     let Some(user) = state
@@ -80,45 +85,47 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Response {
         .filter(|user| user.password == password)
         .cloned()
     else {
-        return respond::invalid_credentials();
+        return Err(respond::invalid_credentials());
     };
     let (access, refresh) = state.issue_tokens(user.id);
     let mut answer = user_body(&state, &user);
     answer["refresh"] = refresh.into();
     answer["auth_token"] = access.into();
-    respond::ok(answer)
+    Ok(respond::ok(answer))
 }
 
 /// `POST /auth/refresh {"refresh"}`: rotates the refresh token.
-pub async fn refresh(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = attempt!(json_body(&body));
+pub async fn refresh(State(sim): State<Sim>, body: Bytes) -> Answer {
+    let body = json_body(&body)?;
     let Some(token) = body["refresh"].as_str() else {
-        return respond::required("refresh");
+        return Err(respond::required("refresh"));
     };
     let mut state = sim.state();
     let Some(user) = state.refresh_tokens.remove(token) else {
-        return respond::refresh_not_valid();
+        return Err(respond::refresh_not_valid());
     };
     let (access, refresh) = state.issue_tokens(user);
-    respond::ok(json!({"auth_token": access, "refresh": refresh}))
+    Ok(respond::ok(json!({"auth_token": access, "refresh": refresh})))
 }
 
 /// `GET /users/me`.
-pub async fn me(ctx: Ctx) -> Response {
-    let user = attempt!(ctx.require_user());
+pub async fn me(ctx: Ctx) -> Answer {
+    let user = ctx.require_user()?;
     let state = ctx.state();
-    match state.user(user) {
-        Some(user) => respond::ok(user_body(&state, user)),
-        None => respond::not_authenticated(),
-    }
+    let user = state.user(user).ok_or_else(respond::not_authenticated)?;
+    Ok(respond::ok(user_body(&state, user)))
 }
 
 /// `POST /auth/register {"type": "public", "username", "full_name", "email", "password", "accepted_terms"}`:
 /// 201 with the login body; new users have an unverified email.
-pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
-    let body = attempt!(json_body(&body));
+pub async fn register(State(sim): State<Sim>, body: Bytes) -> Answer {
+    let body = json_body(&body)?;
     if body["type"] != "public" {
-        return respond::api_error(StatusCode::BAD_REQUEST, "invalid register type", "BadRequest");
+        return Err(respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid register type",
+            "BadRequest",
+        ));
     }
     let mut missing = serde_json::Map::new();
     for field in ["username", "full_name", "email", "password"] {
@@ -127,14 +134,14 @@ pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
         }
     }
     if !missing.is_empty() {
-        return respond::field_errors(Value::Object(missing));
+        return Err(respond::field_errors(Value::Object(missing)));
     }
     if body["accepted_terms"] != true {
-        return respond::api_error(
+        return Err(respond::api_error(
             StatusCode::BAD_REQUEST,
             "You must accept our terms of service and privacy policy",
             "BadRequest",
-        );
+        ));
     }
     let text = |field: &str| body[field].as_str().unwrap_or_default().to_owned();
     let mut state = sim.state();
@@ -143,18 +150,26 @@ pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
         .iter()
         .any(|user| user.username.eq_ignore_ascii_case(&text("username")))
     {
-        return respond::api_error(StatusCode::BAD_REQUEST, "Username is already in use.", "WrongArguments");
+        return Err(respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "Username is already in use.",
+            "WrongArguments",
+        ));
     }
     if state
         .users
         .iter()
         .any(|user| user.email.eq_ignore_ascii_case(&text("email")))
     {
-        return respond::api_error(StatusCode::BAD_REQUEST, "Email is already in use.", "WrongArguments");
+        return Err(respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "Email is already in use.",
+            "WrongArguments",
+        ));
     }
     let id = state.add_user(&text("username"), &text("email"), &text("password"), &text("full_name"));
     let Some(user) = state.users.iter_mut().find(|user| user.id == id) else {
-        return respond::not_found("");
+        return Err(respond::not_found(""));
     };
     user.verified_email = false;
     let user = user.clone();
@@ -162,5 +177,5 @@ pub async fn register(State(sim): State<Sim>, body: Bytes) -> Response {
     let mut answer = user_body(&state, &user);
     answer["refresh"] = refresh.into();
     answer["auth_token"] = access.into();
-    respond::created(answer)
+    Ok(respond::created(answer))
 }

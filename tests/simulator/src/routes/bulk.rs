@@ -10,6 +10,8 @@ use crate::context::Ctx;
 use crate::items::{Kind, render};
 use crate::respond;
 
+use super::Answer;
+
 fn ids(value: &Value, key: &str) -> Vec<i64> {
     value
         .as_array()
@@ -29,14 +31,14 @@ fn ids(value: &Value, key: &str) -> Vec<i64> {
 }
 
 /// `POST /userstories/bulk_create {"project_id", "bulk_stories": "a\nb", "status_id"?}`: 200 + the stories.
-pub async fn create_stories(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn create_stories(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let Some(project) = body["project_id"].as_i64() else {
-        return respond::required("project_id");
+        return Err(respond::required("project_id"));
     };
     let Some(lines) = body["bulk_stories"].as_str() else {
-        return respond::required("bulk_stories");
+        return Err(respond::required("bulk_stories"));
     };
     let mut state = ctx.state();
     let mut created = Vec::new();
@@ -49,7 +51,7 @@ pub async fn create_stories(ctx: Ctx, body: Bytes) -> Response {
         }
         match state.create_item(Kind::UserStory, user, &fields) {
             Ok(id) => created.push(id),
-            Err(err) => return refusal(err),
+            Err(err) => return Err(refusal(err)),
         }
     }
     let stories: Vec<Value> = created
@@ -57,7 +59,7 @@ pub async fn create_stories(ctx: Ctx, body: Bytes) -> Response {
         .filter_map(|id| state.item(Kind::UserStory, *id))
         .map(|story| render(&state, story, true))
         .collect();
-    respond::ok(Value::Array(stories))
+    Ok(respond::ok(Value::Array(stories)))
 }
 
 fn check_stories(ctx: &Ctx, project: i64, stories: &[i64], user: i64) -> Result<(), Response> {
@@ -78,41 +80,41 @@ fn check_stories(ctx: &Ctx, project: i64, stories: &[i64], user: i64) -> Result<
 }
 
 /// `POST /userstories/bulk_update_milestone {"project_id", "milestone_id", "bulk_stories": [{"us_id", "order"}]}`: 204.
-pub async fn update_milestone(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn update_milestone(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let project = body["project_id"].as_i64().unwrap_or(0);
     let milestone = body["milestone_id"].as_i64();
     let stories = ids(&body["bulk_stories"], "us_id");
-    if let Err(response) = check_stories(&ctx, project, &stories, user) {
-        return response;
-    }
+    check_stories(&ctx, project, &stories, user)?;
     let mut state = ctx.state();
     if milestone.is_none_or(|m| state.item(Kind::Milestone, m).is_none_or(|m| m.project != project)) {
-        return respond::field_errors(json!({"milestone_id": ["The milestone isn't valid for the project"]}));
+        return Err(respond::field_errors(
+            json!({"milestone_id": ["The milestone isn't valid for the project"]}),
+        ));
     }
     for id in stories {
         if let Some(story) = state.items.get_mut(&(Kind::UserStory, id)) {
             story.fields.insert("milestone".into(), milestone.into());
         }
     }
-    respond::no_content()
+    Ok(respond::no_content())
 }
 
 /// `POST /userstories/bulk_update_backlog_order {"project_id", "milestone_id"?, "bulk_userstories": [ids]}`:
 /// moves the stories to the start of the backlog or of the sprint; 200 with their new orders.
-pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let project = body["project_id"].as_i64().unwrap_or(0);
     let milestone = body["milestone_id"].as_i64();
     let stories = ids(&body["bulk_userstories"], "");
-    if let Err(response) = check_stories(&ctx, project, &stories, user) {
-        return response;
-    }
+    check_stories(&ctx, project, &stories, user)?;
     let mut state = ctx.state();
     if milestone.is_some_and(|m| state.item(Kind::Milestone, m).is_none_or(|m| m.project != project)) {
-        return respond::field_errors(json!({"milestone_id": ["The milestone isn't valid for the project"]}));
+        return Err(respond::field_errors(
+            json!({"milestone_id": ["The milestone isn't valid for the project"]}),
+        ));
     }
     let order_field = if milestone.is_some() {
         "sprint_order"
@@ -136,5 +138,5 @@ pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Response {
             task.fields.insert("milestone".into(), milestone.into());
         }
     }
-    respond::ok(Value::Array(answer))
+    Ok(respond::ok(Value::Array(answer)))
 }

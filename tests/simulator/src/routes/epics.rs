@@ -10,13 +10,15 @@ use crate::context::Ctx;
 use crate::items::{EpicLink, Kind};
 use crate::respond;
 
+use super::Answer;
+
 fn link_body(link: &EpicLink) -> Value {
     json!({"epic": link.epic, "user_story": link.user_story, "order": link.order})
 }
 
 /// `GET /epics/{id}/related_userstories`.
-pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Response {
-    let epic = attempt!(path_id(&epic));
+pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Answer {
+    let epic = path_id(&epic)?;
     let links: Vec<Value> = ctx
         .state()
         .epic_links
@@ -24,33 +26,33 @@ pub async fn list(ctx: Ctx, Path(epic): Path<String>) -> Response {
         .filter(|l| l.epic == epic)
         .map(link_body)
         .collect();
-    ctx.paginate(links)
+    Ok(ctx.paginate(links))
 }
 
 /// `POST /epics/{id}/related_userstories {"epic", "user_story"}`: 201; a duplicate is a 400 `__all__`.
-pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Response {
-    let epic = attempt!(path_id(&epic));
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Answer {
+    let epic = path_id(&epic)?;
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut state = ctx.state();
     let Some(project) = state.item(Kind::Epic, epic).map(|e| e.project) else {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     };
     if !state.can_edit(project, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let Some(story) = body["user_story"].as_i64() else {
-        return respond::required("user_story");
+        return Err(respond::required("user_story"));
     };
     if state.item(Kind::UserStory, story).is_none() {
-        return respond::field_errors(
+        return Err(respond::field_errors(
             json!({"user_story": [format!("Invalid pk '{story}' - object does not exist.")]}),
-        );
+        ));
     }
     if state.epic_links.iter().any(|l| l.epic == epic && l.user_story == story) {
-        return respond::field_errors(
+        return Err(respond::field_errors(
             json!({"__all__": ["Related user story with this User story and Epic already exists."]}),
-        );
+        ));
     }
     let order = body["order"]
         .as_i64()
@@ -62,7 +64,7 @@ pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Response
     };
     let answer = link_body(&link);
     state.epic_links.push(link);
-    respond::created(answer)
+    Ok(respond::created(answer))
 }
 
 /// `GET /epics/{id}/related_userstories/{user_story}`.
@@ -82,20 +84,20 @@ pub async fn detail(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> Re
 }
 
 /// `DELETE /epics/{id}/related_userstories/{user_story}`: 204.
-pub async fn delete(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> Response {
+pub async fn delete(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> Answer {
     let (Ok(epic), Ok(story)) = (path_id(&epic), path_id(&story)) else {
-        return respond::html_not_found("related_userstories");
+        return Err(respond::html_not_found("related_userstories"));
     };
-    let user = attempt!(ctx.require_user());
+    let user = ctx.require_user()?;
     let mut state = ctx.state();
     let project = state.item(Kind::Epic, epic).map(|e| e.project);
     if !project.is_some_and(|p| state.can_edit(p, user)) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let before = state.epic_links.len();
     state.epic_links.retain(|l| !(l.epic == epic && l.user_story == story));
     if state.epic_links.len() == before {
-        return respond::no_match("RelatedUserStory");
+        return Err(respond::no_match("RelatedUserStory"));
     }
-    respond::no_content()
+    Ok(respond::no_content())
 }

@@ -12,6 +12,8 @@ use crate::items::{Item, Kind, Refusal, history_body, render};
 use crate::respond;
 use crate::state::State;
 
+use super::Answer;
+
 /// Turns a model refusal into Taiga's answer.
 pub fn refusal(refusal: Refusal) -> Response {
     match refusal {
@@ -177,17 +179,13 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
 }
 
 /// `POST /<kind>`: 201 with the detail body.
-pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(object(&body));
+pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = object(&body)?;
     let mut state = ctx.state();
-    match state.create_item(kind, user, &body) {
-        Ok(id) => match state.item(kind, id) {
-            Some(item) => respond::created(render(&state, item, true)),
-            None => respond::not_found(""),
-        },
-        Err(err) => refusal(err),
-    }
+    let id = state.create_item(kind, user, &body).map_err(refusal)?;
+    let item = state.item(kind, id).ok_or_else(|| respond::not_found(""))?;
+    Ok(respond::created(render(&state, item, true)))
 }
 
 /// Finds a visible item, answering 404 / 401 / 403 as Taiga does.
@@ -206,13 +204,11 @@ fn visible<'a>(state: &'a State, ctx: &Ctx, kind: Kind, id: i64) -> Result<&'a I
 }
 
 /// `GET /<kind>/{id}`.
-pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let state = ctx.state();
-    match visible(&state, &ctx, kind, id) {
-        Ok(item) => respond::ok(with_neighbors(render(&state, item, true), kind)),
-        Err(response) => response,
-    }
+    let item = visible(&state, &ctx, kind, id)?;
+    Ok(respond::ok(with_neighbors(render(&state, item, true), kind)))
 }
 
 fn with_neighbors(mut body: Value, kind: Kind) -> Value {
@@ -271,55 +267,49 @@ fn missing_for_write(state: &State, user: i64) -> Response {
 }
 
 /// `PATCH /<kind>/{id}`: OCC for versioned kinds; 200 with the detail body.
-pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(object(&body));
+pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
+    let body = object(&body)?;
     let mut state = ctx.state();
     if state.item(kind, id).is_none() {
-        return missing_for_write(&state, user);
+        return Err(missing_for_write(&state, user));
     }
-    match state.update_item(kind, id, user, &body) {
-        Ok(()) => match state.item(kind, id) {
-            Some(item) => {
-                let mut response = respond::ok(render(&state, item, true));
-                if matches!(kind, Kind::UserStory | Kind::Task | Kind::Epic) {
-                    response
-                        .headers_mut()
-                        .insert("taiga-info-order-updated", HeaderValue::from_static("{}"));
-                }
-                response
-            }
-            None => respond::not_found(""),
-        },
-        Err(err) => refusal(err),
+    state.update_item(kind, id, user, &body).map_err(refusal)?;
+    let item = state.item(kind, id).ok_or_else(|| respond::not_found(""))?;
+    let mut response = respond::ok(render(&state, item, true));
+    if matches!(kind, Kind::UserStory | Kind::Task | Kind::Epic) {
+        response
+            .headers_mut()
+            .insert("taiga-info-order-updated", HeaderValue::from_static("{}"));
     }
+    Ok(response)
 }
 
 /// `DELETE /<kind>/{id}`: 204, no OCC.
-pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
+pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
     let mut state = ctx.state();
     let Some(project) = state.item(kind, id).map(|item| item.project) else {
-        return missing_for_write(&state, user);
+        return Err(missing_for_write(&state, user));
     };
     if !state.can_edit(project, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     state.delete_item(kind, id);
-    respond::no_content()
+    Ok(respond::no_content())
 }
 
 /// `GET /history/<kind>/{id}[?type=comment|activity]`: newest first.
-pub async fn history(ctx: Ctx, Path((name, id)): Path<(String, String)>) -> Response {
+pub async fn history(ctx: Ctx, Path((name, id)): Path<(String, String)>) -> Answer {
     let Some(kind) = Kind::from_history_name(&name) else {
-        return respond::html_not_found(&name);
+        return Err(respond::html_not_found(&name));
     };
-    let id = attempt!(path_id(&id));
+    let id = path_id(&id)?;
     let entries = {
         let state = ctx.state();
-        let item = attempt!(visible(&state, &ctx, kind, id));
+        let item = visible(&state, &ctx, kind, id)?;
         let wanted = ctx.param("type");
         item.history
             .iter()
@@ -332,5 +322,5 @@ pub async fn history(ctx: Ctx, Path((name, id)): Path<(String, String)>) -> Resp
             .map(|entry| history_body(&state, item, entry))
             .collect::<Vec<_>>()
     };
-    ctx.paginate(entries)
+    Ok(ctx.paginate(entries))
 }

@@ -11,6 +11,8 @@ use crate::context::Ctx;
 use crate::respond;
 use crate::state::{Membership, State, now};
 
+use super::Answer;
+
 /// The lookup endpoints and the project field they read.
 pub const LOOKUPS: &[&str] = &[
     "userstory-statuses",
@@ -68,41 +70,50 @@ pub async fn list(ctx: Ctx) -> Response {
 }
 
 /// `GET /memberships/{id}`.
-pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let state = ctx.state();
-    match state.memberships.iter().find(|m| m.id == id) {
-        Some(m) if state.project(m.project).is_some_and(|p| state.can_view(p, ctx.user)) => {
-            respond::ok(membership_body(&state, m))
-        }
-        Some(_) => respond::forbidden(),
-        None => respond::no_match("Membership"),
+    let membership = state
+        .memberships
+        .iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| respond::no_match("Membership"))?;
+    if !state
+        .project(membership.project)
+        .is_some_and(|p| state.can_view(p, ctx.user))
+    {
+        return Err(respond::forbidden());
     }
+    Ok(respond::ok(membership_body(&state, membership)))
 }
 
 /// `POST /memberships {"project", "role", "username"}`: a member when the username or email is known,
 /// an invitation otherwise.
-pub async fn create(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn create(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut state = ctx.state();
     let project = body["project"].as_i64().and_then(|id| state.project(id)).cloned();
     let Some(project) = project else {
-        return respond::required("project");
+        return Err(respond::required("project"));
     };
     let Some(login) = body["username"].as_str().filter(|u| !u.is_empty()) else {
-        return respond::required("username");
+        return Err(respond::required("username"));
     };
     let role = body["role"].as_i64().unwrap_or(0);
     if !project.lookups.roles.iter().any(|r| r["id"] == role) {
-        return respond::field_errors(json!({"role": [format!("Invalid pk '{role}' - object does not exist.")]}));
+        return Err(respond::field_errors(
+            json!({"role": [format!("Invalid pk '{role}' - object does not exist.")]}),
+        ));
     }
     let invitee = state.user_by_login(login).map(|u| u.id);
     if state.membership(project.id, user).is_none() {
-        return respond::field_errors(json!({"username": ["The user must be a valid contact"]}));
+        return Err(respond::field_errors(
+            json!({"username": ["The user must be a valid contact"]}),
+        ));
     }
     if !state.membership(project.id, user).is_some_and(|m| m.is_admin) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let duplicate = state.memberships.iter().any(|m| {
         m.project == project.id
@@ -110,10 +121,14 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
                 || m.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(login)))
     });
     if duplicate {
-        return respond::field_errors(json!({"username": ["The user yet exists in the project"]}));
+        return Err(respond::field_errors(
+            json!({"username": ["The user yet exists in the project"]}),
+        ));
     }
     if invitee.is_none() && !login.contains('@') {
-        return respond::field_errors(json!({"username": ["The user must be a valid contact"]}));
+        return Err(respond::field_errors(
+            json!({"username": ["The user must be a valid contact"]}),
+        ));
     }
     let id = state.next_id("membership");
     let membership = Membership {
@@ -127,19 +142,19 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
     };
     let body = membership_body(&state, &membership);
     state.memberships.push(membership);
-    respond::created(body)
+    Ok(respond::created(body))
 }
 
 /// `DELETE /memberships/{id}`: refuses to remove the owner or the last admin.
-pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
     let mut state = ctx.state();
     let Some(membership) = state.memberships.iter().find(|m| m.id == id).cloned() else {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     };
     if !state.membership(membership.project, user).is_some_and(|m| m.is_admin) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let owner = state.project(membership.project).map(|p| p.owner);
     let admins = state
@@ -148,26 +163,24 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
         .filter(|m| m.project == membership.project && m.is_admin && m.user.is_some())
         .count();
     if membership.user == owner || (membership.is_admin && admins <= 1) {
-        return respond::api_error(
+        return Err(respond::api_error(
             StatusCode::BAD_REQUEST,
             "The project must have an owner and at least one of the users must be an active admin",
             "BadRequest",
-        );
+        ));
     }
     state.memberships.retain(|m| m.id != id);
-    respond::no_content()
+    Ok(respond::no_content())
 }
 
 /// `GET /<lookup>/{id}`.
-pub async fn lookup_detail(ctx: Ctx, name: &'static str, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn lookup_detail(ctx: Ctx, name: &'static str, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let found = lookup_values(&ctx, name, None)
         .into_iter()
         .find(|value| value["id"] == id);
-    match found {
-        Some(value) => respond::ok(value),
-        None => respond::not_found("No matches the given query."),
-    }
+    let value = found.ok_or_else(|| respond::not_found("No matches the given query."))?;
+    Ok(respond::ok(value))
 }
 
 /// `GET /<lookup>?project=`: the project's values with `project` (not `project_id`) as the key.

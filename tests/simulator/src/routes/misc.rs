@@ -12,6 +12,8 @@ use crate::respond;
 use crate::routes::auth::user_body;
 use crate::state::now;
 
+use super::Answer;
+
 /// `GET /project-templates`: the scrum and kanban templates with their values.
 pub async fn templates(ctx: Ctx) -> Response {
     let templates: Vec<Value> = [(1, "Scrum", "scrum", true), (2, "Kanban", "kanban", false)]
@@ -70,17 +72,15 @@ pub async fn templates(ctx: Ctx) -> Response {
 }
 
 /// `GET /users[?project=]`: every active user, as Taiga answers a superuser.
-pub async fn users(ctx: Ctx) -> Response {
-    if let Err(response) = ctx.require_user() {
-        return response;
-    }
+pub async fn users(ctx: Ctx) -> Answer {
+    ctx.require_user()?;
     let users: Vec<Value> = {
         let state = ctx.state();
         let mut users = state.users.clone();
         users.sort_by(|a, b| a.full_name.cmp(&b.full_name));
         users.iter().map(|user| user_listed(&state, user)).collect()
     };
-    ctx.paginate(users)
+    Ok(ctx.paginate(users))
 }
 
 /// A user as `/users` lists them: the public fields only.
@@ -108,13 +108,11 @@ fn user_listed(state: &crate::state::State, user: &crate::state::User) -> Value 
 }
 
 /// `GET /users/{id}`.
-pub async fn user(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn user(ctx: Ctx, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let state = ctx.state();
-    match state.user(id) {
-        Some(user) => respond::ok(user_body(&state, user)),
-        None => respond::no_match("User"),
-    }
+    let user = state.user(id).ok_or_else(|| respond::no_match("User"))?;
+    Ok(respond::ok(user_body(&state, user)))
 }
 
 /// `GET /wiki-links?project=`.
@@ -131,21 +129,21 @@ pub async fn wiki_links(ctx: Ctx) -> Response {
 }
 
 /// `POST /wiki-links {"project", "title", "href"}`: 201.
-pub async fn create_wiki_link(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn create_wiki_link(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut state = ctx.state();
     let Some(project) = body["project"].as_i64().filter(|p| state.project(*p).is_some()) else {
-        return respond::required("project");
+        return Err(respond::required("project"));
     };
     if !state.can_edit(project, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     let id = state.next_id("wiki_link");
     let order = now().len() as i64 + id * 1000;
     let link = json!({"id": id, "project": project, "title": body["title"], "href": body["href"], "order": order});
     state.wiki_links.push(link.clone());
-    respond::created(link)
+    Ok(respond::created(link))
 }
 
 /// `GET /issues/filters_data?project=`: counts per type, status, priority, severity, assignee, owner, tags.

@@ -1,14 +1,8 @@
 //! The routes, one module per Taiga resource.
 
-/// Unwraps a `Result<T, Response>`, or answers with the response.
-macro_rules! attempt {
-    ($result:expr) => {
-        match $result {
-            Ok(value) => value,
-            Err(response) => return response,
-        }
-    };
-}
+/// A handler's answer: its response, or Taiga's refusal (an error status and body) that ends it
+/// early with `?` or `return Err(..)`.
+pub type Answer = Result<Response, Response>;
 
 mod attachments;
 pub mod auth;

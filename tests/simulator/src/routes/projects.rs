@@ -12,6 +12,8 @@ use crate::respond;
 use crate::state::{Project, State};
 use crate::template::{admin_permissions, public_permissions};
 
+use super::Answer;
+
 fn permissions(state: &State, project: &Project, user: Option<i64>) -> (Vec<Value>, bool, bool) {
     match user.and_then(|user| state.membership(project.id, user)) {
         Some(membership) => {
@@ -218,19 +220,19 @@ pub async fn list(ctx: Ctx) -> Response {
 }
 
 /// `GET /projects/{id}`: 404 when missing, 401 anonymous or 403 non-member on a private one.
-pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
+pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
     let state = ctx.state();
     let Some(project) = state.project(id) else {
-        return respond::not_found("");
+        return Err(respond::not_found(""));
     };
     if !state.can_view(project, ctx.user) {
-        return match ctx.user {
+        return Err(match ctx.user {
             None => respond::not_authenticated(),
             Some(_) => respond::forbidden(),
-        };
+        });
     }
-    respond::ok(detail_body(&state, project, ctx.user))
+    Ok(respond::ok(detail_body(&state, project, ctx.user)))
 }
 
 /// `GET /projects/by_slug?slug=`: 404 with an empty message when missing or not visible.
@@ -248,9 +250,9 @@ pub async fn by_slug(ctx: Ctx) -> Response {
 }
 
 /// `POST /projects {"name", "description", "is_private"?, "creation_template"?}`: 201 with the detail.
-pub async fn create(ctx: Ctx, body: Bytes) -> Response {
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn create(ctx: Ctx, body: Bytes) -> Answer {
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut missing = Map::new();
     for field in ["name", "description"] {
         if body[field]
@@ -261,23 +263,24 @@ pub async fn create(ctx: Ctx, body: Bytes) -> Response {
         }
     }
     if !missing.is_empty() {
-        return respond::field_errors(Value::Object(missing));
+        return Err(respond::field_errors(Value::Object(missing)));
     }
     let template = body["creation_template"].as_i64().unwrap_or(1);
     if !(1..=2).contains(&template) {
-        return respond::field_errors(
+        return Err(respond::field_errors(
             json!({"creation_template": [format!("Invalid pk '{template}' - object does not exist.")]}),
-        );
+        ));
     }
     let name = body["name"].as_str().unwrap_or_default().trim().to_owned();
     let description = body["description"].as_str().unwrap_or_default().to_owned();
     let is_private = body["is_private"].as_bool().unwrap_or(true);
     let mut state = ctx.state();
     let id = state.create_project(user, &name, &description, is_private, template);
-    match state.project(id) {
-        Some(project) => respond::json_response(StatusCode::CREATED, &detail_body(&state, project, Some(user))),
-        None => respond::not_found(""),
-    }
+    let project = state.project(id).ok_or_else(|| respond::not_found(""))?;
+    Ok(respond::json_response(
+        StatusCode::CREATED,
+        &detail_body(&state, project, Some(user)),
+    ))
 }
 
 fn admin_of(state: &State, project: i64, user: i64) -> bool {
@@ -285,21 +288,21 @@ fn admin_of(state: &State, project: i64, user: i64) -> bool {
 }
 
 /// `PATCH /projects/{id}`: no OCC (a `version` is ignored); admins only.
-pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
-    let body = attempt!(json_body(&body));
+pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
+    let body = json_body(&body)?;
     let mut state = ctx.state();
     if state.project(id).is_none() {
-        return respond::not_found("");
+        return Err(respond::not_found(""));
     }
     if !admin_of(&state, id, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     if let Some(name) = body.get("name")
         && name.as_str().is_none_or(|n| n.trim().is_empty())
     {
-        return respond::field_errors(json!({"name": ["This field cannot be blank."]}));
+        return Err(respond::field_errors(json!({"name": ["This field cannot be blank."]})));
     }
     let stamp = crate::state::now();
     if let Some(project) = state.projects.iter_mut().find(|p| p.id == id) {
@@ -314,25 +317,23 @@ pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
         }
         project.modified_date = stamp;
     }
-    match state.project(id) {
-        Some(project) => respond::ok(detail_body(&state, project, Some(user))),
-        None => respond::not_found(""),
-    }
+    let project = state.project(id).ok_or_else(|| respond::not_found(""))?;
+    Ok(respond::ok(detail_body(&state, project, Some(user))))
 }
 
 /// `DELETE /projects/{id}`: 204 for an admin; its items and memberships go with it.
-pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let id = attempt!(path_id(&id));
-    let user = attempt!(ctx.require_user());
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Answer {
+    let id = path_id(&id)?;
+    let user = ctx.require_user()?;
     let mut state = ctx.state();
     if state.project(id).is_none() {
-        return respond::not_found("");
+        return Err(respond::not_found(""));
     }
     if !admin_of(&state, id, user) {
-        return respond::forbidden();
+        return Err(respond::forbidden());
     }
     state.projects.retain(|p| p.id != id);
     state.memberships.retain(|m| m.project != id);
     state.items.retain(|_, item| item.project != id);
-    respond::no_content()
+    Ok(respond::no_content())
 }
