@@ -16,7 +16,7 @@ use crate::tenants::{Tenant, TenantDefaults, Tenants};
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
     Settings {
-        default_taiga_url: config.taiga_api_url.to_string(),
+        default_taiga_url: config.taiga.default_server.to_string(),
         session_ttl_seconds: config.session_expiry_seconds,
         max_sessions_per_user: config.max_sessions_per_user,
         login_rate_limit: config.login_rate_limit,
@@ -81,7 +81,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 settings: settings(&config),
                 limits,
                 allow_http_taiga: config.allow_http_taiga,
-                trust: config.trust.clone(),
+                trust: config.taiga.trust.clone(),
             };
             let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
             Some(Arc::new(tenants))
@@ -113,7 +113,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         trusted_proxies: config.trusted_proxies.clone(),
     };
     let single = tenants.is_none().then(|| {
-        let policy = CallPolicy::new("default", limits, config.allow_list.clone(), &config.trust);
+        let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
         Arc::new(Tenant::single(settings(&config), policy))
     });
     let server = TaigaServer::new(sandbox, single, audience, metrics.clone()).await?;
@@ -124,8 +124,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(tenants = %ids.join(","), "taiga-mcp ready for its tenants");
     } else {
         tracing::info!(
-            taiga = %config.taiga_api_url,
-            allowed = config.allow_list.origins().len(),
+            taiga = %config.taiga.default_server,
+            allowed = config.taiga.allow_list.origins().len(),
             "taiga-mcp ready"
         );
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::network::{AllowList, Origin, Trust};
+use crate::policy::{self, AccessSettings, TaigaAccess};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,7 +118,7 @@ pub struct Cli {
     pub session_cleanup_interval: u64,
 
     /// Wall-clock limit of one tool call (all its Taiga requests together), in seconds. Default: twice REQUEST_TIMEOUT.
-    #[arg(long, env = "CALL_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "CALL_TIMEOUT", value_parser = clap::value_parser!(u64).range(policy::CALL_TIMEOUT_SECONDS))]
     pub call_timeout: Option<u64>,
 
     /// Largest Taiga response body a call reads, in MiB; larger answers are refused.
@@ -131,7 +131,7 @@ pub struct Cli {
     pub session_store: String,
 
     /// Memory limit of one tool call's sandbox, in MiB.
-    #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(8..=4096))]
+    #[arg(long, env = "CALL_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(policy::CALL_MEMORY_MB))]
     pub call_memory_mb: u64,
 
     /// Calls that can run at once, all tenants together: the number of sandboxes kept ready. A call
@@ -296,12 +296,8 @@ pub struct Config {
     pub allow_http_taiga: bool,
     /// Session store backend.
     pub session_store: StoreBackend,
-    /// The default Taiga origin.
-    pub taiga_api_url: Origin,
-    /// Every origin the component may reach.
-    pub allow_list: AllowList,
-    /// The CAs trusted for Taiga's TLS.
-    pub trust: Trust,
+    /// The Taiga servers calls may reach and the CAs trusted for them.
+    pub taiga: TaigaAccess,
     /// Timeout of one Taiga request.
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
@@ -335,44 +331,21 @@ pub struct Config {
 impl Cli {
     /// Checks every value; the first bad one stops the server.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let scheme_check = |origin: &Origin, variable: &'static str| {
-            if origin.scheme() == "http" && !self.allow_http_taiga {
-                Err(ConfigError {
-                    variable,
-                    message: format!(
-                        "`{origin}` is plain HTTP; use https, or set ALLOW_HTTP_TAIGA=true for a local test server"
-                    ),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        let taiga_api_url = Origin::parse(&self.taiga_api_url).map_err(|message| ConfigError {
-            variable: "TAIGA_API_URL",
-            message,
+        let more_servers: Vec<&str> = list(&self.taiga_allowed_hosts).collect();
+        let access = TaigaAccess::parse(
+            &policy::ENVIRONMENT,
+            AccessSettings {
+                default_server: &self.taiga_api_url,
+                more_servers: &more_servers,
+                allow_http: self.allow_http_taiga,
+                ca_file: self.taiga_ca_file.as_deref(),
+            },
+            None,
+        )
+        .map_err(|err| ConfigError {
+            variable: err.setting,
+            message: err.message,
         })?;
-        scheme_check(&taiga_api_url, "TAIGA_API_URL")?;
-        let mut origins = vec![taiga_api_url.clone()];
-        for entry in self
-            .taiga_allowed_hosts
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            let origin = Origin::parse(entry).map_err(|message| ConfigError {
-                variable: "TAIGA_ALLOWED_HOSTS",
-                message: format!("`{entry}`: {message}"),
-            })?;
-            scheme_check(&origin, "TAIGA_ALLOWED_HOSTS")?;
-            origins.push(origin);
-        }
-        let trust = match &self.taiga_ca_file {
-            Some(path) => Trust::with_ca_file(path).map_err(|message| ConfigError {
-                variable: "TAIGA_CA_FILE",
-                message,
-            })?,
-            None => Trust::standard(),
-        };
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|err| ConfigError {
             variable: "LOG_LEVEL",
             message: err.to_string(),
@@ -425,9 +398,7 @@ impl Cli {
             tenants: self.tenants,
             allow_http_taiga: self.allow_http_taiga,
             session_store,
-            taiga_api_url,
-            allow_list: AllowList::new(origins),
-            trust,
+            taiga: access,
             request_timeout: Duration::from_secs(self.request_timeout),
             session_expiry_seconds: self.session_expiry,
             max_sessions_per_user: self.max_sessions_per_user,
@@ -467,7 +438,7 @@ mod tests {
     #[test]
     fn defaults_are_https_taiga_io() {
         let config = parse(&[]).unwrap();
-        assert_eq!(config.taiga_api_url.to_string(), "https://api.taiga.io");
+        assert_eq!(config.taiga.default_server.to_string(), "https://api.taiga.io");
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.session_expiry_seconds, 28_800);
         assert_eq!(config.call_timeout, Duration::from_secs(60));
@@ -538,8 +509,8 @@ mod tests {
     #[test]
     fn taiga_may_be_served_under_a_path() {
         let config = parse(&["--taiga-api-url", "https://example.com/taiga/api/v1"]).unwrap();
-        assert_eq!(config.taiga_api_url.to_string(), "https://example.com/taiga");
-        let allowed = |url: &str| config.allow_list.matching(&url.parse().unwrap()).is_some();
+        assert_eq!(config.taiga.default_server.to_string(), "https://example.com/taiga");
+        let allowed = |url: &str| config.taiga.allow_list.matching(&url.parse().unwrap()).is_some();
         assert!(allowed("https://example.com/taiga/api/v1/auth"));
         assert!(!allowed("https://example.com/api/v1/auth"));
         let err = parse(&["--taiga-api-url", "https://example.com/taiga/../x"]).unwrap_err();
@@ -621,7 +592,7 @@ mod tests {
     #[test]
     fn allowed_hosts_join_the_default() {
         let config = parse(&["--taiga-allowed-hosts", "https://a.example,https://b.example:8443"]).unwrap();
-        assert_eq!(config.allow_list.origins().len(), 3);
+        assert_eq!(config.taiga.allow_list.origins().len(), 3);
     }
 
     mod properties {

@@ -14,6 +14,7 @@ pub mod logs;
 pub mod mcp;
 pub mod metrics;
 pub mod network;
+pub mod policy;
 pub mod sandbox;
 pub mod store;
 pub mod tenants;

@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::network::{AllowList, Origin, Trust};
+use crate::network::Trust;
+use crate::policy::{self, AccessSettings, TaigaAccess};
 
 mod owners;
 use crate::sandbox::{CallPolicy, Limits, Settings};
@@ -259,36 +260,27 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
         if !namespaces.insert(namespace.clone()) {
             return Err(fail("namespace", format!("`{namespace}` belongs to another tenant")));
         }
-        let origin = |setting: &str, text: &str| {
-            let origin = Origin::parse(text).map_err(|message| fail(setting, message))?;
-            if origin.scheme() == "http" && !defaults.allow_http_taiga {
-                return Err(fail(
-                    setting,
-                    format!("`{origin}` is plain HTTP; use https, or set ALLOW_HTTP_TAIGA=true"),
-                ));
-            }
-            Ok(origin)
-        };
-        let default_origin = origin("taiga_api_url", &entry.taiga_api_url)?;
-        let mut origins = vec![default_origin.clone()];
-        for host in &entry.taiga_allowed_hosts {
-            origins.push(origin("taiga_allowed_hosts", host)?);
-        }
-        let trust = match &entry.taiga_ca_file {
-            Some(path) => Trust::with_ca_file(path).map_err(|message| fail("taiga_ca_file", message))?,
-            None => defaults.trust.clone(),
-        };
+        let more_servers: Vec<&str> = entry.taiga_allowed_hosts.iter().map(String::as_str).collect();
+        let access = TaigaAccess::parse(
+            &policy::TENANT,
+            AccessSettings {
+                default_server: &entry.taiga_api_url,
+                more_servers: &more_servers,
+                allow_http: defaults.allow_http_taiga,
+                ca_file: entry.taiga_ca_file.as_deref(),
+            },
+            Some(&defaults.trust),
+        )
+        .map_err(|err| fail(err.setting, err.message))?;
         let mut limits = defaults.limits;
         if let Some(megabytes) = entry.call_memory_mb {
-            if !(8..=4096).contains(&megabytes) {
-                return Err(fail("call_memory_mb", "must be 8 to 4096".to_owned()));
-            }
+            let megabytes = policy::within("call_memory_mb", megabytes, &policy::CALL_MEMORY_MB)
+                .map_err(|err| fail(err.setting, err.message))?;
             limits.memory_bytes = usize::try_from(megabytes * 1024 * 1024).unwrap_or(usize::MAX);
         }
         if let Some(seconds) = entry.call_timeout_seconds {
-            if !(1..=3600).contains(&seconds) {
-                return Err(fail("call_timeout_seconds", "must be 1 to 3600".to_owned()));
-            }
+            let seconds = policy::within("call_timeout_seconds", seconds, &policy::CALL_TIMEOUT_SECONDS)
+                .map_err(|err| fail(err.setting, err.message))?;
             limits.call_timeout = Duration::from_secs(seconds);
         }
         let quota = Quota {
@@ -298,19 +290,22 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
         if quota.calls_per_minute == 0 {
             return Err(fail("calls_per_minute", "must be at least 1".to_owned()));
         }
-        if quota.max_concurrent_calls == 0 || quota.max_concurrent_calls > 10_000 {
-            return Err(fail("max_concurrent_calls", "must be 1 to 10000".to_owned()));
-        }
+        policy::within(
+            "max_concurrent_calls",
+            quota.max_concurrent_calls,
+            &policy::CONCURRENT_CALLS,
+        )
+        .map_err(|err| fail(err.setting, err.message))?;
         let gate = match previous_gates.get(id.as_str()) {
             Some(gate) if gate.quota == quota => Arc::clone(gate),
             _ => Arc::new(Gate::new(quota)),
         };
         let settings = Settings {
-            default_taiga_url: default_origin.to_string(),
+            default_taiga_url: access.default_server.to_string(),
             ..defaults.settings.clone()
         };
         tenants.push(Arc::new(Tenant {
-            policy: Arc::new(CallPolicy::new(id.clone(), limits, AllowList::new(origins), &trust)),
+            policy: Arc::new(CallPolicy::new(id.clone(), limits, access.allow_list, &access.trust)),
             id,
             namespace,
             settings,

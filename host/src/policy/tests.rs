@@ -1,0 +1,67 @@
+use super::*;
+
+fn parse(default_server: &str, more: &[&str], allow_http: bool) -> Result<TaigaAccess, PolicyError> {
+    let settings = AccessSettings {
+        default_server,
+        more_servers: more,
+        allow_http,
+        ca_file: None,
+    };
+    TaigaAccess::parse(&ENVIRONMENT, settings, None)
+}
+
+#[test]
+fn servers_are_allowed_with_their_paths() {
+    let access = parse("https://example.com/taiga", &["https://tree.example:8443"], false).unwrap();
+    assert_eq!(access.default_server.to_string(), "https://example.com/taiga");
+    let allowed = |url: &str| access.allow_list.matching(&url.parse().unwrap()).is_some();
+    assert!(allowed("https://example.com/taiga/api/v1/auth"));
+    assert!(allowed("https://tree.example:8443/api/v1/auth"));
+    assert!(!allowed("https://example.com/api/v1/auth"));
+}
+
+#[test]
+fn each_source_names_its_own_setting() {
+    let plain = AccessSettings {
+        default_server: "https://taiga.example",
+        more_servers: &["http://b.example"],
+        allow_http: false,
+        ca_file: None,
+    };
+    let error = TaigaAccess::parse(&ENVIRONMENT, plain, None).unwrap_err();
+    assert_eq!(error.setting, "TAIGA_ALLOWED_HOSTS");
+    assert!(error.message.contains("ALLOW_HTTP_TAIGA"), "{error}");
+    let error = TaigaAccess::parse(&TENANT, plain, None).unwrap_err();
+    assert_eq!(error.setting, "taiga_allowed_hosts");
+    assert_eq!(parse("ftp://x", &[], true).unwrap_err().setting, "TAIGA_API_URL");
+    assert!(parse("http://127.0.0.1:8000", &[], true).is_ok());
+}
+
+#[test]
+fn a_ca_file_is_read_or_refused_and_trust_is_inherited_without_one() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/fixtures/not-a-certificate.pem");
+    let with_file = AccessSettings {
+        default_server: "https://taiga.example",
+        more_servers: &[],
+        allow_http: false,
+        ca_file: Some(&fixture),
+    };
+    let error = TaigaAccess::parse(&TENANT, with_file, None).unwrap_err();
+    assert_eq!(error.setting, "taiga_ca_file");
+    assert!(error.message.ends_with("holds no PEM certificate"), "{error}");
+    let inherited = Trust::standard();
+    let without = AccessSettings {
+        ca_file: None,
+        ..with_file
+    };
+    assert!(TaigaAccess::parse(&TENANT, without, Some(&inherited)).is_ok());
+}
+
+#[test]
+fn limits_are_checked_against_one_set_of_bounds() {
+    assert_eq!(within("call_memory_mb", 64, &CALL_MEMORY_MB), Ok(64));
+    let error = within("call_memory_mb", 4, &CALL_MEMORY_MB).unwrap_err();
+    assert_eq!(error.to_string(), "call_memory_mb: must be 8 to 4096");
+    assert!(within("max_concurrent_calls", 0, &CONCURRENT_CALLS).is_err());
+    assert!(within("call_timeout_seconds", 3601, &CALL_TIMEOUT_SECONDS).is_err());
+}
