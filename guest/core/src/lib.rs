@@ -11,6 +11,7 @@ pub mod crud;
 pub mod error;
 pub mod listing;
 pub mod login_guard;
+pub mod memory_store;
 pub mod meta;
 pub mod platform;
 pub mod projection;

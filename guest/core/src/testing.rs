@@ -1,8 +1,8 @@
 //! An in-memory [`Platform`] for unit tests: a store with expiry, a settable clock and scripted HTTP.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
+use crate::memory_store::MemoryStore;
 use crate::platform::{HttpRequest, HttpResponse, Platform, StoreError, TransportError};
 
 type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
@@ -10,7 +10,7 @@ type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError
 /// A scripted platform.
 pub struct FakePlatform {
     now_ms: Cell<u64>,
-    store: RefCell<HashMap<String, (String, u64)>>,
+    store: MemoryStore,
     store_broken: Cell<bool>,
     responder: RefCell<Responder>,
     /// Every request sent, in order.
@@ -25,7 +25,7 @@ impl FakePlatform {
     pub fn new() -> Self {
         Self {
             now_ms: Cell::new(0),
-            store: RefCell::new(HashMap::new()),
+            store: MemoryStore::default(),
             store_broken: Cell::new(false),
             responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
             sent: RefCell::new(Vec::new()),
@@ -56,19 +56,6 @@ impl FakePlatform {
             Ok(())
         }
     }
-
-    fn live(&self, key: &str) -> Option<String> {
-        let now = self.now_ms.get();
-        self.store
-            .borrow()
-            .get(key)
-            .filter(|(_, expiry)| *expiry > now)
-            .map(|(value, _)| value.clone())
-    }
-
-    fn expiry(&self, ttl_seconds: u64) -> u64 {
-        self.now_ms.get() + ttl_seconds * 1000
-    }
 }
 
 impl Default for FakePlatform {
@@ -85,37 +72,23 @@ impl Platform for FakePlatform {
 
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.check_store()?;
-        Ok(self.live(key))
+        Ok(self.store.get(key, self.now_ms.get()))
     }
 
     fn store_set(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), StoreError> {
         self.check_store()?;
-        let expiry = self.expiry(ttl_seconds);
-        self.store
-            .borrow_mut()
-            .insert(key.to_owned(), (value.to_owned(), expiry));
+        self.store.set(key, value, ttl_seconds, self.now_ms.get());
         Ok(())
     }
 
     fn store_delete(&self, key: &str) -> Result<bool, StoreError> {
         self.check_store()?;
-        let existed = self.live(key).is_some();
-        self.store.borrow_mut().remove(key);
-        Ok(existed)
+        Ok(self.store.delete(key, self.now_ms.get()))
     }
 
     fn store_increment(&self, key: &str, delta: i64, ttl_seconds: u64) -> Result<i64, StoreError> {
         self.check_store()?;
-        let current = self.live(key);
-        let value = current.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + delta;
-        let expiry = match current {
-            Some(_) => self.store.borrow()[key].1,
-            None => self.expiry(ttl_seconds),
-        };
-        self.store
-            .borrow_mut()
-            .insert(key.to_owned(), (value.to_string(), expiry));
-        Ok(value)
+        Ok(self.store.increment(key, delta, ttl_seconds, self.now_ms.get()))
     }
 
     fn store_compare_and_swap(
@@ -126,16 +99,9 @@ impl Platform for FakePlatform {
         ttl_seconds: u64,
     ) -> Result<bool, StoreError> {
         self.check_store()?;
-        if self.live(key).as_deref() != expected {
-            return Ok(false);
-        }
-        match new {
-            Some(value) => self.store_set(key, value, ttl_seconds)?,
-            None => {
-                self.store.borrow_mut().remove(key);
-            }
-        }
-        Ok(true)
+        Ok(self
+            .store
+            .compare_and_swap(key, expected, new, ttl_seconds, self.now_ms.get()))
     }
 
     fn now_ms(&self) -> u64 {

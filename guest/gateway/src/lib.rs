@@ -7,10 +7,10 @@
 #[rustfmt::skip]
 mod generated;
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 
 use serde_json::{Map, Value};
+use taiga_tools::memory_store::MemoryStore;
 use taiga_tools::session::{self, Session};
 use taiga_tools::taiga::{Taiga, TaigaUrl};
 use taiga_tools::{CallContext, HttpRequest, HttpResponse, Platform, Settings, StoreError, ToolError, TransportError};
@@ -98,7 +98,7 @@ const CALL_SESSION_SECONDS: u64 = 3600;
 /// The capabilities of one call: wasi:http, and a store that lives as long as the call.
 #[derive(Default)]
 struct CallPlatform {
-    store: RefCell<HashMap<String, String>>,
+    store: MemoryStore,
     /// Session ids only need to be distinct within the call: nothing outside it ever sees them.
     next_id: Cell<u64>,
 }
@@ -109,23 +109,20 @@ impl Platform for CallPlatform {
     }
 
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.store.borrow().get(key).cloned())
+        Ok(self.store.get(key, self.now_ms()))
     }
 
-    fn store_set(&self, key: &str, value: &str, _ttl_seconds: u64) -> Result<(), StoreError> {
-        self.store.borrow_mut().insert(key.to_owned(), value.to_owned());
+    fn store_set(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), StoreError> {
+        self.store.set(key, value, ttl_seconds, self.now_ms());
         Ok(())
     }
 
     fn store_delete(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.store.borrow_mut().remove(key).is_some())
+        Ok(self.store.delete(key, self.now_ms()))
     }
 
-    fn store_increment(&self, key: &str, delta: i64, _ttl_seconds: u64) -> Result<i64, StoreError> {
-        let mut store = self.store.borrow_mut();
-        let value = store.get(key).and_then(|text| text.parse::<i64>().ok()).unwrap_or(0) + delta;
-        store.insert(key.to_owned(), value.to_string());
-        Ok(value)
+    fn store_increment(&self, key: &str, delta: i64, ttl_seconds: u64) -> Result<i64, StoreError> {
+        Ok(self.store.increment(key, delta, ttl_seconds, self.now_ms()))
     }
 
     fn store_compare_and_swap(
@@ -133,17 +130,11 @@ impl Platform for CallPlatform {
         key: &str,
         expected: Option<&str>,
         new: Option<&str>,
-        _ttl_seconds: u64,
+        ttl_seconds: u64,
     ) -> Result<bool, StoreError> {
-        let mut store = self.store.borrow_mut();
-        if store.get(key).map(String::as_str) != expected {
-            return Ok(false);
-        }
-        match new {
-            Some(value) => store.insert(key.to_owned(), value.to_owned()),
-            None => store.remove(key),
-        };
-        Ok(true)
+        Ok(self
+            .store
+            .compare_and_swap(key, expected, new, ttl_seconds, self.now_ms()))
     }
 
     fn now_ms(&self) -> u64 {
