@@ -346,6 +346,14 @@ impl Cli {
             variable: err.setting,
             message: err.message,
         })?;
+        // tracing-subscriber's filter parser panics on some non-ASCII text (found by the property
+        // test below); a filter is ASCII, so anything else is refused before it is parsed.
+        if !self.log_level.is_ascii() {
+            return Err(ConfigError {
+                variable: "LOG_LEVEL",
+                message: "use error, warn, info, debug or trace, or a tracing filter (ASCII only)".to_owned(),
+            });
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level).map_err(|err| ConfigError {
             variable: "LOG_LEVEL",
             message: err.to_string(),
@@ -535,6 +543,7 @@ mod tests {
             "TAIGA_ALLOWED_HOSTS"
         );
         assert_eq!(parse(&["--log-level", "loud=="]).unwrap_err().variable, "LOG_LEVEL");
+        assert_eq!(parse(&["--log-level", "\u{b}¹="]).unwrap_err().variable, "LOG_LEVEL");
         assert_eq!(
             parse(&["--session-store", "postgres://x"]).unwrap_err().variable,
             "SESSION_STORE"

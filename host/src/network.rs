@@ -8,17 +8,18 @@
 
 use std::fmt;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::pin::Pin;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+mod address;
 mod body;
 mod pool;
 mod trust;
 
+pub use self::address::{ResolveFuture, Resolver, is_public, literal_ip, system_resolver};
 pub use self::pool::{ConnectFailure, Connector, TaigaClient};
 pub use self::trust::{TlsFailure, Trust};
 
@@ -108,11 +109,6 @@ impl fmt::Display for Origin {
     }
 }
 
-/// The IP address a URL host names when it is written as one (IPv6 in brackets or not).
-pub fn literal_ip(host: &str) -> Option<IpAddr> {
-    host.trim_start_matches('[').trim_end_matches(']').parse().ok()
-}
-
 /// The origins a component may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowList {
@@ -154,64 +150,6 @@ impl AllowList {
             .iter()
             .find(|origin| origin.scheme == scheme && origin.host == host && origin.port == port && origin.covers(path))
     }
-}
-
-/// Whether `ip` is an ordinary public unicast address. Loopback, private, link-local (and so the
-/// 169.254.169.254 metadata service), carrier-grade NAT, unspecified, broadcast, multicast,
-/// documentation, unique-local and IPv4-mapped or NAT64 forms of those are not.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            let segments = v6.segments();
-            if segments[0] == 0x64 && segments[1] == 0xff9b {
-                let [a, b] = segments[6].to_be_bytes();
-                let [c, d] = segments[7].to_be_bytes();
-                return is_public_v4(Ipv4Addr::new(a, b, c, d));
-            }
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (segments[0] & 0xfe00) == 0xfc00
-                || (segments[0] & 0xffc0) == 0xfe80
-                || (segments[0] == 0x2001 && segments[1] == 0x0db8)
-                || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1))
-        }
-    }
-}
-
-fn is_public_v4(v4: Ipv4Addr) -> bool {
-    let [a, b, ..] = v4.octets();
-    !(v4.is_loopback()
-        || v4.is_private()
-        || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
-        || v4.is_multicast()
-        || v4.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
-}
-
-/// The addresses a name resolves to.
-pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
-
-/// Name resolution behind a function, so tests can stand in for DNS.
-pub type Resolver = Arc<dyn Fn(String, u16) -> ResolveFuture + Send + Sync>;
-
-/// The operating system's resolver.
-pub fn system_resolver() -> Resolver {
-    Arc::new(|host: String, port: u16| -> ResolveFuture {
-        Box::pin(async move {
-            let addresses = tokio::net::lookup_host((host.as_str(), port)).await?;
-            Ok(addresses.map(|address| address.ip()).collect())
-        })
-    })
 }
 
 /// The outbound policy of one call.

@@ -26,8 +26,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
+use super::address::{Resolver, is_public, literal_ip};
 use super::trust::{TlsFailure, Trust};
-use super::{Resolver, is_public, literal_ip};
 
 /// How long an idle connection is kept. Below the 60 to 75 s keep-alive of common reverse
 /// proxies in front of Taiga, so that the bridge, not the proxy, closes it.

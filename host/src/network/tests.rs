@@ -304,7 +304,7 @@ impl http_body::Body for Streamed {
     type Error = HttpError;
 
     fn poll_frame(
-        self: Pin<&mut Self>,
+        self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, HttpError>>> {
         let chunk = self.get_mut().chunks.pop_front();

@@ -1,4 +1,7 @@
+use std::path::Path;
+
 use super::*;
+use crate::network::Trust;
 
 fn parse(default_server: &str, more: &[&str], allow_http: bool) -> Result<TaigaAccess, PolicyError> {
     let settings = AccessSettings {
