@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
-use super::{SessionStore, StoreError, StoreFuture, check_sizes};
+use super::contract::{SessionStore, StoreError, StoreFuture, check_sizes};
 
 /// Every key lives under this prefix, then the namespace.
 const PREFIX: &str = "taiga-mcp";
