@@ -44,7 +44,7 @@ impl Origin {
     pub fn parse(input: &str) -> Result<Self, String> {
         // The component parses the same URL when it is named in `login` or as the default: what
         // it would refuse is refused here, at start, rather than at every call.
-        taiga_tools::taiga::TaigaUrl::parse(input)?;
+        let parsed = taiga_tools::taiga::TaigaUrl::parse(input)?;
         let url = url::Url::parse(input.trim()).map_err(|err| format!("`{input}` is not a URL ({err})"))?;
         let scheme = url.scheme();
         if scheme != "https" && scheme != "http" {
@@ -61,15 +61,11 @@ impl Origin {
         }
         let host = url.host_str().ok_or("the host name is missing")?.to_ascii_lowercase();
         let port = url.port_or_known_default().ok_or("the port is missing")?;
-        // `url` has already resolved `.` and `..`; refuse them anyway where they were written,
-        // with escapes, so that what the operator wrote is what is matched.
-        let rest = input.trim().split_once("://").map_or("", |(_, rest)| rest);
-        let base_path = taiga_tools::taiga::base_path(rest.find('/').map_or("", |start| &rest[start..]))?;
         Ok(Self {
             scheme: scheme.to_owned(),
             host,
             port,
-            base_path,
+            base_path: parsed.base_path().to_owned(),
         })
     }
 

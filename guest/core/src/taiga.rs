@@ -64,6 +64,12 @@ impl TaigaUrl {
         &self.0
     }
 
+    /// The path Taiga is served under: `""` for the root, otherwise `/segment[/segment...]`.
+    pub fn base_path(&self) -> &str {
+        let rest = self.0.split_once("://").map_or("", |(_, rest)| rest);
+        rest.find('/').map_or("", |start| &rest[start..])
+    }
+
     /// The absolute URL of an API path such as `/projects/3`.
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.0)
@@ -471,6 +477,13 @@ mod tests {
             TaigaUrl::parse("https://example.com/taiga").unwrap().api("/auth"),
             "https://example.com/taiga/api/v1/auth"
         );
+        assert_eq!(
+            TaigaUrl::parse("https://example.com/pm/taiga/api/v1")
+                .unwrap()
+                .base_path(),
+            "/pm/taiga"
+        );
+        assert_eq!(TaigaUrl::parse("https://[::1]:8443/").unwrap().base_path(), "");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::{CertificateError, RootCertStore};
+use taiga_tools::CertificateProblem;
 
 /// The roots every Taiga connection trusts: web PKI and the system store, read once per process.
 fn standard_roots() -> &'static RootCertStore {
@@ -85,17 +86,12 @@ impl Trust {
     }
 }
 
-/// Why a TLS connection to Taiga failed.
+/// Why a TLS connection to Taiga failed: a refused certificate, named as the component names it
+/// ([`CertificateProblem`]), or any other handshake failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsFailure {
-    /// The certificate is not signed by a trusted CA (`TAIGA_CA_FILE` is the remedy).
-    Untrusted,
-    /// The certificate has expired or is not valid yet.
-    Expired,
-    /// The certificate is not valid for the host name (or address) connected to.
-    WrongName,
-    /// The certificate was refused for another reason (revoked, malformed, wrong usage).
-    BadCertificate,
+    /// The certificate was refused, for this reason (`TAIGA_CA_FILE` is the remedy when untrusted).
+    Certificate(CertificateProblem),
     /// The handshake failed for a reason other than the certificate.
     Protocol,
 }
@@ -104,15 +100,17 @@ impl TlsFailure {
     /// What a handshake error from `tokio-rustls` says about the certificate.
     pub fn of(err: &std::io::Error) -> Self {
         match err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            Some(rustls::Error::InvalidCertificate(reason)) => match reason {
-                CertificateError::UnknownIssuer | CertificateError::BadSignature => Self::Untrusted,
+            Some(rustls::Error::InvalidCertificate(reason)) => Self::Certificate(match reason {
+                CertificateError::UnknownIssuer | CertificateError::BadSignature => CertificateProblem::Untrusted,
                 CertificateError::Expired
                 | CertificateError::ExpiredContext { .. }
                 | CertificateError::NotValidYet
-                | CertificateError::NotValidYetContext { .. } => Self::Expired,
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => Self::WrongName,
-                _ => Self::BadCertificate,
-            },
+                | CertificateError::NotValidYetContext { .. } => CertificateProblem::Expired,
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                    CertificateProblem::WrongName
+                }
+                _ => CertificateProblem::Refused,
+            }),
             _ => Self::Protocol,
         }
     }
@@ -121,10 +119,7 @@ impl TlsFailure {
     /// [`super::ConnectFailure`]) and the log shows.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Untrusted => "certificate-untrusted",
-            Self::Expired => "certificate-expired",
-            Self::WrongName => "certificate-wrong-name",
-            Self::BadCertificate => "certificate-refused",
+            Self::Certificate(problem) => problem.name(),
             Self::Protocol => "tls-protocol-error",
         }
     }
@@ -133,9 +128,9 @@ impl TlsFailure {
     /// certificate_expired (45), bad_certificate (42).
     pub fn alert(self) -> Option<u8> {
         match self {
-            Self::Untrusted => Some(48),
-            Self::Expired => Some(45),
-            Self::WrongName | Self::BadCertificate => Some(42),
+            Self::Certificate(CertificateProblem::Untrusted) => Some(48),
+            Self::Certificate(CertificateProblem::Expired) => Some(45),
+            Self::Certificate(CertificateProblem::WrongName | CertificateProblem::Refused) => Some(42),
             Self::Protocol => None,
         }
     }

@@ -9,7 +9,9 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use super::{TlsFailure, Trust};
+use taiga_tools::CertificateProblem;
+
+use super::Trust;
 use crate::network::{Resolver, TaigaClient};
 
 /// A CA made for one test.
@@ -149,7 +151,10 @@ async fn a_company_ca_is_trusted_through_its_file_and_only_then() {
     let address = https_server(&chain, &key).await;
 
     let refused = refused_for(get(&Trust::standard(), address).await);
-    assert_eq!(refused, (Some(48), Some(TlsFailure::Untrusted.name().to_owned())));
+    assert_eq!(
+        refused,
+        (Some(48), Some(CertificateProblem::Untrusted.name().to_owned()))
+    );
 
     let file = ca_file(&ca);
     let trust = Trust::with_ca_file(file.path()).unwrap();
