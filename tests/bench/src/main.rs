@@ -16,7 +16,7 @@ use rmcp::model::{
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
-use taiga_sim::items::Kind;
+use taiga_sim::model::Kind;
 use taiga_sim::{Seed, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::Shared;
 use crate::respond::{self, PageRequest};
+use crate::shared::Shared;
 use crate::state::State;
 
 /// The shared simulator handle given to handlers.

@@ -2,255 +2,12 @@
 //! store and rule set (validation, OCC with per-field history, refs, comments) over a per-kind
 //! description, rendered into Taiga's list and detail bodies.
 
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::state::{State, now, slugify};
-
-/// The kinds of project item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// `/userstories`
-    UserStory,
-    /// `/tasks`
-    Task,
-    /// `/issues`
-    Issue,
-    /// `/epics`
-    Epic,
-    /// `/milestones`
-    Milestone,
-    /// `/wiki`
-    Wiki,
-}
-
-/// Which project lookup a foreign-key field points into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lookup {
-    UsStatus,
-    TaskStatus,
-    IssueStatus,
-    EpicStatus,
-    Priority,
-    Severity,
-    IssueType,
-}
-
-impl Kind {
-    /// Every kind.
-    pub const ALL: [Kind; 6] = [
-        Kind::UserStory,
-        Kind::Task,
-        Kind::Issue,
-        Kind::Epic,
-        Kind::Milestone,
-        Kind::Wiki,
-    ];
-
-    /// The URL segment.
-    pub fn path(self) -> &'static str {
-        match self {
-            Kind::UserStory => "userstories",
-            Kind::Task => "tasks",
-            Kind::Issue => "issues",
-            Kind::Epic => "epics",
-            Kind::Milestone => "milestones",
-            Kind::Wiki => "wiki",
-        }
-    }
-
-    /// The Django model name used in 404 messages.
-    pub fn model(self) -> &'static str {
-        match self {
-            Kind::UserStory => "UserStory",
-            Kind::Task => "Task",
-            Kind::Issue => "Issue",
-            Kind::Epic => "Epic",
-            Kind::Milestone => "Milestone",
-            Kind::Wiki => "WikiPage",
-        }
-    }
-
-    /// The name used by `/history/<name>/<id>`.
-    pub fn history_name(self) -> Option<&'static str> {
-        match self {
-            Kind::UserStory => Some("userstory"),
-            Kind::Task => Some("task"),
-            Kind::Issue => Some("issue"),
-            Kind::Epic => Some("epic"),
-            Kind::Wiki => Some("wiki"),
-            Kind::Milestone => None,
-        }
-    }
-
-    /// The kind a `/history/<name>` segment names.
-    pub fn from_history_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|kind| kind.history_name() == Some(name))
-    }
-
-    fn history_key(self) -> &'static str {
-        match self {
-            Kind::UserStory => "userstories.userstory",
-            Kind::Task => "tasks.task",
-            Kind::Issue => "issues.issue",
-            Kind::Epic => "epics.epic",
-            Kind::Milestone => "milestones.milestone",
-            Kind::Wiki => "wiki.wikipage",
-        }
-    }
-
-    /// Whether the kind has optimistic concurrency (`version`).
-    pub fn versioned(self) -> bool {
-        self != Kind::Milestone
-    }
-
-    /// Whether the kind takes a number from the project's `ref` sequence.
-    pub fn has_ref(self) -> bool {
-        matches!(self, Kind::UserStory | Kind::Task | Kind::Issue | Kind::Epic)
-    }
-
-    fn required(self) -> &'static [&'static str] {
-        match self {
-            Kind::Milestone => &["name", "estimated_start", "estimated_finish"],
-            Kind::Wiki => &["slug"],
-            _ => &["subject"],
-        }
-    }
-
-    fn writable(self) -> &'static [&'static str] {
-        match self {
-            Kind::UserStory => &[
-                "subject",
-                "description",
-                "status",
-                "milestone",
-                "assigned_to",
-                "assigned_users",
-                "points",
-                "tags",
-                "backlog_order",
-                "sprint_order",
-                "is_blocked",
-                "blocked_note",
-                "client_requirement",
-                "team_requirement",
-                "due_date",
-                "watchers",
-            ],
-            Kind::Task => &[
-                "subject",
-                "description",
-                "status",
-                "milestone",
-                "assigned_to",
-                "user_story",
-                "tags",
-                "is_iocaine",
-                "us_order",
-                "taskboard_order",
-                "is_blocked",
-                "blocked_note",
-                "due_date",
-                "watchers",
-            ],
-            Kind::Issue => &[
-                "subject",
-                "description",
-                "status",
-                "milestone",
-                "assigned_to",
-                "priority",
-                "severity",
-                "type",
-                "tags",
-                "is_blocked",
-                "blocked_note",
-                "due_date",
-                "watchers",
-            ],
-            Kind::Epic => &[
-                "subject",
-                "description",
-                "status",
-                "assigned_to",
-                "color",
-                "tags",
-                "epics_order",
-                "is_blocked",
-                "blocked_note",
-                "client_requirement",
-                "team_requirement",
-                "watchers",
-            ],
-            Kind::Milestone => &[
-                "name",
-                "estimated_start",
-                "estimated_finish",
-                "closed",
-                "disponibility",
-                "order",
-                "slug",
-            ],
-            Kind::Wiki => &["slug", "content", "watchers"],
-        }
-    }
-
-    fn lookups(self) -> &'static [(&'static str, Lookup)] {
-        match self {
-            Kind::UserStory => &[("status", Lookup::UsStatus)],
-            Kind::Task => &[("status", Lookup::TaskStatus)],
-            Kind::Issue => &[
-                ("status", Lookup::IssueStatus),
-                ("priority", Lookup::Priority),
-                ("severity", Lookup::Severity),
-                ("type", Lookup::IssueType),
-            ],
-            Kind::Epic => &[("status", Lookup::EpicStatus)],
-            Kind::Milestone | Kind::Wiki => &[],
-        }
-    }
-}
-
-/// One change in an item's history.
-#[derive(Debug, Clone)]
-pub struct HistoryEntry {
-    /// Entry id (a UUID-looking string).
-    pub id: String,
-    /// Author.
-    pub user: i64,
-    /// When.
-    pub created_at: String,
-    /// Changed fields: `[old, new]`.
-    pub diff: Map<String, Value>,
-    /// Comment text, empty for a field change.
-    pub comment: String,
-}
-
-/// One stored item.
-#[derive(Debug, Clone)]
-pub struct Item {
-    /// Kind.
-    pub kind: Kind,
-    /// Id (per kind).
-    pub id: i64,
-    /// Project.
-    pub project: i64,
-    /// Stored fields, in Taiga's names.
-    pub fields: Map<String, Value>,
-    /// Changes, oldest first.
-    pub history: Vec<HistoryEntry>,
-}
-
-impl Item {
-    /// A stored field.
-    pub fn get(&self, field: &str) -> &Value {
-        self.fields.get(field).unwrap_or(&Value::Null)
-    }
-
-    /// The OCC version (1 for a new item).
-    pub fn version(&self) -> i64 {
-        self.get("version").as_i64().unwrap_or(1)
-    }
-}
+use crate::model::{HistoryEntry, Item, Kind, Lookup, now, slugify};
+use crate::respond;
+use crate::state::State;
 
 /// A validation or permission failure, as the route should answer it.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,6 +16,16 @@ pub enum Refusal {
     BadRequest(Value),
     /// 403.
     Forbidden,
+}
+
+impl IntoResponse for Refusal {
+    /// Taiga's answer to the refusal.
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::BadRequest(body) => respond::field_errors(body),
+            Refusal::Forbidden => respond::forbidden(),
+        }
+    }
 }
 
 fn field_error(field: &str, message: &str) -> Refusal {
@@ -749,17 +516,6 @@ fn check_version(item: &Item, body: &Map<String, Value>) -> Result<(), Refusal> 
         ));
     }
     Ok(())
-}
-
-/// An epic ↔ user story link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EpicLink {
-    /// Epic id.
-    pub epic: i64,
-    /// User story id.
-    pub user_story: i64,
-    /// Order.
-    pub order: i64,
 }
 
 /// Renders an item as Taiga does; `detail` adds the description fields the list leaves out.

@@ -16,15 +16,18 @@
 mod context;
 pub mod faults;
 pub mod items;
+pub mod model;
+mod request;
 mod respond;
 mod routes;
 pub mod seed;
 mod serve;
+mod shared;
 pub mod state;
 pub(crate) mod template;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
@@ -32,63 +35,20 @@ use axum::extract::{OriginalUri, Request, State as AxumState};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Serialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::faults::Faults;
+use crate::shared::Shared;
 
 pub use faults::{Fault, FaultRule, Throttling};
 pub use seed::Seed;
 pub use serve::Tls;
+pub use shared::Recorded;
 pub use state::State;
 
 /// Largest request body the simulator reads.
 const MAX_REQUEST_BYTES: usize = 32 * 1024 * 1024;
-
-/// One request the simulator received.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Recorded {
-    /// Method.
-    pub method: String,
-    /// Path.
-    pub path: String,
-    /// Raw query, if any.
-    pub query: Option<String>,
-    /// Header pairs, names lower-case.
-    pub headers: Vec<(String, String)>,
-    /// Body as text.
-    pub body: String,
-    /// The client's address and port: requests from one kept-alive connection share it.
-    pub peer: Option<SocketAddr>,
-}
-
-/// State shared by the handlers and the test that owns the simulator.
-#[derive(Default)]
-pub struct Shared {
-    state: Mutex<State>,
-    requests: Mutex<Vec<Recorded>>,
-    faults: Mutex<Faults>,
-    /// Served over TLS: absolute URLs (pagination links) say `https`.
-    https: bool,
-}
-
-impl Shared {
-    /// Locks the simulated database. A handler that panicked cannot have left it half-written
-    /// in a way that matters to a test double, so poisoning is ignored.
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn requests(&self) -> MutexGuard<'_, Vec<Recorded>> {
-        self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// Applies injected faults and Taiga's throttles before the route runs.
 async fn misbehave(shared: &Shared, parts: &axum::http::request::Parts) -> Option<Response> {
@@ -249,10 +209,7 @@ impl Simulator {
     /// Starts on `address` with `seed` loaded, served as `mount` says.
     pub async fn start_on(address: SocketAddr, seed: Seed, mount: Mount) -> std::io::Result<Self> {
         let base_path = mount.base_path()?;
-        let shared = Arc::new(Shared {
-            https: mount.tls.is_some(),
-            ..Shared::default()
-        });
+        let shared = Arc::new(Shared::new(mount.tls.is_some()));
         seed.load(&mut shared.state());
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;

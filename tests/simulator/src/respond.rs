@@ -4,6 +4,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+/// A handler's answer: its response, or Taiga's refusal (an error status and body) that ends it
+/// early with `?` or `return Err(..)`.
+pub type Answer = Result<Response, Response>;
+
 /// Taiga's page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: usize = 30;
 /// Taiga's cap on `page_size`.

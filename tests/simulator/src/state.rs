@@ -5,75 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::items::{EpicLink, Item, Kind};
-use crate::template::{self, Lookups};
-
-/// A Taiga user.
-#[derive(Debug, Clone)]
-pub struct User {
-    /// Id.
-    pub id: i64,
-    /// Username.
-    pub username: String,
-    /// Email.
-    pub email: String,
-    /// Password in clear: this is a test double.
-    pub password: String,
-    /// Full name.
-    pub full_name: String,
-    /// Whether the email was verified.
-    pub verified_email: bool,
-    /// Join time.
-    pub date_joined: String,
-    /// Superusers see 404 where others see 403 on writes to missing objects.
-    pub is_superuser: bool,
-}
-
-/// A project member.
-#[derive(Debug, Clone)]
-pub struct Membership {
-    /// Id.
-    pub id: i64,
-    /// Project id.
-    pub project: i64,
-    /// Member, or none for a pending invitation.
-    pub user: Option<i64>,
-    /// Role id.
-    pub role: i64,
-    /// Whether the member administers the project.
-    pub is_admin: bool,
-    /// Invited email, for invitations.
-    pub email: Option<String>,
-    /// Creation time.
-    pub created_at: String,
-}
-
-/// A project.
-#[derive(Debug, Clone)]
-pub struct Project {
-    /// Id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Globally unique slug.
-    pub slug: String,
-    /// Description.
-    pub description: String,
-    /// Owner's user id.
-    pub owner: i64,
-    /// Private or public.
-    pub is_private: bool,
-    /// Template id (1 scrum, 2 kanban).
-    pub creation_template: i64,
-    /// Creation time.
-    pub created_date: String,
-    /// Last change.
-    pub modified_date: String,
-    /// Statuses, points, priorities... with their ids.
-    pub lookups: Lookups,
-    /// Project tags.
-    pub tags: Vec<String>,
-}
+use crate::model::{EpicLink, Item, Kind, Membership, Project, User, gravatar, now, slugify};
+use crate::template;
 
 /// The whole simulated server state.
 #[derive(Debug, Default)]
@@ -100,25 +33,6 @@ pub struct State {
     pub attachments: Vec<serde_json::Value>,
     next_ids: HashMap<&'static str, i64>,
     token_counter: u64,
-}
-
-/// Taiga's datetime format: milliseconds and `Z` (the bridge's own formatter).
-pub fn now() -> String {
-    let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    taiga_tools::time::format_rfc3339(elapsed.as_millis() as u64)
-}
-
-/// Django's slugify for the ASCII subset: lower case, runs of other characters become one hyphen.
-pub fn slugify(text: &str) -> String {
-    let mut slug = String::new();
-    for c in text.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
 }
 
 impl State {
@@ -216,7 +130,7 @@ impl State {
             suffix += 1;
             slug = format!("{base}-{suffix}");
         }
-        let lookups = template::apply(self, id, template_id);
+        let lookups = template::apply(|model| self.next_id(model), id, template_id);
         let owner_role = lookups.role_id("product-owner");
         let created = now();
         self.projects.push(Project {
@@ -274,15 +188,6 @@ impl State {
     }
 }
 
-/// A stable 32-hex-digit stand-in for an email's gravatar hash.
-pub fn gravatar(email: &str) -> String {
-    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    for byte in email.to_lowercase().bytes() {
-        hash = (hash ^ u128::from(byte)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
-    }
-    format!("{hash:032x}")
-}
-
 /// Base64url without padding, as JWTs use it.
 fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -299,19 +204,6 @@ fn base64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs_follow_django() {
-        assert_eq!(slugify("admin-Recorder Project"), "admin-recorder-project");
-        assert_eq!(slugify("a  b--c!"), "a-b-c");
-    }
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let stamp = now();
-        assert_eq!(stamp.len(), 24);
-        assert!(stamp.ends_with('Z') && stamp.as_bytes()[19] == b'.');
-    }
 
     #[test]
     fn base64url_matches_rfc_4648_without_padding() {

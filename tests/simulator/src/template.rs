@@ -6,8 +6,6 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::state::State;
-
 /// The templates' data (`data/templates.json`), read once.
 #[derive(Debug, Deserialize)]
 struct Templates {
@@ -126,8 +124,8 @@ fn find_id(items: &[Value], key: &str, value: &str) -> i64 {
 }
 
 /// Creates the template's lookups (1 scrum, 2 kanban) for project `project`, numbering each model
-/// from the state's sequences.
-pub fn apply(state: &mut State, project: i64, template: i64) -> Lookups {
+/// from the database's sequences (`next_id`).
+pub fn apply(mut next_id: impl FnMut(&'static str) -> i64, project: i64, template: i64) -> Lookups {
     let data = if template == 2 {
         &templates().kanban
     } else {
@@ -138,7 +136,7 @@ pub fn apply(state: &mut State, project: i64, template: i64) -> Lookups {
             .iter()
             .map(|item| {
                 let mut object = serde_json::Map::new();
-                object.insert("id".into(), state.next_id(model).into());
+                object.insert("id".into(), next_id(model).into());
                 if let Value::Object(fields) = item {
                     object.extend(fields.clone());
                 }
@@ -169,13 +167,21 @@ pub fn apply(state: &mut State, project: i64, template: i64) -> Lookups {
 mod tests {
     use super::*;
 
+    fn sequence() -> impl FnMut(&'static str) -> i64 {
+        let mut last = 0;
+        move |_| {
+            last += 1;
+            last
+        }
+    }
+
     #[test]
     fn the_data_file_holds_both_templates() {
-        let scrum = apply(&mut State::default(), 7, 1);
+        let scrum = apply(sequence(), 7, 1);
         assert_eq!(scrum.us_statuses.len(), 6);
         assert_eq!(scrum.roles.len(), 6);
         assert_eq!(scrum.us_statuses[0]["project_id"], 7);
-        let kanban = apply(&mut State::default(), 7, 2);
+        let kanban = apply(sequence(), 7, 2);
         assert_ne!(scrum.priorities[0]["color"], kanban.priorities[0]["color"]);
         assert!(admin_permissions().iter().any(|p| p == "delete_project"));
         assert!(public_permissions().iter().any(|p| p == "view_project"));

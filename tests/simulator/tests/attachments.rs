@@ -1,7 +1,7 @@
 //! Attachments: multipart upload, list by object, detail, PATCH, PUT refused, DELETE.
 
 use serde_json::{Value, json};
-use taiga_sim::items::Kind;
+use taiga_sim::model::Kind;
 use taiga_sim::{Seed, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -5,13 +5,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
-use crate::items::Kind;
+use crate::model::Kind;
+use crate::model::{gravatar, now};
+use crate::request::{json_body, path_id};
 use crate::respond;
-use crate::state::{gravatar, now};
 
-use super::Answer;
+use crate::respond::Answer;
 
 fn matches(attachment: &Value, kind: Kind) -> bool {
     attachment["_kind"] == kind.path()

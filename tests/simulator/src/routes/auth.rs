@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::json_body;
 use crate::context::{Ctx, Sim};
+use crate::model::{User, gravatar};
+use crate::request::json_body;
 use crate::respond;
-use crate::state::{User, gravatar};
 
-use super::Answer;
+use crate::respond::Answer;
 
 /// The names of the roles a user holds across projects, sorted, as Taiga lists them.
 fn role_names(state: &crate::state::State, user: i64) -> Vec<Value> {

@@ -1,16 +1,16 @@
 //! User story bulk endpoints: bulk_create, bulk_update_milestone, bulk_update_backlog_order.
 
 use axum::body::Bytes;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::items::refusal;
-use super::json_body;
 use crate::context::Ctx;
-use crate::items::{Kind, render};
+use crate::items::render;
+use crate::model::Kind;
+use crate::request::json_body;
 use crate::respond;
 
-use super::Answer;
+use crate::respond::Answer;
 
 fn ids(value: &Value, key: &str) -> Vec<i64> {
     value
@@ -51,7 +51,7 @@ pub async fn create_stories(ctx: Ctx, body: Bytes) -> Answer {
         }
         match state.create_item(Kind::UserStory, user, &fields) {
             Ok(id) => created.push(id),
-            Err(err) => return Err(refusal(err)),
+            Err(err) => return Err(err.into_response()),
         }
     }
     let stories: Vec<Value> = created

@@ -5,12 +5,12 @@ use axum::extract::Path;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
-use crate::items::{EpicLink, Kind};
+use crate::model::{EpicLink, Kind};
+use crate::request::{json_body, path_id};
 use crate::respond;
 
-use super::Answer;
+use crate::respond::Answer;
 
 fn link_body(link: &EpicLink) -> Value {
     json!({"epic": link.epic, "user_story": link.user_story, "order": link.order})

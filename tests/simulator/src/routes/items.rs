@@ -3,24 +3,17 @@
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
-use crate::items::{Item, Kind, Refusal, history_body, render};
+use crate::items::{history_body, render};
+use crate::model::{Item, Kind};
+use crate::request::{json_body, path_id};
 use crate::respond;
 use crate::state::State;
 
-use super::Answer;
-
-/// Turns a model refusal into Taiga's answer.
-pub fn refusal(refusal: Refusal) -> Response {
-    match refusal {
-        Refusal::BadRequest(body) => respond::field_errors(body),
-        Refusal::Forbidden => respond::forbidden(),
-    }
-}
+use crate::respond::Answer;
 
 fn object(body: &Bytes) -> Result<Map<String, Value>, Response> {
     match json_body(body)? {
@@ -183,7 +176,9 @@ pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Answer {
     let user = ctx.require_user()?;
     let body = object(&body)?;
     let mut state = ctx.state();
-    let id = state.create_item(kind, user, &body).map_err(refusal)?;
+    let id = state
+        .create_item(kind, user, &body)
+        .map_err(IntoResponse::into_response)?;
     let item = state.item(kind, id).ok_or_else(|| respond::not_found(""))?;
     Ok(respond::created(render(&state, item, true)))
 }
@@ -275,7 +270,9 @@ pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) ->
     if state.item(kind, id).is_none() {
         return Err(missing_for_write(&state, user));
     }
-    state.update_item(kind, id, user, &body).map_err(refusal)?;
+    state
+        .update_item(kind, id, user, &body)
+        .map_err(IntoResponse::into_response)?;
     let item = state.item(kind, id).ok_or_else(|| respond::not_found(""))?;
     let mut response = respond::ok(render(&state, item, true));
     if matches!(kind, Kind::UserStory | Kind::Task | Kind::Epic) {

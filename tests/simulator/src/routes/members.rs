@@ -6,12 +6,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
+use crate::model::{Membership, now};
+use crate::request::{json_body, path_id};
 use crate::respond;
-use crate::state::{Membership, State, now};
+use crate::state::State;
 
-use super::Answer;
+use crate::respond::Answer;
 
 /// The lookup endpoints and the project field they read.
 pub const LOOKUPS: &[&str] = &[

@@ -5,21 +5,22 @@ use axum::extract::Path;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
-use crate::items::{Kind, render};
+use crate::items::render;
+use crate::model::Kind;
+use crate::model::now;
+use crate::request::{json_body, path_id};
 use crate::respond;
 use crate::routes::auth::user_body;
-use crate::state::now;
 
-use super::Answer;
+use crate::respond::Answer;
 
 /// `GET /project-templates`: the scrum and kanban templates with their values.
 pub async fn templates(ctx: Ctx) -> Response {
     let templates: Vec<Value> = [(1, "Scrum", "scrum", true), (2, "Kanban", "kanban", false)]
         .into_iter()
         .map(|(id, name, slug, backlog)| {
-            let lookups = crate::template::apply(&mut crate::state::State::default(), 0, id);
+            let lookups = crate::template::apply(|_| 0, 0, id);
             let strip = |items: &[Value]| -> Value {
                 items
                     .iter()
@@ -84,7 +85,7 @@ pub async fn users(ctx: Ctx) -> Answer {
 }
 
 /// A user as `/users` lists them: the public fields only.
-fn user_listed(state: &crate::state::State, user: &crate::state::User) -> Value {
+fn user_listed(state: &crate::state::State, user: &crate::model::User) -> Value {
     let mut body = user_body(state, user);
     if let Some(object) = body.as_object_mut() {
         for private in [

@@ -1,9 +1,5 @@
 //! The routes, one module per Taiga resource.
 
-/// A handler's answer: its response, or Taiga's refusal (an error status and body) that ends it
-/// early with `?` or `return Err(..)`.
-pub type Answer = Result<Response, Response>;
-
 mod attachments;
 pub mod auth;
 mod bulk;
@@ -14,13 +10,10 @@ mod misc;
 mod projects;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::http::{Method, Uri};
-use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::items::Kind;
-use serde_json::Value;
+use crate::model::Kind;
 
 use crate::context::Sim;
 use crate::respond;
@@ -107,23 +100,4 @@ pub fn router() -> Router<Sim> {
     router
         .method_not_allowed_fallback(|method: Method| async move { respond::method_not_allowed(method.as_str()) })
         .fallback(|uri: Uri| async move { respond::html_not_found(uri.path()) })
-}
-
-/// Parses a JSON body the way Taiga reports a bad one.
-pub fn json_body(body: &Bytes) -> Result<Value, Response> {
-    if body.is_empty() {
-        return Ok(Value::Object(serde_json::Map::new()));
-    }
-    serde_json::from_slice(body).map_err(|err| {
-        respond::api_error(
-            axum::http::StatusCode::BAD_REQUEST,
-            &format!("JSON parse error - {err}"),
-            "ParseError",
-        )
-    })
-}
-
-/// A path id: Taiga routes only digits to detail views.
-pub fn path_id(raw: &str) -> Result<i64, Response> {
-    raw.parse::<i64>().map_err(|_| respond::html_not_found(raw))
 }

@@ -6,13 +6,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::{json_body, path_id};
 use crate::context::Ctx;
+use crate::model::Project;
+use crate::request::{json_body, path_id};
 use crate::respond;
-use crate::state::{Project, State};
+use crate::state::State;
 use crate::template::{admin_permissions, public_permissions};
 
-use super::Answer;
+use crate::respond::Answer;
 
 fn permissions(state: &State, project: &Project, user: Option<i64>) -> (Vec<Value>, bool, bool) {
     match user.and_then(|user| state.membership(project.id, user)) {
@@ -113,7 +114,7 @@ pub fn list_item(state: &State, project: &Project, user: Option<i64>) -> Value {
 
 fn milestones(state: &State, project: &Project) -> Vec<Value> {
     state
-        .items_of(crate::items::Kind::Milestone)
+        .items_of(crate::model::Kind::Milestone)
         .filter(|milestone| milestone.project == project.id)
         .map(|m| json!({"id": m.id, "slug": m.get("slug"), "name": m.get("name"), "closed": m.get("closed")}))
         .collect()
@@ -304,7 +305,7 @@ pub async fn patch(ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Answer {
     {
         return Err(respond::field_errors(json!({"name": ["This field cannot be blank."]})));
     }
-    let stamp = crate::state::now();
+    let stamp = crate::model::now();
     if let Some(project) = state.projects.iter_mut().find(|p| p.id == id) {
         if let Some(name) = body["name"].as_str() {
             project.name = name.trim().to_owned();
