@@ -42,6 +42,7 @@ lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --package taiga-component --package taiga-gateway --package taiga-trap-component --target wasm32-wasip2 --target-dir target/component -- -D warnings
+	$(PYTHON) tests/lint/module_cycles.py host/src guest/*/src tests/*/src
 
 unit: build $(WASM_TOOLS)
 	WASM_TOOLS=$(abspath $(WASM_TOOLS)) $(CARGO) test --workspace

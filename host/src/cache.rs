@@ -54,7 +54,7 @@ pub enum Untrusted {
 
 /// What happened to the cache when the component was loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum LoadOutcome {
     /// No cache directory is configured.
     Off,
     /// The compiled component was loaded from the cache.
@@ -133,19 +133,19 @@ fn compile(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Component> {
 }
 
 /// Compiles the component, or loads its compiled form from a trusted cache entry.
-pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result<(Component, Outcome)> {
+pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result<(Component, LoadOutcome)> {
     let Some(dir) = dir else {
-        return Ok((compile(engine, bytes)?, Outcome::Off));
+        return Ok((compile(engine, bytes)?, LoadOutcome::Off));
     };
     if let Err(reason) = trusted_dir(dir) {
         tracing::warn!(error = %reason, "not using the compiled-code cache; compiling in memory");
-        return Ok((compile(engine, bytes)?, Outcome::Refused(reason)));
+        return Ok((compile(engine, bytes)?, LoadOutcome::Refused(reason)));
     }
     let path = entry(dir, engine, bytes);
     if std::fs::symlink_metadata(&path).is_ok() {
         if let Err(reason) = trusted_file(&path) {
             tracing::warn!(error = %reason, "not using the compiled-code cache entry; compiling in memory");
-            return Ok((compile(engine, bytes)?, Outcome::Refused(reason)));
+            return Ok((compile(engine, bytes)?, LoadOutcome::Refused(reason)));
         }
         // SAFETY: the entry is a plain file that only this user can write, in a directory only
         // this user can write, under a key that includes the engine's compatibility hash; wasmtime
@@ -153,7 +153,7 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => {
                 tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
-                return Ok((component, Outcome::Loaded));
+                return Ok((component, LoadOutcome::Loaded));
             }
             Err(err) => tracing::warn!(path = %path.display(), error = %err, "ignoring an unusable cache entry"),
         }
@@ -166,7 +166,7 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result
             false
         }
     };
-    Ok((component, Outcome::Compiled { stored }))
+    Ok((component, LoadOutcome::Compiled { stored }))
 }
 
 /// Writes the entry through a temporary file (mode 0600) renamed into place.

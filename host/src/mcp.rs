@@ -22,8 +22,10 @@ use taiga_tools::ErrorCode;
 
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
-use crate::sandbox::{Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, Tool};
-use crate::tenants::{Refusal, Tenant};
+use crate::sandbox::{
+    Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, ToolDescription,
+};
+use crate::tenants::{QuotaExceeded, Tenant};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -239,14 +241,14 @@ fn failure(code: ErrorCode, message: &str) -> CallToolResult {
     CallToolResult::structured_error(json!({"code": code.as_str(), "message": message, "details": {}}))
 }
 
-fn quota_failure(tenant: &str, refusal: Refusal) -> CallToolResult {
+fn quota_failure(tenant: &str, refusal: QuotaExceeded) -> CallToolResult {
     let body = match refusal {
-        Refusal::Concurrency { limit } => json!({
+        QuotaExceeded::Concurrency { limit } => json!({
             "code": ErrorCode::RateLimited.as_str(),
             "message": format!("tenant `{tenant}` already has {limit} calls running; wait for one to finish and retry"),
             "details": {"quota": refusal.quota(), "limit": limit},
         }),
-        Refusal::Rate { limit, retry_after } => json!({
+        QuotaExceeded::Rate { limit, retry_after } => json!({
             "code": ErrorCode::RateLimited.as_str(),
             "message": format!("tenant `{tenant}` is over its quota of {limit} calls a minute; retry after {:.1} s", retry_after.as_secs_f64()),
             "details": {"quota": refusal.quota(), "limit": limit, "retry_after_seconds": retry_after.as_secs_f64()},
@@ -262,7 +264,7 @@ fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
     }
 }
 
-fn to_mcp_tool(tool: Tool) -> anyhow::Result<rmcp::model::Tool> {
+fn to_mcp_tool(tool: ToolDescription) -> anyhow::Result<rmcp::model::Tool> {
     let input = schema_object(&tool.input_schema, &tool.name)?;
     let output = schema_object(&tool.output_schema, &tool.name)?;
     Ok(rmcp::model::Tool::new(tool.name, tool.description, input)

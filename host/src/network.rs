@@ -19,7 +19,7 @@ mod body;
 mod pool;
 mod trust;
 
-pub use self::address::{ResolveFuture, Resolver, is_public, literal_ip, system_resolver};
+pub use self::address::{DnsResolver, ResolveFuture, is_public, literal_ip, system_resolver};
 pub use self::pool::{ConnectFailure, Connector, TaigaClient};
 pub use self::trust::{TlsFailure, Trust};
 

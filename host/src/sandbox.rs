@@ -36,7 +36,7 @@ mod bindings {
 }
 
 use bindings::taiga::mcp::types::StoreError as WitStoreError;
-pub use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Settings, Tool};
+pub use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Settings, ToolDescription};
 use bindings::{TaigaTools, TaigaToolsPre};
 
 /// The component built with this binary.
@@ -400,7 +400,7 @@ impl Sandbox {
     }
 
     /// The component's tool catalogue.
-    pub async fn list_tools(&self) -> anyhow::Result<Vec<Tool>> {
+    pub async fn list_tools(&self) -> anyhow::Result<Vec<ToolDescription>> {
         let _slot = self.slot().await?;
         let policy = CallPolicy::new("", CATALOGUE_LIMITS, AllowList::new(Vec::new()), &Trust::standard());
         let mut store = self.new_store("", &policy, None);

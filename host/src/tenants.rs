@@ -76,7 +76,7 @@ pub struct Quota {
 
 /// Which quota refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum QuotaExceeded {
     /// Too many calls running at once.
     Concurrency {
         /// The limit.
@@ -91,7 +91,7 @@ pub enum Refusal {
     },
 }
 
-impl Refusal {
+impl QuotaExceeded {
     /// The quota's name, as the error details and metrics give it.
     pub fn quota(&self) -> &'static str {
         match self {
@@ -135,12 +135,12 @@ impl Gate {
     }
 
     /// Admits one call at `now`, or says which quota refuses it. A refused call uses up nothing.
-    pub fn admit(&self, now: Instant) -> Result<Admission, Refusal> {
+    pub fn admit(&self, now: Instant) -> Result<Admission, QuotaExceeded> {
         let permit = self
             .running
             .clone()
             .try_acquire_owned()
-            .map_err(|_| Refusal::Concurrency {
+            .map_err(|_| QuotaExceeded::Concurrency {
                 limit: self.quota.max_concurrent_calls,
             })?;
         let per_second = f64::from(self.quota.calls_per_minute) / 60.0;
@@ -149,7 +149,7 @@ impl Gate {
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(f64::from(self.quota.calls_per_minute));
         bucket.refilled = now;
         if bucket.tokens < 1.0 {
-            return Err(Refusal::Rate {
+            return Err(QuotaExceeded::Rate {
                 limit: self.quota.calls_per_minute,
                 retry_after: Duration::from_secs_f64((1.0 - bucket.tokens) / per_second),
             });

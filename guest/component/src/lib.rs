@@ -14,7 +14,7 @@ mod bindings {
 use bindings::exports::taiga::mcp::tools::Guest;
 use bindings::taiga::mcp::types::{
     Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, StoreError as WitStoreError,
-    Tool as WitTool,
+    ToolDescription,
 };
 use bindings::taiga::mcp::{progress, session_store};
 use taiga_tools::{
@@ -24,10 +24,10 @@ use taiga_tools::{
 struct Component;
 
 impl Guest for Component {
-    fn list_tools() -> Vec<WitTool> {
+    fn list_tools() -> Vec<ToolDescription> {
         taiga_tools::catalogue()
             .iter()
-            .map(|tool| WitTool {
+            .map(|tool| ToolDescription {
                 name: tool.name.to_owned(),
                 title: tool.title.to_owned(),
                 description: tool.description.to_owned(),

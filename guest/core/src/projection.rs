@@ -67,9 +67,9 @@ impl<'de> Visitor<'de> for Key {
 }
 
 /// One object, keeping `keys` only.
-struct Item<'k>(&'k [&'k str]);
+struct KeptKeys<'k>(&'k [&'k str]);
 
-impl<'de> DeserializeSeed<'de> for Item<'_> {
+impl<'de> DeserializeSeed<'de> for KeptKeys<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -77,7 +77,7 @@ impl<'de> DeserializeSeed<'de> for Item<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Item<'_> {
+impl<'de> Visitor<'de> for KeptKeys<'_> {
     type Value = Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +109,7 @@ impl<'de> Visitor<'de> for Items<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Vec<Value>, A::Error> {
         let mut items = Vec::with_capacity(access.size_hint().unwrap_or(0));
-        while let Some(item) = access.next_element_seed(Item(self.0))? {
+        while let Some(item) = access.next_element_seed(KeptKeys(self.0))? {
             items.push(item);
         }
         Ok(items)
@@ -134,7 +134,7 @@ pub fn parse_items(body: &[u8], keys: &[&str]) -> serde_json::Result<Vec<Value>>
 /// Parses one JSON object, keeping only `keys`.
 pub fn parse_object(body: &[u8], keys: &[&str]) -> serde_json::Result<Value> {
     let mut deserializer = serde_json::Deserializer::from_str(text(body)?);
-    let object = Item(keys).deserialize(&mut deserializer)?;
+    let object = KeptKeys(keys).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(object)
 }

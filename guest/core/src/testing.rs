@@ -2,15 +2,15 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::memory_store::MemoryStore;
 use crate::platform::{HttpRequest, HttpResponse, Platform, StoreError, TransportError};
+use crate::scratch_store::ScratchStore;
 
 type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
 
 /// A scripted platform.
 pub struct FakePlatform {
     now_ms: Cell<u64>,
-    store: MemoryStore,
+    store: ScratchStore,
     store_broken: Cell<bool>,
     responder: RefCell<Responder>,
     /// Every request sent, in order.
@@ -25,7 +25,7 @@ impl FakePlatform {
     pub fn new() -> Self {
         Self {
             now_ms: Cell::new(0),
-            store: MemoryStore::default(),
+            store: ScratchStore::default(),
             store_broken: Cell::new(false),
             responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
             sent: RefCell::new(Vec::new()),

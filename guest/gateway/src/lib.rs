@@ -10,7 +10,7 @@ mod generated;
 use std::cell::Cell;
 
 use serde_json::{Map, Value};
-use taiga_tools::memory_store::MemoryStore;
+use taiga_tools::scratch_store::ScratchStore;
 use taiga_tools::session::{self, Session};
 use taiga_tools::taiga::{Taiga, TaigaUrl};
 use taiga_tools::{CallContext, HttpRequest, HttpResponse, Platform, Settings, StoreError, ToolError, TransportError};
@@ -98,7 +98,7 @@ const CALL_SESSION_SECONDS: u64 = 3600;
 /// The capabilities of one call: wasi:http, and a store that lives as long as the call.
 #[derive(Default)]
 struct CallPlatform {
-    store: MemoryStore,
+    store: ScratchStore,
     /// Session ids only need to be distinct within the call: nothing outside it ever sees them.
     next_id: Cell<u64>,
 }

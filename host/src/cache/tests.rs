@@ -30,9 +30,9 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn refusal(outcome: Outcome) -> Untrusted {
+fn refusal(outcome: LoadOutcome) -> Untrusted {
     match outcome {
-        Outcome::Refused(reason) => reason,
+        LoadOutcome::Refused(reason) => reason,
         other => panic!("the cache was used: {other:?}"),
     }
 }
@@ -53,13 +53,13 @@ fn a_private_directory_is_created_then_used() {
     let scratch = Scratch::new("private");
     let engine = engine();
     let (_, first) = load(&engine, EMPTY_COMPONENT, Some(&scratch.0)).unwrap();
-    assert_eq!(first, Outcome::Compiled { stored: true });
+    assert_eq!(first, LoadOutcome::Compiled { stored: true });
     let mode = std::fs::metadata(&scratch.0).unwrap().mode() & 0o777;
     assert_eq!(mode, 0o700);
     let entry = entry(&scratch.0, &engine, EMPTY_COMPONENT);
     assert_eq!(std::fs::metadata(&entry).unwrap().mode() & 0o777, 0o600);
     let (_, second) = load(&engine, EMPTY_COMPONENT, Some(&scratch.0)).unwrap();
-    assert_eq!(second, Outcome::Loaded);
+    assert_eq!(second, LoadOutcome::Loaded);
 }
 
 #[test]

@@ -58,10 +58,10 @@ fn is_public_v4(v4: Ipv4Addr) -> bool {
 pub type ResolveFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
 
 /// Name resolution behind a function, so tests can stand in for DNS.
-pub type Resolver = Arc<dyn Fn(String, u16) -> ResolveFuture + Send + Sync>;
+pub type DnsResolver = Arc<dyn Fn(String, u16) -> ResolveFuture + Send + Sync>;
 
 /// The operating system's resolver.
-pub fn system_resolver() -> Resolver {
+pub fn system_resolver() -> DnsResolver {
     Arc::new(|host: String, port: u16| -> ResolveFuture {
         Box::pin(async move {
             let addresses = tokio::net::lookup_host((host.as_str(), port)).await?;

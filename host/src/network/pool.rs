@@ -26,7 +26,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use super::address::{Resolver, is_public, literal_ip};
+use super::address::{DnsResolver, is_public, literal_ip};
 use super::trust::{TlsFailure, Trust};
 
 /// How long an idle connection is kept. Below the 60 to 75 s keep-alive of common reverse
@@ -133,7 +133,7 @@ impl AsyncWrite for Stream {
 /// allow-list; this checks where the connection really goes.
 #[derive(Clone)]
 pub struct Connector {
-    resolver: Resolver,
+    resolver: DnsResolver,
     tls: TlsConnector,
     timeout: Duration,
 }
@@ -141,7 +141,7 @@ pub struct Connector {
 impl Connector {
     /// A connector that resolves with `resolver`, trusts `trust`'s CAs and gives up connecting
     /// after `timeout`.
-    pub fn new(resolver: Resolver, trust: &Trust, timeout: Duration) -> Self {
+    pub fn new(resolver: DnsResolver, trust: &Trust, timeout: Duration) -> Self {
         Self {
             resolver,
             tls: TlsConnector::from(trust.config()),
@@ -264,7 +264,7 @@ impl std::fmt::Debug for TaigaClient {
 impl TaigaClient {
     /// A pool whose connections resolve through `resolver`, trust `trust`'s CAs and connect
     /// within `connect_timeout`.
-    pub fn new(resolver: Resolver, trust: &Trust, connect_timeout: Duration) -> Self {
+    pub fn new(resolver: DnsResolver, trust: &Trust, connect_timeout: Duration) -> Self {
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(IDLE_TIMEOUT)

@@ -138,7 +138,7 @@ fn non_public_addresses() {
     }
 }
 
-fn resolver(resolved: &'static [&'static str]) -> Resolver {
+fn resolver(resolved: &'static [&'static str]) -> DnsResolver {
     Arc::new(move |_, _| Box::pin(async move { Ok(resolved.iter().map(|ip| ip.parse().unwrap()).collect()) }))
 }
 

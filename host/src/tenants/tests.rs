@@ -175,7 +175,7 @@ fn the_gate_refuses_beyond_the_concurrency_limit_and_frees_on_drop() {
     let now = Instant::now();
     let first = gate.admit(now).unwrap();
     let _second = gate.admit(now).unwrap();
-    assert_eq!(gate.admit(now).unwrap_err(), Refusal::Concurrency { limit: 2 });
+    assert_eq!(gate.admit(now).unwrap_err(), QuotaExceeded::Concurrency { limit: 2 });
     drop(first);
     assert!(gate.admit(now).is_ok());
 }
@@ -190,7 +190,7 @@ fn the_gate_refills_at_the_per_minute_rate() {
     for _ in 0..60 {
         drop(gate.admit(start).unwrap());
     }
-    let Err(Refusal::Rate { limit, retry_after }) = gate.admit(start) else {
+    let Err(QuotaExceeded::Rate { limit, retry_after }) = gate.admit(start) else {
         panic!("the 61st call in a minute must be refused");
     };
     assert_eq!(limit, 60);

@@ -16,14 +16,14 @@ use rmcp::model::{
 use rmcp::service::{RoleClient, RunningService, ServiceExt};
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
-use taiga_sim::model::Kind;
+use taiga_sim::model::ItemKind;
 use taiga_sim::{Seed, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Benchmarks taiga-mcp (a release build) against the simulator.
 #[derive(Debug, Parser)]
-struct Args {
+struct Flags {
     /// Calls per latency measurement.
     #[arg(long, default_value_t = 1000)]
     calls: usize,
@@ -255,7 +255,7 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let args = Flags::parse();
     let binary = args
         .binary
         .unwrap_or_else(|| workspace().join("target/release/taiga-mcp"));
@@ -286,7 +286,7 @@ async fn main() -> anyhow::Result<()> {
             for n in 0..count {
                 let body = json!({"project": target, "subject": format!("Story {n}"), "tags": ["bench"]});
                 state
-                    .create_item(Kind::UserStory, admin, body.as_object().context("object")?)
+                    .create_item(ItemKind::UserStory, admin, body.as_object().context("object")?)
                     .map_err(|err| anyhow::anyhow!("{err:?}"))?;
             }
         }

@@ -11,13 +11,13 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-struct Gateway {
+struct GatewayInstance {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
 }
 
-impl WasiView for Gateway {
+impl WasiView for GatewayInstance {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -26,7 +26,7 @@ impl WasiView for Gateway {
     }
 }
 
-impl WasiHttpView for Gateway {
+impl WasiHttpView for GatewayInstance {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
             ctx: &mut self.http,
@@ -38,7 +38,7 @@ impl WasiHttpView for Gateway {
 
 /// The component, instantiated with `environment` as its only configuration.
 struct Loaded {
-    store: Store<Gateway>,
+    store: Store<GatewayInstance>,
     instance: wasmtime::component::Instance,
 }
 
@@ -57,7 +57,7 @@ fn compiled() -> &'static (Engine, Component) {
 
 async fn load(environment: &[(&str, &str)]) -> Loaded {
     let (engine, component) = compiled();
-    let mut linker = Linker::<Gateway>::new(engine);
+    let mut linker = Linker::<GatewayInstance>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
     let mut wasi = WasiCtx::builder();
@@ -66,7 +66,7 @@ async fn load(environment: &[(&str, &str)]) -> Loaded {
     }
     let mut store = Store::new(
         engine,
-        Gateway {
+        GatewayInstance {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),

@@ -5,7 +5,7 @@
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::model::{HistoryEntry, Item, Kind, Lookup, now, slugify};
+use crate::model::{HistoryEntry, Item, ItemKind, Lookup, now, slugify};
 use crate::respond;
 use crate::state::State;
 
@@ -97,7 +97,7 @@ fn normalise_tags(value: &Value) -> Result<Value, Refusal> {
 /// Checks and normalises the writable fields of a create or update body.
 fn check_fields(
     state: &State,
-    kind: Kind,
+    kind: ItemKind,
     project: i64,
     body: &Map<String, Value>,
 ) -> Result<Map<String, Value>, Refusal> {
@@ -141,7 +141,7 @@ fn check_fields(
             }
             "milestone" if !value.is_null() => {
                 let id = value.as_i64().ok_or_else(|| field_error(field, "Incorrect type."))?;
-                match state.item(Kind::Milestone, id) {
+                match state.item(ItemKind::Milestone, id) {
                     Some(milestone) if milestone.project == project => value.clone(),
                     Some(_) => return Err(Refusal::Forbidden),
                     None => {
@@ -154,7 +154,7 @@ fn check_fields(
             }
             "user_story" if !value.is_null() => {
                 let id = value.as_i64().ok_or_else(|| field_error(field, "Incorrect type."))?;
-                match state.item(Kind::UserStory, id) {
+                match state.item(ItemKind::UserStory, id) {
                     Some(story) if story.project == project => value.clone(),
                     Some(_) => return Err(Refusal::Forbidden),
                     None => {
@@ -217,12 +217,12 @@ fn order_stamp() -> Value {
 
 impl State {
     /// An item by kind and id.
-    pub fn item(&self, kind: Kind, id: i64) -> Option<&Item> {
+    pub fn item(&self, kind: ItemKind, id: i64) -> Option<&Item> {
         self.items.get(&(kind, id))
     }
 
     /// Items of a kind, in id order.
-    pub fn items_of(&self, kind: Kind) -> impl Iterator<Item = &Item> {
+    pub fn items_of(&self, kind: ItemKind) -> impl Iterator<Item = &Item> {
         self.items.values().filter(move |item| item.kind == kind)
     }
 
@@ -232,7 +232,7 @@ impl State {
     }
 
     /// Creates an item from a POST body, with Taiga's checks and defaults.
-    pub fn create_item(&mut self, kind: Kind, user: i64, body: &Map<String, Value>) -> Result<i64, Refusal> {
+    pub fn create_item(&mut self, kind: ItemKind, user: i64, body: &Map<String, Value>) -> Result<i64, Refusal> {
         // The validator reports every missing field at once: an empty body (one sent chunked,
         // which Taiga reads as empty) names the project and the subject (recording 179).
         let missing: Vec<&str> = ["project"]
@@ -267,10 +267,12 @@ impl State {
                 fields.insert((*field).to_owned(), default_for(self, project, *lookup));
             }
         }
-        if kind == Kind::Task
+        if kind == ItemKind::Task
             && let Some(story) = fields.get("user_story").and_then(Value::as_i64)
         {
-            let milestone = self.item(Kind::UserStory, story).map(|s| s.get("milestone").clone());
+            let milestone = self
+                .item(ItemKind::UserStory, story)
+                .map(|s| s.get("milestone").clone());
             fields.insert("milestone".into(), milestone.unwrap_or(Value::Null));
         }
         let created = now();
@@ -287,41 +289,48 @@ impl State {
             fields.insert("ref".into(), (*next).into());
         }
         match kind {
-            Kind::UserStory => {
+            ItemKind::UserStory => {
                 let points = self.default_points(project);
                 fields.entry("points").or_insert(points);
                 for order in ["backlog_order", "sprint_order", "kanban_order"] {
                     fields.entry(order).or_insert_with(order_stamp);
                 }
             }
-            Kind::Task => {
+            ItemKind::Task => {
                 fields.entry("us_order").or_insert_with(order_stamp);
                 fields.entry("taskboard_order").or_insert_with(order_stamp);
             }
-            Kind::Epic => {
+            ItemKind::Epic => {
                 fields.entry("color").or_insert_with(|| "#A5694F".into());
                 fields.entry("epics_order").or_insert_with(order_stamp);
             }
-            Kind::Milestone => {
+            ItemKind::Milestone => {
                 let base = slugify(fields["name"].as_str().unwrap_or_default());
                 let mut slug = base.clone();
                 let mut suffix = 0;
-                while self.items_of(Kind::Milestone).any(|m| m.get("slug") == slug.as_str()) {
+                while self
+                    .items_of(ItemKind::Milestone)
+                    .any(|m| m.get("slug") == slug.as_str())
+                {
                     suffix += 1;
                     slug = format!("{base}-{suffix}");
                 }
                 fields.insert("slug".into(), slug.into());
                 fields.entry("closed").or_insert(false.into());
                 fields.entry("disponibility").or_insert(json!(0.0));
-                let order = self.items_of(Kind::Milestone).filter(|m| m.project == project).count() + 1;
+                let order = self
+                    .items_of(ItemKind::Milestone)
+                    .filter(|m| m.project == project)
+                    .count()
+                    + 1;
                 fields.entry("order").or_insert(order.into());
             }
-            Kind::Wiki => {
+            ItemKind::Wiki => {
                 fields.entry("content").or_insert_with(|| "".into());
                 fields.insert("last_modifier".into(), user.into());
                 fields.insert("editions".into(), 1.into());
             }
-            Kind::Issue => {}
+            ItemKind::Issue => {}
         }
         self.items.insert(
             (kind, id),
@@ -353,7 +362,7 @@ impl State {
 
     fn check_unique(
         &self,
-        kind: Kind,
+        kind: ItemKind,
         project: i64,
         fields: &Map<String, Value>,
         except: Option<i64>,
@@ -365,8 +374,8 @@ impl State {
             })
         };
         match kind {
-            Kind::Milestone if clash("name") => Err(field_error("name", "Duplicated name")),
-            Kind::Milestone => {
+            ItemKind::Milestone if clash("name") => Err(field_error("name", "Duplicated name")),
+            ItemKind::Milestone => {
                 let start = fields.get("estimated_start").and_then(Value::as_str);
                 let finish = fields.get("estimated_finish").and_then(Value::as_str);
                 match (start, finish) {
@@ -376,7 +385,7 @@ impl State {
                     _ => Ok(()),
                 }
             }
-            Kind::Wiki if clash("slug") => Err(Refusal::BadRequest(json!({
+            ItemKind::Wiki if clash("slug") => Err(Refusal::BadRequest(json!({
                 "__all__": ["Wiki page with this Project and Slug already exists."]
             }))),
             _ => Ok(()),
@@ -384,7 +393,13 @@ impl State {
     }
 
     /// Applies a PATCH body with Taiga's OCC rules; returns the Taiga-style refusal on failure.
-    pub fn update_item(&mut self, kind: Kind, id: i64, user: i64, body: &Map<String, Value>) -> Result<(), Refusal> {
+    pub fn update_item(
+        &mut self,
+        kind: ItemKind,
+        id: i64,
+        user: i64,
+        body: &Map<String, Value>,
+    ) -> Result<(), Refusal> {
         let Some(item) = self.item(kind, id).cloned() else {
             return Err(Refusal::Forbidden);
         };
@@ -395,12 +410,12 @@ impl State {
             check_version(&item, body)?;
         }
         let mut changes = check_fields(self, kind, item.project, body)?;
-        if kind == Kind::Milestone || kind == Kind::Wiki {
+        if kind == ItemKind::Milestone || kind == ItemKind::Wiki {
             let mut merged = item.fields.clone();
             merged.extend(changes.clone());
             self.check_unique(kind, item.project, &merged, Some(id))?;
         }
-        if kind == Kind::UserStory
+        if kind == ItemKind::UserStory
             && changes.contains_key("assigned_to")
             && !changes.contains_key("assigned_users")
             && let Some(assignee) = changes["assigned_to"].as_i64()
@@ -445,7 +460,7 @@ impl State {
             let version = stored.version() + 1;
             stored.fields.insert("version".into(), version.into());
         }
-        if kind == Kind::Wiki {
+        if kind == ItemKind::Wiki {
             stored.fields.insert("last_modifier".into(), user.into());
             let editions = stored.get("editions").as_i64().unwrap_or(1) + 1;
             stored.fields.insert("editions".into(), editions.into());
@@ -464,18 +479,18 @@ impl State {
     }
 
     /// Deletes an item (no OCC, as in Taiga); milestone deletion detaches its items.
-    pub fn delete_item(&mut self, kind: Kind, id: i64) -> Option<Item> {
+    pub fn delete_item(&mut self, kind: ItemKind, id: i64) -> Option<Item> {
         let removed = self.items.remove(&(kind, id))?;
-        if kind == Kind::Milestone {
+        if kind == ItemKind::Milestone {
             for item in self.items.values_mut() {
                 if item.get("milestone") == id {
                     item.fields.insert("milestone".into(), Value::Null);
                 }
             }
         }
-        if kind == Kind::Epic || kind == Kind::UserStory {
+        if kind == ItemKind::Epic || kind == ItemKind::UserStory {
             self.epic_links.retain(|link| {
-                (kind == Kind::Epic && link.epic != id) || (kind == Kind::UserStory && link.user_story != id)
+                (kind == ItemKind::Epic && link.epic != id) || (kind == ItemKind::UserStory && link.user_story != id)
             });
         }
         Some(removed)
@@ -532,8 +547,8 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
     body.insert("project_extra_info".into(), project_extra.unwrap_or(Value::Null));
     body.insert("id".into(), item.id.into());
     match item.kind {
-        Kind::Milestone => render_milestone(state, item, &mut body),
-        Kind::Wiki => {
+        ItemKind::Milestone => render_milestone(state, item, &mut body),
+        ItemKind::Wiki => {
             body.insert("is_watcher".into(), false.into());
             body.insert("total_watchers".into(), 0.into());
             for field in [
@@ -601,8 +616,8 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             render_specific(state, item, &mut body);
             // Fields Taiga's serializers leave out for some kinds (seen in the recordings).
             let absent: &[&str] = match item.kind {
-                Kind::Issue => &["total_comments"],
-                Kind::Epic => &[
+                ItemKind::Issue => &["total_comments"],
+                ItemKind::Epic => &[
                     "due_date",
                     "due_date_reason",
                     "due_date_status",
@@ -614,7 +629,7 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             for field in absent {
                 body.remove(*field);
             }
-            if detail || item.kind == Kind::UserStory {
+            if detail || item.kind == ItemKind::UserStory {
                 body.insert("comment".into(), "".into());
             }
             if detail {
@@ -622,7 +637,7 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
                 body.insert("blocked_note_html".into(), "".into());
                 body.insert("description_html".into(), markdown(&description).into());
                 body.insert("description".into(), description.into());
-                if matches!(item.kind, Kind::Task | Kind::Issue) {
+                if matches!(item.kind, ItemKind::Task | ItemKind::Issue) {
                     body.insert("generated_user_stories".into(), Value::Null);
                 }
             }
@@ -635,9 +650,9 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
     let milestone = item
         .get("milestone")
         .as_i64()
-        .and_then(|id| state.item(Kind::Milestone, id));
+        .and_then(|id| state.item(ItemKind::Milestone, id));
     match item.kind {
-        Kind::UserStory => {
+        ItemKind::UserStory => {
             let assigned_to = item.get("assigned_to").clone();
             let mut users: Vec<Value> = item.get("assigned_users").as_array().cloned().unwrap_or_default();
             if !assigned_to.is_null() && !users.contains(&assigned_to) {
@@ -668,7 +683,7 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
                 .epic_links
                 .iter()
                 .filter(|link| link.user_story == item.id)
-                .filter_map(|link| state.item(Kind::Epic, link.epic))
+                .filter_map(|link| state.item(ItemKind::Epic, link.epic))
                 .map(|epic| {
                     let project = state.project(epic.project);
                     json!({
@@ -701,12 +716,12 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
             body.insert("tasks".into(), json!([]));
             body.insert("total_attachments".into(), 0.into());
         }
-        Kind::Task => {
+        ItemKind::Task => {
             body.insert("user_story".into(), item.get("user_story").clone());
             let story = item
                 .get("user_story")
                 .as_i64()
-                .and_then(|id| state.item(Kind::UserStory, id));
+                .and_then(|id| state.item(ItemKind::UserStory, id));
             body.insert(
                 "user_story_extra_info".into(),
                 story.map_or(
@@ -728,13 +743,13 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
             );
             body.insert("finished_date".into(), Value::Null);
         }
-        Kind::Issue => {
+        ItemKind::Issue => {
             for field in ["severity", "priority", "type", "milestone"] {
                 body.insert(field.into(), item.get(field).clone());
             }
             body.insert("finished_date".into(), Value::Null);
         }
-        Kind::Epic => {
+        ItemKind::Epic => {
             for field in ["color", "epics_order"] {
                 body.insert(field.into(), item.get(field).clone());
             }
@@ -744,7 +759,7 @@ fn render_specific(state: &State, item: &Item, body: &mut Map<String, Value>) {
             let total = state.epic_links.iter().filter(|link| link.epic == item.id).count();
             body.insert("user_stories_counts".into(), json!({"total": total, "progress": null}));
         }
-        Kind::Milestone | Kind::Wiki => {}
+        ItemKind::Milestone | ItemKind::Wiki => {}
     }
 }
 
@@ -792,7 +807,7 @@ fn render_milestone(state: &State, item: &Item, body: &mut Map<String, Value>) {
         body.insert(field.into(), item.get(field).clone());
     }
     let stories: Vec<&Item> = state
-        .items_of(Kind::UserStory)
+        .items_of(ItemKind::UserStory)
         .filter(|story| story.get("milestone") == item.id)
         .collect();
     let mut total = 0.0;
@@ -920,16 +935,20 @@ mod tests {
         let (mut state, admin, project) = state();
         let story = state
             .create_item(
-                Kind::UserStory,
+                ItemKind::UserStory,
                 admin,
                 &body(json!({"project": project, "subject": "a"})),
             )
             .unwrap();
         let issue = state
-            .create_item(Kind::Issue, admin, &body(json!({"project": project, "subject": "b"})))
+            .create_item(
+                ItemKind::Issue,
+                admin,
+                &body(json!({"project": project, "subject": "b"})),
+            )
             .unwrap();
-        assert_eq!(state.item(Kind::UserStory, story).unwrap().get("ref"), 1);
-        let issue = render(&state, state.item(Kind::Issue, issue).unwrap(), true);
+        assert_eq!(state.item(ItemKind::UserStory, story).unwrap().get("ref"), 1);
+        let issue = render(&state, state.item(ItemKind::Issue, issue).unwrap(), true);
         assert_eq!(issue["ref"], 2);
         assert_eq!(
             issue["priority"],
@@ -942,15 +961,25 @@ mod tests {
         let (mut state, admin, project) = state();
         let id = state
             .create_item(
-                Kind::UserStory,
+                ItemKind::UserStory,
                 admin,
                 &body(json!({"project": project, "subject": "a"})),
             )
             .unwrap();
         state
-            .update_item(Kind::UserStory, id, admin, &body(json!({"subject": "b", "version": 1})))
+            .update_item(
+                ItemKind::UserStory,
+                id,
+                admin,
+                &body(json!({"subject": "b", "version": 1})),
+            )
             .unwrap();
-        let stale_same = state.update_item(Kind::UserStory, id, admin, &body(json!({"subject": "c", "version": 1})));
+        let stale_same = state.update_item(
+            ItemKind::UserStory,
+            id,
+            admin,
+            &body(json!({"subject": "c", "version": 1})),
+        );
         assert_eq!(
             stale_same,
             Err(Refusal::BadRequest(
@@ -959,16 +988,16 @@ mod tests {
         );
         state
             .update_item(
-                Kind::UserStory,
+                ItemKind::UserStory,
                 id,
                 admin,
                 &body(json!({"description": "d", "version": 1})),
             )
             .unwrap();
-        assert_eq!(state.item(Kind::UserStory, id).unwrap().version(), 3);
+        assert_eq!(state.item(ItemKind::UserStory, id).unwrap().version(), 3);
         for bad in [json!({"subject": "x"}), json!({"subject": "x", "version": 9})] {
             assert_eq!(
-                state.update_item(Kind::UserStory, id, admin, &body(bad)),
+                state.update_item(ItemKind::UserStory, id, admin, &body(bad)),
                 Err(Refusal::BadRequest(
                     json!({"version": "The version parameter is not valid"})
                 ))
@@ -980,7 +1009,7 @@ mod tests {
     fn validation_matches_recorded_messages() {
         let (mut state, admin, project) = state();
         let refused = state.create_item(
-            Kind::UserStory,
+            ItemKind::UserStory,
             admin,
             &body(json!({"project": project, "subject": ""})),
         );
@@ -989,7 +1018,7 @@ mod tests {
             Err(Refusal::BadRequest(json!({"subject": ["This field is required."]})))
         );
         let refused = state.create_item(
-            Kind::UserStory,
+            ItemKind::UserStory,
             admin,
             &body(json!({"project": project, "subject": "a", "status": 999999})),
         );
@@ -1000,7 +1029,7 @@ mod tests {
             ))
         );
         let refused = state.create_item(
-            Kind::UserStory,
+            ItemKind::UserStory,
             admin,
             &body(json!({"project": project, "subject": "a", "assigned_to": 2})),
         );
@@ -1011,7 +1040,11 @@ mod tests {
             ))
         );
         let bob = 2;
-        let refused = state.create_item(Kind::UserStory, bob, &body(json!({"project": project, "subject": "a"})));
+        let refused = state.create_item(
+            ItemKind::UserStory,
+            bob,
+            &body(json!({"project": project, "subject": "a"})),
+        );
         assert_eq!(refused, Err(Refusal::Forbidden));
     }
 }

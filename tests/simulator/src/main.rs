@@ -12,7 +12,7 @@ use taiga_sim::{Mount, Seed, Simulator, Tls};
 /// A Taiga 6.10 REST API simulator (loopback only).
 #[derive(Debug, Parser)]
 #[command(name = "taiga-sim", version, about)]
-struct Args {
+struct Flags {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 8000)]
     port: u16,
@@ -33,7 +33,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let args = Args::parse();
+    let args = Flags::parse();
     let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.port);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(chain), Some(key)) => Some(Tls::from_pem_files(chain, key)?),

@@ -95,7 +95,7 @@ pub fn slugify(text: &str) -> String {
 
 /// The kinds of project item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
+pub enum ItemKind {
     /// `/userstories`
     UserStory,
     /// `/tasks`
@@ -122,90 +122,93 @@ pub(crate) enum Lookup {
     IssueType,
 }
 
-impl Kind {
+impl ItemKind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
-        Kind::UserStory,
-        Kind::Task,
-        Kind::Issue,
-        Kind::Epic,
-        Kind::Milestone,
-        Kind::Wiki,
+    pub const ALL: [ItemKind; 6] = [
+        ItemKind::UserStory,
+        ItemKind::Task,
+        ItemKind::Issue,
+        ItemKind::Epic,
+        ItemKind::Milestone,
+        ItemKind::Wiki,
     ];
 
     /// The URL segment.
     pub fn path(self) -> &'static str {
         match self {
-            Kind::UserStory => "userstories",
-            Kind::Task => "tasks",
-            Kind::Issue => "issues",
-            Kind::Epic => "epics",
-            Kind::Milestone => "milestones",
-            Kind::Wiki => "wiki",
+            ItemKind::UserStory => "userstories",
+            ItemKind::Task => "tasks",
+            ItemKind::Issue => "issues",
+            ItemKind::Epic => "epics",
+            ItemKind::Milestone => "milestones",
+            ItemKind::Wiki => "wiki",
         }
     }
 
     /// The Django model name used in 404 messages.
     pub fn model(self) -> &'static str {
         match self {
-            Kind::UserStory => "UserStory",
-            Kind::Task => "Task",
-            Kind::Issue => "Issue",
-            Kind::Epic => "Epic",
-            Kind::Milestone => "Milestone",
-            Kind::Wiki => "WikiPage",
+            ItemKind::UserStory => "UserStory",
+            ItemKind::Task => "Task",
+            ItemKind::Issue => "Issue",
+            ItemKind::Epic => "Epic",
+            ItemKind::Milestone => "Milestone",
+            ItemKind::Wiki => "WikiPage",
         }
     }
 
     /// The name used by `/history/<name>/<id>`.
     pub fn history_name(self) -> Option<&'static str> {
         match self {
-            Kind::UserStory => Some("userstory"),
-            Kind::Task => Some("task"),
-            Kind::Issue => Some("issue"),
-            Kind::Epic => Some("epic"),
-            Kind::Wiki => Some("wiki"),
-            Kind::Milestone => None,
+            ItemKind::UserStory => Some("userstory"),
+            ItemKind::Task => Some("task"),
+            ItemKind::Issue => Some("issue"),
+            ItemKind::Epic => Some("epic"),
+            ItemKind::Wiki => Some("wiki"),
+            ItemKind::Milestone => None,
         }
     }
 
     /// The kind a `/history/<name>` segment names.
-    pub fn from_history_name(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|kind| kind.history_name() == Some(name))
+    pub fn from_history_name(name: &str) -> Option<ItemKind> {
+        ItemKind::ALL.into_iter().find(|kind| kind.history_name() == Some(name))
     }
 
     pub(crate) fn history_key(self) -> &'static str {
         match self {
-            Kind::UserStory => "userstories.userstory",
-            Kind::Task => "tasks.task",
-            Kind::Issue => "issues.issue",
-            Kind::Epic => "epics.epic",
-            Kind::Milestone => "milestones.milestone",
-            Kind::Wiki => "wiki.wikipage",
+            ItemKind::UserStory => "userstories.userstory",
+            ItemKind::Task => "tasks.task",
+            ItemKind::Issue => "issues.issue",
+            ItemKind::Epic => "epics.epic",
+            ItemKind::Milestone => "milestones.milestone",
+            ItemKind::Wiki => "wiki.wikipage",
         }
     }
 
     /// Whether the kind has optimistic concurrency (`version`).
     pub fn versioned(self) -> bool {
-        self != Kind::Milestone
+        self != ItemKind::Milestone
     }
 
     /// Whether the kind takes a number from the project's `ref` sequence.
     pub fn has_ref(self) -> bool {
-        matches!(self, Kind::UserStory | Kind::Task | Kind::Issue | Kind::Epic)
+        matches!(
+            self,
+            ItemKind::UserStory | ItemKind::Task | ItemKind::Issue | ItemKind::Epic
+        )
     }
 
     pub(crate) fn required(self) -> &'static [&'static str] {
         match self {
-            Kind::Milestone => &["name", "estimated_start", "estimated_finish"],
-            Kind::Wiki => &["slug"],
+            ItemKind::Milestone => &["name", "estimated_start", "estimated_finish"],
+            ItemKind::Wiki => &["slug"],
             _ => &["subject"],
         }
     }
 
     pub(crate) fn writable(self) -> &'static [&'static str] {
         match self {
-            Kind::UserStory => &[
+            ItemKind::UserStory => &[
                 "subject",
                 "description",
                 "status",
@@ -223,7 +226,7 @@ impl Kind {
                 "due_date",
                 "watchers",
             ],
-            Kind::Task => &[
+            ItemKind::Task => &[
                 "subject",
                 "description",
                 "status",
@@ -239,7 +242,7 @@ impl Kind {
                 "due_date",
                 "watchers",
             ],
-            Kind::Issue => &[
+            ItemKind::Issue => &[
                 "subject",
                 "description",
                 "status",
@@ -254,7 +257,7 @@ impl Kind {
                 "due_date",
                 "watchers",
             ],
-            Kind::Epic => &[
+            ItemKind::Epic => &[
                 "subject",
                 "description",
                 "status",
@@ -268,7 +271,7 @@ impl Kind {
                 "team_requirement",
                 "watchers",
             ],
-            Kind::Milestone => &[
+            ItemKind::Milestone => &[
                 "name",
                 "estimated_start",
                 "estimated_finish",
@@ -277,22 +280,22 @@ impl Kind {
                 "order",
                 "slug",
             ],
-            Kind::Wiki => &["slug", "content", "watchers"],
+            ItemKind::Wiki => &["slug", "content", "watchers"],
         }
     }
 
     pub(crate) fn lookups(self) -> &'static [(&'static str, Lookup)] {
         match self {
-            Kind::UserStory => &[("status", Lookup::UsStatus)],
-            Kind::Task => &[("status", Lookup::TaskStatus)],
-            Kind::Issue => &[
+            ItemKind::UserStory => &[("status", Lookup::UsStatus)],
+            ItemKind::Task => &[("status", Lookup::TaskStatus)],
+            ItemKind::Issue => &[
                 ("status", Lookup::IssueStatus),
                 ("priority", Lookup::Priority),
                 ("severity", Lookup::Severity),
                 ("type", Lookup::IssueType),
             ],
-            Kind::Epic => &[("status", Lookup::EpicStatus)],
-            Kind::Milestone | Kind::Wiki => &[],
+            ItemKind::Epic => &[("status", Lookup::EpicStatus)],
+            ItemKind::Milestone | ItemKind::Wiki => &[],
         }
     }
 }
@@ -315,8 +318,8 @@ pub struct HistoryEntry {
 /// One stored item.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// Kind.
-    pub kind: Kind,
+    /// ItemKind.
+    pub kind: ItemKind,
     /// Id (per kind).
     pub id: i64,
     /// Project.

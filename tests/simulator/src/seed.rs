@@ -69,12 +69,12 @@ fn load_recordings(state: &mut State) {
         "project": 1, "name": "Sprint 2026-10-1", "estimated_start": "2026-10-01", "estimated_finish": "2026-10-15"
     });
     if let Some(fields) = sprint.as_object() {
-        let _ = state.create_item(crate::model::Kind::Milestone, admin, fields);
+        let _ = state.create_item(crate::model::ItemKind::Milestone, admin, fields);
     }
     // The sample data's first user story, which recording 180 patches.
     let story = serde_json::json!({"project": 1, "subject": "Sample user story"});
     if let Some(fields) = story.as_object() {
-        let _ = state.create_item(crate::model::Kind::UserStory, admin, fields);
+        let _ = state.create_item(crate::model::ItemKind::UserStory, admin, fields);
     }
     for (model, next) in [
         ("membership", 92),

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::model::{EpicLink, Item, Kind, Membership, Project, User, gravatar, now, slugify};
+use crate::model::{EpicLink, Item, ItemKind, Membership, Project, User, gravatar, now, slugify};
 use crate::template;
 
 /// The whole simulated server state.
@@ -22,7 +22,7 @@ pub struct State {
     /// Memberships and invitations.
     pub memberships: Vec<Membership>,
     /// Project items by kind and id.
-    pub items: BTreeMap<(Kind, i64), Item>,
+    pub items: BTreeMap<(ItemKind, i64), Item>,
     /// The last `ref` handed out per project.
     pub refs: HashMap<i64, i64>,
     /// Epic ↔ user story links.

@@ -1,7 +1,7 @@
 //! Attachments: multipart upload, list by object, detail, PATCH, PUT refused, DELETE.
 
 use serde_json::{Value, json};
-use taiga_sim::model::Kind;
+use taiga_sim::model::ItemKind;
 use taiga_sim::{Seed, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -52,7 +52,7 @@ async fn upload_list_patch_delete() {
         let project = state.projects[0].id;
         let fields = json!({"project": project, "subject": "with a file"});
         let story = state
-            .create_item(Kind::UserStory, admin, fields.as_object().expect("object"))
+            .create_item(ItemKind::UserStory, admin, fields.as_object().expect("object"))
             .expect("story");
         (state.issue_tokens(admin).0, project, story)
     };

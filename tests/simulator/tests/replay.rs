@@ -17,13 +17,13 @@ fn recordings_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../taiga-api/recordings")
 }
 
-struct Answer {
+struct RecordedAnswer {
     status: u16,
     content_type: String,
     body: Vec<u8>,
 }
 
-async fn send(base: &str, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> Answer {
+async fn send(base: &str, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> RecordedAnswer {
     let address = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).await.expect("simulator reachable");
     // A request the recording sent chunked goes chunked again (recordings 178-180), others with
@@ -77,7 +77,7 @@ async fn send(base: &str, method: &str, target: &str, headers: &[(String, String
     if chunked {
         body = dechunk(&body);
     }
-    Answer {
+    RecordedAnswer {
         status,
         content_type,
         body,

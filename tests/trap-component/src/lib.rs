@@ -16,15 +16,15 @@ mod bindings {
 }
 
 use bindings::exports::taiga::mcp::tools::Guest;
-use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Tool};
+use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, ToolDescription};
 
 struct TrapComponent;
 
 /// Calls of `remember` seen by this instance's memory.
 static REMEMBERED: AtomicU64 = AtomicU64::new(0);
 
-fn tool(name: &str) -> Tool {
-    Tool {
+fn tool(name: &str) -> ToolDescription {
+    ToolDescription {
         name: name.to_owned(),
         title: name.to_owned(),
         description: format!("Sandbox test tool `{name}`."),
@@ -40,7 +40,7 @@ fn tool(name: &str) -> Tool {
 }
 
 impl Guest for TrapComponent {
-    fn list_tools() -> Vec<Tool> {
+    fn list_tools() -> Vec<ToolDescription> {
         ["ok", "panic", "spin", "allocate", "remember"]
             .into_iter()
             .map(tool)

@@ -12,7 +12,7 @@ use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 use taiga_tools::CertificateProblem;
 
 use super::Trust;
-use crate::network::{Resolver, TaigaClient};
+use crate::network::{DnsResolver, TaigaClient};
 
 /// A CA made for one test.
 struct TestCa {
@@ -86,7 +86,7 @@ async fn https_server(chain: &str, key: &str) -> std::net::SocketAddr {
     address
 }
 
-fn no_dns() -> Resolver {
+fn no_dns() -> DnsResolver {
     Arc::new(|_, _| Box::pin(async { Ok(Vec::new()) }))
 }
 

@@ -6,14 +6,14 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
-use crate::model::Kind;
+use crate::model::ItemKind;
 use crate::model::{gravatar, now};
 use crate::request::{json_body, path_id};
 use crate::respond;
 
 use crate::respond::Answer;
 
-fn matches(attachment: &Value, kind: Kind) -> bool {
+fn matches(attachment: &Value, kind: ItemKind) -> bool {
     attachment["_kind"] == kind.path()
 }
 
@@ -26,7 +26,7 @@ fn public(attachment: &Value) -> Value {
 }
 
 /// `GET /<kind>/attachments?project=&object_id=`.
-pub async fn list(ctx: Ctx, kind: Kind) -> Response {
+pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
     let project = ctx.param("project").and_then(|p| p.parse::<i64>().ok());
     let object = ctx.param("object_id").and_then(|o| o.parse::<i64>().ok());
     let items: Vec<Value> = {
@@ -49,7 +49,7 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
 }
 
 /// `POST /<kind>/attachments` (multipart: `attached_file`, `project`, `object_id`, `description`?): 201.
-pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Answer {
+pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     let user = ctx.require_user()?;
     let mut fields = serde_json::Map::new();
     let mut file: Option<(String, usize, String)> = None;
@@ -125,7 +125,7 @@ pub async fn create(ctx: Ctx, kind: Kind, mut form: Multipart) -> Answer {
 }
 
 /// `GET /<kind>/attachments/{id}`.
-pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+pub async fn detail(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer {
     let id = path_id(&id)?;
     let state = ctx.state();
     let attachment = state
@@ -137,7 +137,7 @@ pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
 }
 
 /// Refuses (403, as Taiga does for writes) unless the attachment exists and `user` may edit its project.
-fn check_editable(state: &crate::state::State, kind: Kind, id: i64, user: i64) -> Result<(), Response> {
+fn check_editable(state: &crate::state::State, kind: ItemKind, id: i64, user: i64) -> Result<(), Response> {
     let project = state
         .attachments
         .iter()
@@ -150,7 +150,7 @@ fn check_editable(state: &crate::state::State, kind: Kind, id: i64, user: i64) -
 }
 
 /// `PATCH /<kind>/attachments/{id}` with `description` or `is_deprecated`.
-pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: axum::body::Bytes) -> Answer {
+pub async fn patch(ctx: Ctx, kind: ItemKind, Path(id): Path<String>, body: axum::body::Bytes) -> Answer {
     let id = path_id(&id)?;
     let user = ctx.require_user()?;
     let body = json_body(&body)?;
@@ -179,7 +179,7 @@ pub async fn put() -> Response {
 }
 
 /// `DELETE /<kind>/attachments/{id}`: 204.
-pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+pub async fn delete(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer {
     let id = path_id(&id)?;
     let user = ctx.require_user()?;
     let mut state = ctx.state();

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
 use crate::items::render;
-use crate::model::Kind;
+use crate::model::ItemKind;
 use crate::request::json_body;
 use crate::respond;
 
@@ -49,14 +49,14 @@ pub async fn create_stories(ctx: Ctx, body: Bytes) -> Answer {
         if let Some(status) = body.get("status_id").filter(|s| !s.is_null()) {
             fields.insert("status".into(), status.clone());
         }
-        match state.create_item(Kind::UserStory, user, &fields) {
+        match state.create_item(ItemKind::UserStory, user, &fields) {
             Ok(id) => created.push(id),
             Err(err) => return Err(err.into_response()),
         }
     }
     let stories: Vec<Value> = created
         .iter()
-        .filter_map(|id| state.item(Kind::UserStory, *id))
+        .filter_map(|id| state.item(ItemKind::UserStory, *id))
         .map(|story| render(&state, story, true))
         .collect();
     Ok(respond::ok(Value::Array(stories)))
@@ -69,7 +69,7 @@ fn check_stories(ctx: &Ctx, project: i64, stories: &[i64], user: i64) -> Result<
     }
     if stories.iter().any(|id| {
         state
-            .item(Kind::UserStory, *id)
+            .item(ItemKind::UserStory, *id)
             .is_none_or(|story| story.project != project)
     }) {
         return Err(respond::field_errors(
@@ -88,13 +88,13 @@ pub async fn update_milestone(ctx: Ctx, body: Bytes) -> Answer {
     let stories = ids(&body["bulk_stories"], "us_id");
     check_stories(&ctx, project, &stories, user)?;
     let mut state = ctx.state();
-    if milestone.is_none_or(|m| state.item(Kind::Milestone, m).is_none_or(|m| m.project != project)) {
+    if milestone.is_none_or(|m| state.item(ItemKind::Milestone, m).is_none_or(|m| m.project != project)) {
         return Err(respond::field_errors(
             json!({"milestone_id": ["The milestone isn't valid for the project"]}),
         ));
     }
     for id in stories {
-        if let Some(story) = state.items.get_mut(&(Kind::UserStory, id)) {
+        if let Some(story) = state.items.get_mut(&(ItemKind::UserStory, id)) {
             story.fields.insert("milestone".into(), milestone.into());
         }
     }
@@ -111,7 +111,7 @@ pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Answer {
     let stories = ids(&body["bulk_userstories"], "");
     check_stories(&ctx, project, &stories, user)?;
     let mut state = ctx.state();
-    if milestone.is_some_and(|m| state.item(Kind::Milestone, m).is_none_or(|m| m.project != project)) {
+    if milestone.is_some_and(|m| state.item(ItemKind::Milestone, m).is_none_or(|m| m.project != project)) {
         return Err(respond::field_errors(
             json!({"milestone_id": ["The milestone isn't valid for the project"]}),
         ));
@@ -123,13 +123,13 @@ pub async fn update_backlog_order(ctx: Ctx, body: Bytes) -> Answer {
     };
     let mut answer = Vec::new();
     for (position, id) in stories.iter().enumerate() {
-        if let Some(story) = state.items.get_mut(&(Kind::UserStory, *id)) {
+        if let Some(story) = state.items.get_mut(&(ItemKind::UserStory, *id)) {
             story.fields.insert("milestone".into(), milestone.into());
             story.fields.insert(order_field.into(), (position as i64 + 1).into());
             answer.push(json!({"id": id, "milestone": milestone, order_field: position + 1}));
         }
     }
-    for task in state.items.values_mut().filter(|item| item.kind == Kind::Task) {
+    for task in state.items.values_mut().filter(|item| item.kind == ItemKind::Task) {
         if task
             .get("user_story")
             .as_i64()

@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
-use crate::model::{EpicLink, Kind};
+use crate::model::{EpicLink, ItemKind};
 use crate::request::{json_body, path_id};
 use crate::respond;
 
@@ -35,7 +35,7 @@ pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Answer {
     let user = ctx.require_user()?;
     let body = json_body(&body)?;
     let mut state = ctx.state();
-    let Some(project) = state.item(Kind::Epic, epic).map(|e| e.project) else {
+    let Some(project) = state.item(ItemKind::Epic, epic).map(|e| e.project) else {
         return Err(respond::forbidden());
     };
     if !state.can_edit(project, user) {
@@ -44,7 +44,7 @@ pub async fn create(ctx: Ctx, Path(epic): Path<String>, body: Bytes) -> Answer {
     let Some(story) = body["user_story"].as_i64() else {
         return Err(respond::required("user_story"));
     };
-    if state.item(Kind::UserStory, story).is_none() {
+    if state.item(ItemKind::UserStory, story).is_none() {
         return Err(respond::field_errors(
             json!({"user_story": [format!("Invalid pk '{story}' - object does not exist.")]}),
         ));
@@ -90,7 +90,7 @@ pub async fn delete(ctx: Ctx, Path((epic, story)): Path<(String, String)>) -> An
     };
     let user = ctx.require_user()?;
     let mut state = ctx.state();
-    let project = state.item(Kind::Epic, epic).map(|e| e.project);
+    let project = state.item(ItemKind::Epic, epic).map(|e| e.project);
     if !project.is_some_and(|p| state.can_edit(p, user)) {
         return Err(respond::forbidden());
     }

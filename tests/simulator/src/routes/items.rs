@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
 use crate::items::{history_body, render};
-use crate::model::{Item, Kind};
+use crate::model::{Item, ItemKind};
 use crate::request::{json_body, path_id};
 use crate::respond;
 use crate::state::State;
@@ -68,7 +68,7 @@ fn matches_filters(state: &State, ctx: &Ctx, item: &Item, rendered: &Value) -> R
                 })
             }
             "closed" | "is_closed" => {
-                let field = if item.kind == Kind::Milestone {
+                let field = if item.kind == ItemKind::Milestone {
                     "closed"
                 } else {
                     "is_closed"
@@ -98,28 +98,28 @@ fn matches_filters(state: &State, ctx: &Ctx, item: &Item, rendered: &Value) -> R
     Ok(true)
 }
 
-fn sort(kind: Kind, items: &mut [(&Item, Value)]) {
+fn sort(kind: ItemKind, items: &mut [(&Item, Value)]) {
     let number = |value: &Value| value.as_i64().unwrap_or(0);
     items.sort_by(|(a, ra), (b, rb)| match kind {
-        Kind::UserStory => (a.project, number(&ra["backlog_order"]), number(&ra["ref"])).cmp(&(
+        ItemKind::UserStory => (a.project, number(&ra["backlog_order"]), number(&ra["ref"])).cmp(&(
             b.project,
             number(&rb["backlog_order"]),
             number(&rb["ref"]),
         )),
-        Kind::Task => (a.project, a.id).cmp(&(b.project, b.id)),
-        Kind::Issue => (a.project, -a.id).cmp(&(b.project, -b.id)),
-        Kind::Epic => (a.project, number(&ra["epics_order"]), number(&ra["ref"])).cmp(&(
+        ItemKind::Task => (a.project, a.id).cmp(&(b.project, b.id)),
+        ItemKind::Issue => (a.project, -a.id).cmp(&(b.project, -b.id)),
+        ItemKind::Epic => (a.project, number(&ra["epics_order"]), number(&ra["ref"])).cmp(&(
             b.project,
             number(&rb["epics_order"]),
             number(&rb["ref"]),
         )),
-        Kind::Milestone => rb["estimated_start"].as_str().cmp(&ra["estimated_start"].as_str()),
-        Kind::Wiki => (a.project, ra["slug"].as_str()).cmp(&(b.project, rb["slug"].as_str())),
+        ItemKind::Milestone => rb["estimated_start"].as_str().cmp(&ra["estimated_start"].as_str()),
+        ItemKind::Wiki => (a.project, ra["slug"].as_str()).cmp(&(b.project, rb["slug"].as_str())),
     });
 }
 
 /// `GET /<kind>?filters`: visible items, filtered, in Taiga's default order, paginated.
-pub async fn list(ctx: Ctx, kind: Kind) -> Response {
+pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
     let (items, extra) = {
         let state = ctx.state();
         let mut selected: Vec<(&Item, Value)> = Vec::new();
@@ -143,7 +143,7 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
         }
         sort(kind, &mut selected);
         let mut extra: Vec<(&'static str, String)> = Vec::new();
-        if kind == Kind::Milestone && ctx.param("project").is_some() {
+        if kind == ItemKind::Milestone && ctx.param("project").is_some() {
             let closed = selected.iter().filter(|(_, r)| r["closed"] == true).count();
             extra.push((
                 "taiga-info-total-opened-milestones",
@@ -151,7 +151,7 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
             ));
             extra.push(("taiga-info-total-closed-milestones", closed.to_string()));
         }
-        if kind == Kind::UserStory && ctx.param("project").is_some() {
+        if kind == ItemKind::UserStory && ctx.param("project").is_some() {
             extra.push(("taiga-info-userstories-without-swimlane", "true".to_owned()));
             if ctx.param("milestone") == Some("null") {
                 extra.push(("taiga-info-backlog-total-userstories", selected.len().to_string()));
@@ -172,7 +172,7 @@ pub async fn list(ctx: Ctx, kind: Kind) -> Response {
 }
 
 /// `POST /<kind>`: 201 with the detail body.
-pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Answer {
+pub async fn create(ctx: Ctx, kind: ItemKind, body: Bytes) -> Answer {
     let user = ctx.require_user()?;
     let body = object(&body)?;
     let mut state = ctx.state();
@@ -184,7 +184,7 @@ pub async fn create(ctx: Ctx, kind: Kind, body: Bytes) -> Answer {
 }
 
 /// Finds a visible item, answering 404 / 401 / 403 as Taiga does.
-fn visible<'a>(state: &'a State, ctx: &Ctx, kind: Kind, id: i64) -> Result<&'a Item, Response> {
+fn visible<'a>(state: &'a State, ctx: &Ctx, kind: ItemKind, id: i64) -> Result<&'a Item, Response> {
     let item = state.item(kind, id).ok_or_else(|| respond::no_match(kind.model()))?;
     let project = state
         .project(item.project)
@@ -199,14 +199,14 @@ fn visible<'a>(state: &'a State, ctx: &Ctx, kind: Kind, id: i64) -> Result<&'a I
 }
 
 /// `GET /<kind>/{id}`.
-pub async fn detail(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+pub async fn detail(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer {
     let id = path_id(&id)?;
     let state = ctx.state();
     let item = visible(&state, &ctx, kind, id)?;
     Ok(respond::ok(with_neighbors(render(&state, item, true), kind)))
 }
 
-fn with_neighbors(mut body: Value, kind: Kind) -> Value {
+fn with_neighbors(mut body: Value, kind: ItemKind) -> Value {
     if kind.has_ref() {
         body["neighbors"] = json!({"previous": null, "next": null});
     }
@@ -214,7 +214,7 @@ fn with_neighbors(mut body: Value, kind: Kind) -> Value {
 }
 
 /// `GET /<kind>/by_ref?ref=&project=`.
-pub async fn by_ref(ctx: Ctx, kind: Kind) -> Response {
+pub async fn by_ref(ctx: Ctx, kind: ItemKind) -> Response {
     let Some(reference) = ctx.param("ref").and_then(|r| r.parse::<i64>().ok()) else {
         return respond::json_response(StatusCode::BAD_REQUEST, &json!("ref param is needed"));
     };
@@ -242,13 +242,13 @@ pub async fn wiki_by_slug(ctx: Ctx) -> Response {
     let slug = ctx.param("slug").unwrap_or_default().to_owned();
     let state = ctx.state();
     let found = state
-        .items_of(Kind::Wiki)
+        .items_of(ItemKind::Wiki)
         .find(|item| Some(item.project) == project && item.get("slug") == slug.as_str())
         .map(|item| item.id);
-    match found.map(|id| visible(&state, &ctx, Kind::Wiki, id)) {
+    match found.map(|id| visible(&state, &ctx, ItemKind::Wiki, id)) {
         Some(Ok(item)) => respond::ok(render(&state, item, true)),
         Some(Err(response)) => response,
-        None => respond::no_match(Kind::Wiki.model()),
+        None => respond::no_match(ItemKind::Wiki.model()),
     }
 }
 
@@ -262,7 +262,7 @@ fn missing_for_write(state: &State, user: i64) -> Response {
 }
 
 /// `PATCH /<kind>/{id}`: OCC for versioned kinds; 200 with the detail body.
-pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) -> Answer {
+pub async fn patch(ctx: Ctx, kind: ItemKind, Path(id): Path<String>, body: Bytes) -> Answer {
     let id = path_id(&id)?;
     let user = ctx.require_user()?;
     let body = object(&body)?;
@@ -275,7 +275,7 @@ pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) ->
         .map_err(IntoResponse::into_response)?;
     let item = state.item(kind, id).ok_or_else(|| respond::not_found(""))?;
     let mut response = respond::ok(render(&state, item, true));
-    if matches!(kind, Kind::UserStory | Kind::Task | Kind::Epic) {
+    if matches!(kind, ItemKind::UserStory | ItemKind::Task | ItemKind::Epic) {
         response
             .headers_mut()
             .insert("taiga-info-order-updated", HeaderValue::from_static("{}"));
@@ -284,7 +284,7 @@ pub async fn patch(ctx: Ctx, kind: Kind, Path(id): Path<String>, body: Bytes) ->
 }
 
 /// `DELETE /<kind>/{id}`: 204, no OCC.
-pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
+pub async fn delete(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer {
     let id = path_id(&id)?;
     let user = ctx.require_user()?;
     let mut state = ctx.state();
@@ -300,7 +300,7 @@ pub async fn delete(ctx: Ctx, kind: Kind, Path(id): Path<String>) -> Answer {
 
 /// `GET /history/<kind>/{id}[?type=comment|activity]`: newest first.
 pub async fn history(ctx: Ctx, Path((name, id)): Path<(String, String)>) -> Answer {
-    let Some(kind) = Kind::from_history_name(&name) else {
+    let Some(kind) = ItemKind::from_history_name(&name) else {
         return Err(respond::html_not_found(&name));
     };
     let id = path_id(&id)?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::context::Ctx;
 use crate::items::render;
-use crate::model::Kind;
+use crate::model::ItemKind;
 use crate::model::now;
 use crate::request::{json_body, path_id};
 use crate::respond;
@@ -157,7 +157,7 @@ pub async fn issue_filters(ctx: Ctx) -> Response {
         return respond::ok(json!({}));
     };
     let issues: Vec<Value> = state
-        .items_of(Kind::Issue)
+        .items_of(ItemKind::Issue)
         .filter(|issue| issue.project == project_id)
         .map(|issue| render(&state, issue, false))
         .collect();

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 
-use crate::model::Kind;
+use crate::model::ItemKind;
 
 use crate::context::Sim;
 use crate::respond;
@@ -65,7 +65,7 @@ pub fn router() -> Router<Sim> {
                 get(move |ctx, id| members::lookup_detail(ctx, name, id)),
             );
     }
-    for kind in Kind::ALL {
+    for kind in ItemKind::ALL {
         let base = format!("/api/v1/{}", kind.path());
         router = router
             .route(
@@ -81,7 +81,7 @@ pub fn router() -> Router<Sim> {
         if kind.has_ref() {
             router = router.route(&format!("{base}/by_ref"), get(move |ctx| items::by_ref(ctx, kind)));
         }
-        if kind != Kind::Milestone {
+        if kind != ItemKind::Milestone {
             router = router
                 .route(
                     &format!("{base}/attachments"),

@@ -114,7 +114,7 @@ pub fn list_item(state: &State, project: &Project, user: Option<i64>) -> Value {
 
 fn milestones(state: &State, project: &Project) -> Vec<Value> {
     state
-        .items_of(crate::model::Kind::Milestone)
+        .items_of(crate::model::ItemKind::Milestone)
         .filter(|milestone| milestone.project == project.id)
         .map(|m| json!({"id": m.id, "slug": m.get("slug"), "name": m.get("name"), "closed": m.get("closed")}))
         .collect()

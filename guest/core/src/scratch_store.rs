@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 /// Keys with their values and the time (ms since the epoch) each expires.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub struct ScratchStore {
     entries: RefCell<HashMap<String, (String, u64)>>,
 }
 
@@ -15,7 +15,7 @@ fn expiry(now_ms: u64, ttl_seconds: u64) -> u64 {
     now_ms.saturating_add(ttl_seconds.saturating_mul(1000))
 }
 
-impl MemoryStore {
+impl ScratchStore {
     /// The value of `key`, unless it has expired by `now_ms`.
     pub fn get(&self, key: &str, now_ms: u64) -> Option<String> {
         self.entries
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn values_expire_counters_keep_their_expiry_and_swaps_compare() {
-        let store = MemoryStore::default();
+        let store = ScratchStore::default();
         store.set("a", "1", 10, 0);
         assert_eq!(store.get("a", 9_999).as_deref(), Some("1"));
         assert_eq!(store.get("a", 10_000), None);
