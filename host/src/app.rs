@@ -9,7 +9,7 @@ use crate::config::{Config, StoreBackend, Transport};
 use crate::http::{Health, HttpPolicy};
 use crate::mcp::{Audience, TaigaServer};
 use crate::metrics::Metrics;
-use crate::sandbox::{CallPolicy, ComponentSource, Limits, Sandbox, Settings};
+use crate::sandbox::{CallPolicy, ComponentSource, Identity, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
 use crate::tenants::{Tenant, TenantDefaults, Tenants};
 
@@ -23,6 +23,8 @@ pub fn settings(config: &Config) -> Settings {
         login_lockout_seconds: config.login_lockout.as_secs(),
         request_timeout_ms: u32::try_from(config.request_timeout.as_millis()).unwrap_or(u32::MAX),
         max_response_bytes: config.max_response_bytes,
+        login_type: config.sign_in.login_type.clone(),
+        identity: config.sign_in.identity.as_ref().map(Identity::from),
     }
 }
 
@@ -66,6 +68,43 @@ fn reload_on_hangup(tenants: Arc<Tenants>) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Signs the tenant's own identity in at start, so that wrong credentials show in the log at once
+/// rather than on the first call (which then answers the same error as a tool result).
+async fn check_identity(server: TaigaServer, tenant: Arc<Tenant>) {
+    let outcome = server
+        .run(
+            &tenant,
+            "session_status",
+            &serde_json::json!({}),
+            "startup".to_owned(),
+            None,
+        )
+        .await;
+    match outcome {
+        Ok(result) if result.is_error != Some(true) => {
+            let username = result
+                .structured_content
+                .as_ref()
+                .and_then(|body| body["username"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            tracing::info!(tenant = %tenant.id, username = %username, "signed in to Taiga as the configured identity");
+        }
+        Ok(result) => {
+            let body = result.structured_content.unwrap_or_default();
+            tracing::error!(
+                tenant = %tenant.id,
+                code = body["code"].as_str().unwrap_or_default(),
+                message = body["message"].as_str().unwrap_or_default(),
+                "the configured Taiga identity cannot sign in (TAIGA_USERNAME with TAIGA_PASSWORD or TAIGA_PASSWORD_FILE, \
+                 or TAIGA_TOKEN); tools answer this error until it is fixed"
+            );
+        }
+        Err(err) => {
+            tracing::error!(tenant = %tenant.id, error = %err.message, "the configured Taiga identity could not be checked")
+        }
+    }
 }
 
 /// Builds the server and serves it on the configured transport until it stops.
@@ -116,8 +155,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
         Arc::new(Tenant::single(settings(&config), policy))
     });
-    let server = TaigaServer::new(sandbox, single, audience, metrics.clone()).await?;
+    let server = TaigaServer::new(sandbox, single.clone(), audience, metrics.clone()).await?;
     let health = Health { store, metrics };
+    let with_identity: Vec<Arc<Tenant>> = match &tenants {
+        Some(tenants) => tenants.all(),
+        None => single.clone().into_iter().collect(),
+    };
+    for tenant in with_identity
+        .into_iter()
+        .filter(|tenant| tenant.settings.identity.is_some())
+    {
+        tokio::spawn(check_identity(server.clone(), tenant));
+    }
     if let Some(tenants) = &tenants {
         reload_on_hangup(tenants.clone())?;
         let ids: Vec<String> = tenants.all().iter().map(|tenant| tenant.id.clone()).collect();

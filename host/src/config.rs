@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::policy::{self, AccessSettings, TaigaAccess};
+use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +89,25 @@ pub struct Cli {
     #[arg(long, env = "TAIGA_CA_FILE")]
     pub taiga_ca_file: Option<PathBuf>,
 
+    /// The `type` every sign-in posts to Taiga's `/auth`: `normal`, or the type of the auth plugin
+    /// your Taiga signs users in with (`ldap` for taiga-contrib-ldap-auth, `ad` and others for its forks).
+    #[arg(long, env = "TAIGA_LOGIN_TYPE", default_value = "normal")]
+    pub login_type: String,
+
+    /// The Taiga user this server acts as, signed in with TAIGA_PASSWORD or TAIGA_PASSWORD_FILE: tools
+    /// then need no login and no session_id. The password itself is read from the environment only.
+    #[arg(long, env = "TAIGA_USERNAME")]
+    pub taiga_username: Option<String>,
+
+    /// A file holding TAIGA_USERNAME's password (a final line break is ignored).
+    #[arg(long, env = "TAIGA_PASSWORD_FILE")]
+    pub taiga_password_file: Option<PathBuf>,
+
+    /// The secrets, read from the environment only: a flag would show them to every user of the
+    /// machine (`ps`), and the configuration file is not meant to hold them.
+    #[arg(skip)]
+    pub secrets: Secrets,
+
     /// Allow plain-HTTP Taiga servers. Off by default: credentials must not cross the network in clear.
     #[arg(long, env = "ALLOW_HTTP_TAIGA", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub allow_http_taiga: bool,
@@ -159,6 +178,39 @@ pub struct Cli {
     /// Do not read or write the compiled-component cache.
     #[arg(long, env = "TAIGA_MCP_NO_CACHE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub no_cache: bool,
+}
+
+/// The sign-in secrets, from the environment: `TAIGA_PASSWORD`, `TAIGA_TOKEN`, `TAIGA_REFRESH_TOKEN`.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// `TAIGA_PASSWORD`.
+    pub password: Option<String>,
+    /// `TAIGA_TOKEN`.
+    pub token: Option<String>,
+    /// `TAIGA_REFRESH_TOKEN`.
+    pub refresh_token: Option<String>,
+}
+
+impl Secrets {
+    /// The secrets this process's environment holds.
+    pub fn from_environment() -> Self {
+        let read = |name: &str| std::env::var(name).ok();
+        Self {
+            password: read(policy::ENVIRONMENT.password),
+            token: read(policy::ENVIRONMENT.token),
+            refresh_token: read(policy::ENVIRONMENT.refresh_token),
+        }
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("password", &self.password.is_some())
+            .field("token", &self.token.is_some())
+            .field("refresh_token", &self.refresh_token.is_some())
+            .finish()
+    }
 }
 
 /// A configuration error that names the variable at fault.
@@ -266,7 +318,9 @@ pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, ArgsError> {
         }
     }
     let matches = command.try_get_matches_from(args)?;
-    Ok(Cli::from_arg_matches(&matches)?)
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.secrets = Secrets::from_environment();
+    Ok(cli)
 }
 
 fn list(text: &str) -> impl Iterator<Item = &str> {
@@ -298,6 +352,8 @@ pub struct Config {
     pub session_store: StoreBackend,
     /// The Taiga servers calls may reach and the CAs trusted for them.
     pub taiga: TaigaAccess,
+    /// The login type, and the identity calls without a session act as.
+    pub sign_in: SignIn,
     /// Timeout of one Taiga request.
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
@@ -346,6 +402,32 @@ impl Cli {
             variable: err.setting,
             message: err.message,
         })?;
+        let sign_in = SignIn::parse(
+            &policy::ENVIRONMENT,
+            SignInSettings {
+                login_type: Some(&self.login_type),
+                username: self.taiga_username.as_deref(),
+                password: self.secrets.password.as_deref(),
+                password_file: self.taiga_password_file.as_deref(),
+                token: self.secrets.token.as_deref(),
+                refresh_token: self.secrets.refresh_token.as_deref(),
+            },
+        )
+        .map_err(|err| ConfigError {
+            variable: err.setting,
+            message: err.message,
+        })?;
+        if self.tenants.is_some() && sign_in.identity.is_some() {
+            return Err(ConfigError {
+                variable: if self.taiga_username.is_some() {
+                    "TAIGA_USERNAME"
+                } else {
+                    "TAIGA_TOKEN"
+                },
+                message: "with a tenants file, give each tenant its own identity there (taiga_username, taiga_token)"
+                    .to_owned(),
+            });
+        }
         // tracing-subscriber's filter parser panics on some non-ASCII text (found by the property
         // test below); a filter is ASCII, so anything else is refused before it is parsed.
         if !self.log_level.is_ascii() {
@@ -407,6 +489,7 @@ impl Cli {
             allow_http_taiga: self.allow_http_taiga,
             session_store,
             taiga: access,
+            sign_in,
             request_timeout: Duration::from_secs(self.request_timeout),
             session_expiry_seconds: self.session_expiry,
             max_sessions_per_user: self.max_sessions_per_user,

@@ -31,6 +31,57 @@ const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it ret
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
 what to do next.";
 
+const SIGNED_IN_INSTRUCTIONS: &str = "Taiga project management, signed in as the deployment's Taiga user: no login \
+and no session_id are needed (session_status says who). Tool failures come back as results with isError and a body \
+{code, message, details}: the message says what to do next.";
+
+/// Tools a deployment with its own Taiga identity does not offer: its callers cannot sign in as
+/// anyone else, nor sign the deployment out.
+const SESSION_TOOLS: [&str; 2] = ["login", "logout"];
+
+/// The tool lists a server offers: all tools for callers who sign in themselves, and the list for
+/// tenants with their own identity, without `login`, `logout` and every `session_id` argument.
+struct Catalogue {
+    all: Vec<rmcp::model::Tool>,
+    signed_in: Vec<rmcp::model::Tool>,
+}
+
+impl Catalogue {
+    fn new(all: Vec<rmcp::model::Tool>) -> Self {
+        let signed_in = all
+            .iter()
+            .filter(|tool| !SESSION_TOOLS.contains(&tool.name.as_ref()))
+            .map(without_session_id)
+            .collect();
+        Self { all, signed_in }
+    }
+
+    fn for_tenant(&self, tenant: &Tenant) -> &[rmcp::model::Tool] {
+        if tenant.settings.identity.is_some() {
+            &self.signed_in
+        } else {
+            &self.all
+        }
+    }
+}
+
+/// The tool without its `session_id` argument: the deployment's session stands in for it.
+fn without_session_id(tool: &rmcp::model::Tool) -> rmcp::model::Tool {
+    let mut schema = tool.input_schema.as_ref().clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.remove("session_id");
+    }
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|name| name != "session_id");
+        if required.is_empty() {
+            schema.remove("required");
+        }
+    }
+    let mut tool = tool.clone();
+    tool.input_schema = Arc::new(schema);
+    tool
+}
+
 /// Who is served and how: the caller identity each call carries.
 #[derive(Debug, Clone)]
 pub struct Audience {
@@ -79,7 +130,7 @@ pub fn caller_address(peer: IpAddr, forwarded: &[&str], trusted_proxies: &[IpAdd
 #[derive(Clone)]
 pub struct TaigaServer {
     sandbox: Arc<Sandbox>,
-    tools: Arc<Vec<rmcp::model::Tool>>,
+    tools: Arc<Catalogue>,
     tenant: Option<Arc<Tenant>>,
     audience: Audience,
     metrics: Arc<Metrics>,
@@ -112,12 +163,23 @@ impl TaigaServer {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             sandbox,
-            tools: Arc::new(tools),
+            tools: Arc::new(Catalogue::new(tools)),
             tenant,
             audience,
             metrics,
             in_flight: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// The tenant a request is served for: the one authenticated over HTTP, or the server's own.
+    fn tenant_of(&self, context: &RequestContext<RoleServer>) -> Result<Arc<Tenant>, McpError> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<Tenant>>())
+            .or(self.tenant.as_ref())
+            .cloned()
+            .ok_or_else(|| McpError::internal_error("the request carries no tenant", None))
     }
 
     /// Tool calls running now, for a graceful stop.
@@ -135,7 +197,7 @@ impl TaigaServer {
         progress: Option<ProgressSink>,
     ) -> Result<CallToolResult, McpError> {
         // Only catalogue names go further: into metric labels, logs, the quota and the sandbox.
-        if !self.tools.iter().any(|tool| tool.name == name) {
+        if !self.tools.for_tenant(tenant).iter().any(|tool| tool.name == name) {
             self.metrics.unknown_tool(&tenant.id);
             tracing::debug!(target: "taiga_mcp::audit", tenant = %tenant.id, tool = %Escaped(name), "unknown tool refused");
             let shown: String = name.chars().take(64).collect();
@@ -292,17 +354,26 @@ fn hints(annotations: &Annotations) -> ToolAnnotations {
 
 impl ServerHandler for TaigaServer {
     fn get_info(&self) -> ServerConfig {
+        let signed_in = self
+            .tenant
+            .as_ref()
+            .is_some_and(|tenant| tenant.settings.identity.is_some());
         InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("taiga-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(if signed_in {
+                SIGNED_IN_INSTRUCTIONS
+            } else {
+                INSTRUCTIONS
+            })
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.tools.as_ref().clone()))
+        let tenant = self.tenant_of(&context)?;
+        Ok(ListToolsResult::with_all_items(self.tools.for_tenant(&tenant).to_vec()))
     }
 
     async fn call_tool(
@@ -329,13 +400,7 @@ impl ServerHandler for TaigaServer {
             }
             None => (None, None),
         };
-        let tenant = context
-            .extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Arc<Tenant>>())
-            .or(self.tenant.as_ref())
-            .cloned()
-            .ok_or_else(|| McpError::internal_error("the request carries no tenant", None))?;
+        let tenant = self.tenant_of(&context)?;
         let caller = self.audience.caller_of(&context);
         let result = self.run(&tenant, &request.name, &arguments, caller, progress).await;
         // The call's store (and with it the sink) is gone: flush every report before the result.
@@ -396,5 +461,29 @@ mod tests {
             open_world: false,
         });
         assert_eq!(local.open_world_hint, Some(false));
+    }
+
+    #[test]
+    fn a_signed_in_catalogue_has_no_login_and_no_session_id() {
+        let schema = |properties: Value, required: Value| {
+            schema_object(
+                &json!({"type": "object", "properties": properties, "required": required}).to_string(),
+                "t",
+            )
+            .unwrap()
+        };
+        let login = rmcp::model::Tool::new("login", "", schema(json!({"username": {}}), json!(["username"])));
+        let list = rmcp::model::Tool::new(
+            "list_projects",
+            "",
+            schema(json!({"session_id": {}, "page": {}}), json!(["session_id"])),
+        );
+        let catalogue = Catalogue::new(vec![login, list]);
+        assert_eq!(catalogue.all.len(), 2);
+        let names: Vec<&str> = catalogue.signed_in.iter().map(|tool| tool.name.as_ref()).collect();
+        assert_eq!(names, ["list_projects"]);
+        let input = &catalogue.signed_in[0].input_schema;
+        assert_eq!(input["properties"], json!({"page": {}}));
+        assert!(!input.contains_key("required"));
     }
 }

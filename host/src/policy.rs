@@ -1,5 +1,6 @@
 //! What a deployment, or one tenant of it, allows: the Taiga servers its calls may reach (with the
-//! plain-HTTP rule), the certificate authorities it trusts, and the bounds of each call's limits.
+//! plain-HTTP rule), the certificate authorities it trusts, how it signs in to Taiga (the login type
+//! and its own Taiga identity), and the bounds of each call's limits.
 //!
 //! The flags, the environment and the TOML file (`config.rs`) and the tenants file (`tenants.rs`)
 //! build it through the same [`TaigaAccess::parse`] and check limits against the same bounds, so
@@ -10,9 +11,10 @@
 mod parse;
 mod types;
 
-pub use parse::{AccessSettings, within};
+pub use parse::{AccessSettings, SignInSettings, within};
 pub use types::{
-    CALL_MEMORY_MB, CALL_TIMEOUT_SECONDS, CONCURRENT_CALLS, ENVIRONMENT, Names, PolicyError, TENANT, TaigaAccess,
+    CALL_MEMORY_MB, CALL_TIMEOUT_SECONDS, CONCURRENT_CALLS, ENVIRONMENT, Identity, Names, PolicyError, Secret, SignIn,
+    TENANT, TaigaAccess,
 };
 
 #[cfg(test)]

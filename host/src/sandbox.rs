@@ -17,6 +17,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::metrics::Metrics;
 use crate::network::{AllowList, PolicyHooks, TaigaClient, Trust, system_resolver};
+use crate::policy;
 use crate::store::{SessionStore, StoreError};
 
 mod bindings {
@@ -36,7 +37,9 @@ mod bindings {
 }
 
 use bindings::taiga::mcp::types::StoreError as WitStoreError;
-pub use bindings::taiga::mcp::types::{Annotations, CallContext, CallError, CallResult, Settings, ToolDescription};
+pub use bindings::taiga::mcp::types::{
+    Annotations, CallContext, CallError, CallResult, Credentials, Identity, Settings, TokenPair, ToolDescription,
+};
 use bindings::{TaigaTools, TaigaToolsPre};
 
 /// The component built with this binary.
@@ -449,6 +452,25 @@ fn trap_failure(err: wasmtime::Error) -> CallFailure {
     }
 }
 
+impl From<&policy::Identity> for Identity {
+    /// The identity as the component takes it: the secrets in clear, for the call only.
+    fn from(identity: &policy::Identity) -> Self {
+        match identity {
+            policy::Identity::Password { username, password } => Identity::Password(Credentials {
+                username: username.clone(),
+                password: password.expose().to_owned(),
+            }),
+            policy::Identity::Token {
+                auth_token,
+                refresh_token,
+            } => Identity::Token(TokenPair {
+                auth_token: auth_token.expose().to_owned(),
+                refresh_token: refresh_token.as_ref().map(|token| token.expose().to_owned()),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,6 +503,8 @@ mod tests {
                 login_lockout_seconds: 60,
                 request_timeout_ms: 1000,
                 max_response_bytes: 1024,
+                login_type: "normal".to_owned(),
+                identity: None,
             },
         }
     }

@@ -17,10 +17,10 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::network::Trust;
-use crate::policy::{self, AccessSettings, TaigaAccess};
+use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess};
 
 mod owners;
-use crate::sandbox::{CallPolicy, Limits, Settings};
+use crate::sandbox::{CallPolicy, Identity, Limits, Settings};
 pub use owners::SessionOwners;
 
 /// Calls a minute a tenant gets when the file names no quota.
@@ -43,6 +43,12 @@ struct TenantEntry {
     call_timeout_seconds: Option<u64>,
     calls_per_minute: Option<u32>,
     max_concurrent_calls: Option<u32>,
+    login_type: Option<String>,
+    taiga_username: Option<String>,
+    taiga_password: Option<String>,
+    taiga_password_file: Option<PathBuf>,
+    taiga_token: Option<String>,
+    taiga_refresh_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,7 +166,6 @@ impl Gate {
 }
 
 /// One tenant: its identity, its policy and its quota.
-#[derive(Debug)]
 pub struct Tenant {
     /// Stable id, shown in metrics and the audit log.
     pub id: String,
@@ -173,6 +178,25 @@ pub struct Tenant {
     /// Its quota's admission state; `None` for the unmetered single tenant of a plain deployment.
     pub gate: Option<Arc<Gate>>,
     key_hash: [u8; 32],
+}
+
+impl std::fmt::Debug for Tenant {
+    /// Everything but the settings' secrets: the identity shows only its kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let identity = match &self.settings.identity {
+            Some(Identity::Password(credentials)) => format!("password of {}", credentials.username),
+            Some(Identity::Token(_)) => "token".to_owned(),
+            None => "none".to_owned(),
+        };
+        f.debug_struct("Tenant")
+            .field("id", &self.id)
+            .field("namespace", &self.namespace)
+            .field("default_taiga_url", &self.settings.default_taiga_url)
+            .field("login_type", &self.settings.login_type)
+            .field("identity", &identity)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tenant {
@@ -300,8 +324,22 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             Some(gate) if gate.quota == quota => Arc::clone(gate),
             _ => Arc::new(Gate::new(quota)),
         };
+        let sign_in = SignIn::parse(
+            &policy::TENANT,
+            SignInSettings {
+                login_type: Some(entry.login_type.as_deref().unwrap_or(&defaults.settings.login_type)),
+                username: entry.taiga_username.as_deref(),
+                password: entry.taiga_password.as_deref(),
+                password_file: entry.taiga_password_file.as_deref(),
+                token: entry.taiga_token.as_deref(),
+                refresh_token: entry.taiga_refresh_token.as_deref(),
+            },
+        )
+        .map_err(|err| fail(err.setting, err.message))?;
         let settings = Settings {
             default_taiga_url: access.default_server.to_string(),
+            login_type: sign_in.login_type,
+            identity: sign_in.identity.as_ref().map(Identity::from),
             ..defaults.settings.clone()
         };
         tenants.push(Arc::new(Tenant {

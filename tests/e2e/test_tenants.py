@@ -280,6 +280,28 @@ taiga_api_url = "{deployment.sim_b.url}"
     assert "the tenants file was refused" in log
 
 
+@BOTH_HTTP_MODES
+async def test_a_tenant_with_its_own_identity_acts_as_that_user_for_all_its_callers(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    password = tmp_path / "initech-password"
+    password.write_text(ADMIN["password"])
+    deployment.tenants.write_text(tenants_file(deployment.sim_a, deployment.sim_b, f"""
+taiga_username = "admin"
+taiga_password_file = "{password}"
+"""))
+    deployment.hangup()
+    async with deployment.client("initech") as initech, deployment.client("acme") as acme:
+        service = {tool.name: tool for tool in (await initech.list_tools()).tools}
+        assert "login" not in service
+        assert "session_id" not in service["list_projects"].input_schema["properties"]
+        assert (await call_ok(initech, "list_projects", {}))["total"] == 3
+        assert (await call_ok(initech, "session_status", {}))["username"] == "admin"
+        own = {tool.name: tool for tool in (await acme.list_tools()).tools}
+        assert "login" in own and "session_id" in own["list_projects"].input_schema["required"]
+        await call_error(acme, "list_projects", {}, "INVALID_INPUT")
+
+
 def test_a_broken_tenants_file_stops_the_server_at_start(simulator: Simulator, cache_dir: Path, tmp_path: Path) -> None:
     tenants = tmp_path / "tenants.toml"
     tenants.write_text(f'[[tenant]]\nid = "acme"\napi_key_sha256 = "abc"\ntaiga_api_url = "{simulator.url}"\n')

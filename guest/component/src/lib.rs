@@ -13,12 +13,12 @@ mod bindings {
 
 use bindings::exports::taiga::mcp::tools::Guest;
 use bindings::taiga::mcp::types::{
-    Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, StoreError as WitStoreError,
-    ToolDescription,
+    Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, Identity as WitIdentity,
+    StoreError as WitStoreError, ToolDescription,
 };
 use bindings::taiga::mcp::{progress, session_store};
 use taiga_tools::{
-    CallContext, DispatchError, HttpRequest, HttpResponse, Platform, Settings, StoreError, TransportError,
+    CallContext, DispatchError, HttpRequest, HttpResponse, Identity, Platform, Settings, StoreError, TransportError,
 };
 
 struct Component;
@@ -55,6 +55,17 @@ impl Guest for Component {
                 login_lockout_seconds: context.settings.login_lockout_seconds,
                 request_timeout_ms: context.settings.request_timeout_ms,
                 max_response_bytes: context.settings.max_response_bytes,
+                login_type: context.settings.login_type,
+                identity: context.settings.identity.map(|identity| match identity {
+                    WitIdentity::Password(credentials) => Identity::Password {
+                        username: credentials.username,
+                        password: credentials.password,
+                    },
+                    WitIdentity::Token(tokens) => Identity::Token {
+                        auth_token: tokens.auth_token,
+                        refresh_token: tokens.refresh_token,
+                    },
+                }),
             },
         };
         match taiga_tools::call(&WasiPlatform, &name, &arguments, &context) {

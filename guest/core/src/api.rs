@@ -27,30 +27,9 @@ impl<'c> Api<'c> {
         let mut session = call.session(args)?;
         let base = session.taiga_url()?;
         let now = call.platform.now_ms();
-        if now.saturating_sub(session.token_issued_ms) >= TOKEN_REFRESH_AFTER_MS {
-            let renewed = call
-                .taiga(&base)
-                .post(
-                    "/auth/refresh",
-                    &json!({"refresh": session.refresh_token}),
-                    "the token refresh endpoint",
-                )
-                .map_err(|err| match err.code {
-                    ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => ToolError::new(
-                        ErrorCode::SessionExpired,
-                        "Taiga no longer renews this session's token; call login again",
-                    ),
-                    _ => err,
-                })?;
-            let (Some(access), Some(refresh)) = (renewed["auth_token"].as_str(), renewed["refresh"].as_str()) else {
-                return Err(ToolError::new(
-                    ErrorCode::TaigaError,
-                    "Taiga's refresh answer has no tokens",
-                ));
-            };
-            session.auth_token = access.to_owned();
-            session.refresh_token = refresh.to_owned();
-            session.token_issued_ms = now;
+        // A session made from a token without its refresh token cannot renew; Taiga's refusal says when it ends.
+        if now.saturating_sub(session.token_issued_ms) >= TOKEN_REFRESH_AFTER_MS && !session.refresh_token.is_empty() {
+            renew(call, &mut session)?;
             crate::session::update(call.platform, args.required_text("session_id")?, &session)?;
         }
         Ok(Self { call, session, base })
@@ -67,4 +46,33 @@ impl<'c> Api<'c> {
             .get(&format!("/projects/{project}"), &format!("project {project}"))
             .map(ProjectMeta::new)
     }
+}
+
+/// Renews the session's access token with its refresh token (Taiga rotates both).
+pub fn renew(call: &Call<'_>, session: &mut Session) -> ToolResult<()> {
+    let base = session.taiga_url()?;
+    let renewed = call
+        .taiga(&base)
+        .post(
+            "/auth/refresh",
+            &json!({"refresh": session.refresh_token}),
+            "the token refresh endpoint",
+        )
+        .map_err(|err| match err.code {
+            ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => ToolError::new(
+                ErrorCode::SessionExpired,
+                "Taiga no longer renews this session's token; call login again",
+            ),
+            _ => err,
+        })?;
+    let (Some(access), Some(refresh)) = (renewed["auth_token"].as_str(), renewed["refresh"].as_str()) else {
+        return Err(ToolError::new(
+            ErrorCode::TaigaError,
+            "Taiga's refresh answer has no tokens",
+        ));
+    };
+    session.auth_token = access.to_owned();
+    session.refresh_token = refresh.to_owned();
+    session.token_issued_ms = call.platform.now_ms();
+    Ok(())
 }

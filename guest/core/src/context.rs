@@ -17,6 +17,44 @@ pub struct Settings {
     pub request_timeout_ms: u32,
     /// Largest Taiga response body read, in bytes.
     pub max_response_bytes: u64,
+    /// The `type` every sign-in posts to Taiga's `/auth`: `normal` or an auth plugin's.
+    pub login_type: String,
+    /// The deployment's own Taiga identity, for calls without a `session_id`.
+    pub identity: Option<Identity>,
+}
+
+/// The deployment's own Taiga identity. Its `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A username (or email) and password.
+    Password {
+        /// Taiga username or email.
+        username: String,
+        /// Its password.
+        password: String,
+    },
+    /// A token Taiga issued, with the refresh token that renews it when there is one.
+    Token {
+        /// Taiga's `auth_token`.
+        auth_token: String,
+        /// Taiga's `refresh` token.
+        refresh_token: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Self::Token { refresh_token, .. } => f
+                .debug_struct("Token")
+                .field("renewable", &refresh_token.is_some())
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -29,6 +67,8 @@ impl Default for Settings {
             login_lockout_seconds: 900,
             request_timeout_ms: 30_000,
             max_response_bytes: 16 * 1024 * 1024,
+            login_type: "normal".to_owned(),
+            identity: None,
         }
     }
 }
@@ -42,4 +82,24 @@ pub struct CallContext {
     pub namespace: String,
     /// Settings for this call.
     pub settings: Settings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_never_shows_its_secrets() {
+        let password = Identity::Password {
+            username: "ana".to_owned(),
+            password: "hunter2-secret".to_owned(),
+        };
+        let token = Identity::Token {
+            auth_token: "eyJ-token-secret".to_owned(),
+            refresh_token: Some("eyJ-refresh-secret".to_owned()),
+        };
+        let shown = format!("{password:?} {token:?} {:?}", Settings::default());
+        assert!(shown.contains("ana") && shown.contains("renewable: true"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
 }

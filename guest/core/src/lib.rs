@@ -18,6 +18,7 @@ pub mod resource;
 pub mod schema;
 pub mod scratch_store;
 pub mod session;
+pub mod sign_in;
 pub mod taiga;
 pub mod time;
 pub mod tool;
@@ -27,7 +28,7 @@ pub mod validate;
 #[cfg(test)]
 mod testing;
 
-pub use context::{CallContext, Settings};
+pub use context::{CallContext, Identity, Settings};
 pub use error::{ErrorCode, ToolError};
 pub use platform::{
     CertificateProblem, HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError, error_code_name,

@@ -160,7 +160,8 @@ pub fn wit() -> String {
          exports into tools (Wassette and the like).\n\n\
          The component keeps no session: each call signs in to the Taiga server named by the \
          environment variable `TAIGA_URL`, with `TAIGA_TOKEN` (an auth token) or `TAIGA_USERNAME` and \
-         `TAIGA_PASSWORD`. Its only capability is outbound HTTP (`wasi:http`); grant it exactly that \
+         `TAIGA_PASSWORD`, posting the login type `TAIGA_LOGIN_TYPE` (`normal` unless an auth plugin such \
+         as `ldap` signs users in). Its only capability is outbound HTTP (`wasi:http`); grant it exactly that \
          Taiga host. Every function returns the tool's result as JSON text, or on failure the JSON \
          error body `{code, message, details}`.",
     );

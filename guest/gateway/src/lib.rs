@@ -11,9 +11,9 @@ use std::cell::Cell;
 
 use serde_json::{Map, Value};
 use taiga_tools::scratch_store::ScratchStore;
-use taiga_tools::session::{self, Session};
-use taiga_tools::taiga::{Taiga, TaigaUrl};
-use taiga_tools::{CallContext, HttpRequest, HttpResponse, Platform, Settings, StoreError, ToolError, TransportError};
+use taiga_tools::{
+    CallContext, HttpRequest, HttpResponse, Identity, Platform, Settings, StoreError, ToolError, TransportError,
+};
 
 /// The world's bindings. Its functions take one parameter per tool argument, by design.
 #[allow(clippy::too_many_arguments)]
@@ -160,7 +160,8 @@ fn environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
-/// The settings of a call, from the component's environment.
+/// The settings of a call, from the component's environment: the Taiga server, the login type,
+/// and the identity every call acts as (a token, or a username and password).
 fn settings() -> Result<Settings, ToolError> {
     let url = environment("TAIGA_URL").ok_or_else(|| {
         ToolError::invalid(
@@ -168,59 +169,30 @@ fn settings() -> Result<Settings, ToolError> {
             "set TAIGA_URL in the component's environment to the Taiga server, e.g. https://api.taiga.io",
         )
     })?;
+    let identity = match (
+        environment("TAIGA_TOKEN"),
+        environment("TAIGA_USERNAME"),
+        environment("TAIGA_PASSWORD"),
+    ) {
+        (Some(auth_token), _, _) => Identity::Token {
+            auth_token,
+            refresh_token: environment("TAIGA_REFRESH_TOKEN"),
+        },
+        (None, Some(username), Some(password)) => Identity::Password { username, password },
+        _ => {
+            return Err(ToolError::invalid(
+                "TAIGA_TOKEN",
+                "set TAIGA_TOKEN, or TAIGA_USERNAME and TAIGA_PASSWORD, in the component's environment",
+            ));
+        }
+    };
     Ok(Settings {
         default_taiga_url: url,
         session_ttl_seconds: CALL_SESSION_SECONDS,
+        login_type: environment("TAIGA_LOGIN_TYPE").unwrap_or_else(|| "normal".to_owned()),
+        identity: Some(identity),
         ..Settings::default()
     })
-}
-
-/// Signs in with the environment's token or username and password; returns the call's session id.
-fn sign_in(platform: &CallPlatform, context: &CallContext) -> Result<String, Value> {
-    let settings = &context.settings;
-    if let Some(token) = environment("TAIGA_TOKEN") {
-        let base = TaigaUrl::parse(&settings.default_taiga_url)
-            .map_err(|reason| ToolError::invalid("TAIGA_URL", reason).to_body())?;
-        let me = Taiga::new(
-            platform,
-            &base,
-            settings.request_timeout_ms,
-            settings.max_response_bytes,
-        )
-        .with_token(&token)
-        .get("/users/me", "the user of TAIGA_TOKEN")
-        .map_err(|err| err.to_body())?;
-        let now = platform.now_ms();
-        let session = Session {
-            username: me["username"].as_str().unwrap_or_default().to_owned(),
-            user_id: me["id"].as_i64().unwrap_or_default(),
-            taiga_url: base.as_str().to_owned(),
-            auth_token: token,
-            refresh_token: String::new(),
-            created_at_ms: now,
-            expires_at_ms: now + CALL_SESSION_SECONDS * 1000,
-            last_accessed_ms: now,
-            token_issued_ms: now,
-        };
-        return session::create(platform, &session, 1).map_err(|err| err.to_body());
-    }
-    let (Some(username), Some(password)) = (environment("TAIGA_USERNAME"), environment("TAIGA_PASSWORD")) else {
-        return Err(ToolError::invalid(
-            "TAIGA_TOKEN",
-            "set TAIGA_TOKEN, or TAIGA_USERNAME and TAIGA_PASSWORD, in the component's environment",
-        )
-        .to_body());
-    };
-    let login = serde_json::json!({"username": username, "password": password}).to_string();
-    let outcome = taiga_tools::call(platform, "login", &login, context)
-        .map_err(|err| ToolError::internal(err.to_string()).to_body())?;
-    if outcome.is_error {
-        return Err(outcome.structured);
-    }
-    outcome.structured["session_id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ToolError::internal("login returned no session").to_body())
 }
 
 /// Runs `tool` with `arguments` for the environment's Taiga user: the result's JSON text, or the
@@ -233,12 +205,10 @@ fn run(tool: &str, arguments: Vec<(&str, Option<Value>)>) -> Result<String, Stri
             namespace: "gateway".to_owned(),
             settings,
         };
-        let session_id = sign_in(&platform, &context)?;
-        let mut object: Map<String, Value> = arguments
+        let object: Map<String, Value> = arguments
             .into_iter()
             .filter_map(|(name, value)| value.map(|value| (name.to_owned(), value)))
             .collect();
-        object.insert("session_id".to_owned(), session_id.into());
         let outcome = taiga_tools::call(&platform, tool, &Value::Object(object).to_string(), &context)
             .map_err(|err| ToolError::internal(err.to_string()).to_body())?;
         if outcome.is_error {

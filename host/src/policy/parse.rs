@@ -4,7 +4,7 @@
 use std::ops::RangeInclusive;
 use std::path::Path;
 
-use super::types::{Names, PolicyError, TaigaAccess};
+use super::types::{Identity, Names, PolicyError, Secret, SignIn, TaigaAccess};
 use crate::network::{AllowList, Origin, Trust};
 
 /// What [`TaigaAccess::parse`] reads.
@@ -58,6 +58,111 @@ impl TaigaAccess {
             trust,
         })
     }
+}
+
+/// What [`SignIn::parse`] reads: each setting as given, unset as `None`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignInSettings<'a> {
+    /// The login type; `normal` when unset.
+    pub login_type: Option<&'a str>,
+    /// The identity's username.
+    pub username: Option<&'a str>,
+    /// Its password.
+    pub password: Option<&'a str>,
+    /// A file holding its password.
+    pub password_file: Option<&'a Path>,
+    /// A Taiga auth token.
+    pub token: Option<&'a str>,
+    /// Its refresh token.
+    pub refresh_token: Option<&'a str>,
+}
+
+impl SignIn {
+    /// Checks the login type (a plugin name: lowercase letters, digits, `-`, `_`) and the identity:
+    /// a username with exactly one of a password and a password file, or a token (with its refresh
+    /// token, optionally), never both kinds. Empty values count as unset.
+    pub fn parse(names: &Names, settings: SignInSettings<'_>) -> Result<Self, PolicyError> {
+        let fail = |setting: &'static str, message: String| PolicyError { setting, message };
+        let login_type = given(settings.login_type).unwrap_or("normal");
+        let plugin_name = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        if login_type.len() > 64 || !login_type.chars().all(plugin_name) {
+            return Err(fail(
+                names.login_type,
+                format!("`{login_type}` is not a login type; use `normal` or an auth plugin's type such as `ldap`"),
+            ));
+        }
+        // A password is taken as given: spaces at its ends are part of it.
+        let password = match (
+            settings.password.filter(|password| !password.is_empty()),
+            settings.password_file,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    names.password_file,
+                    format!("set {} or {}, not both", names.password, names.password_file),
+                ));
+            }
+            (Some(password), None) => Some(password.to_owned()),
+            (None, Some(path)) => Some(read_password(path).map_err(|message| fail(names.password_file, message))?),
+            (None, None) => None,
+        };
+        let identity = match (given(settings.username), password, given(settings.token)) {
+            (Some(_), _, Some(_)) => {
+                return Err(fail(
+                    names.token,
+                    format!("set {} or {}, not both", names.token, names.username),
+                ));
+            }
+            (Some(username), Some(password), None) => Some(Identity::Password {
+                username: username.to_owned(),
+                password: Secret::new(password),
+            }),
+            (Some(_), None, None) => {
+                return Err(fail(
+                    names.username,
+                    format!("needs {} or {}", names.password, names.password_file),
+                ));
+            }
+            (None, Some(_), _) => {
+                return Err(fail(
+                    names.username,
+                    format!("a password is set; set {} to the user it belongs to", names.username),
+                ));
+            }
+            (None, None, Some(token)) => Some(Identity::Token {
+                auth_token: Secret::new(token.to_owned()),
+                refresh_token: given(settings.refresh_token).map(|refresh| Secret::new(refresh.to_owned())),
+            }),
+            (None, None, None) => None,
+        };
+        if given(settings.refresh_token).is_some() && !matches!(identity, Some(Identity::Token { .. })) {
+            return Err(fail(
+                names.refresh_token,
+                format!("renews a token; set {} too", names.token),
+            ));
+        }
+        Ok(Self {
+            login_type: login_type.to_owned(),
+            identity,
+        })
+    }
+}
+
+/// A setting's value, unless it is unset or blank.
+fn given(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|value| !value.is_empty())
+}
+
+/// A password file's first line: the whole file but a final line break.
+fn read_password(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let password = text
+        .strip_suffix('\n')
+        .map_or(text.as_str(), |text| text.strip_suffix('\r').unwrap_or(text));
+    if password.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(password.to_owned())
 }
 
 /// Checks `value` against `bounds`, naming `setting` when it is outside.

@@ -68,3 +68,128 @@ fn limits_are_checked_against_one_set_of_bounds() {
     assert!(within("max_concurrent_calls", 0, &CONCURRENT_CALLS).is_err());
     assert!(within("call_timeout_seconds", 3601, &CALL_TIMEOUT_SECONDS).is_err());
 }
+
+fn sign_in(settings: SignInSettings<'_>) -> Result<SignIn, PolicyError> {
+    SignIn::parse(&ENVIRONMENT, settings)
+}
+
+#[test]
+fn an_identity_is_a_username_with_one_password_or_a_token() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/fixtures/password.txt");
+    let from_file = sign_in(SignInSettings {
+        username: Some("ana"),
+        password_file: Some(&fixture),
+        ..SignInSettings::default()
+    })
+    .unwrap();
+    assert_eq!(from_file.login_type, "normal");
+    let Some(Identity::Password { username, password }) = &from_file.identity else {
+        panic!("{from_file:?}");
+    };
+    assert_eq!((username.as_str(), password.expose()), ("ana", "p4ss word "));
+    let token = sign_in(SignInSettings {
+        login_type: Some("ldap"),
+        token: Some("eyJ-token"),
+        refresh_token: Some("eyJ-refresh"),
+        ..SignInSettings::default()
+    })
+    .unwrap();
+    assert_eq!(token.login_type, "ldap");
+    assert!(matches!(
+        token.identity,
+        Some(Identity::Token {
+            refresh_token: Some(_),
+            ..
+        })
+    ));
+    assert_eq!(sign_in(SignInSettings::default()).unwrap().identity, None);
+}
+
+#[test]
+fn a_half_identity_names_the_missing_setting() {
+    let refused = |settings: SignInSettings<'_>| sign_in(settings).unwrap_err().setting;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/policy/fixtures/password.txt");
+    assert_eq!(
+        refused(SignInSettings {
+            username: Some("ana"),
+            ..Default::default()
+        }),
+        "TAIGA_USERNAME"
+    );
+    assert_eq!(
+        refused(SignInSettings {
+            password: Some("x"),
+            ..Default::default()
+        }),
+        "TAIGA_USERNAME"
+    );
+    assert_eq!(
+        refused(SignInSettings {
+            username: Some("ana"),
+            password: Some("x"),
+            password_file: Some(&fixture),
+            ..Default::default()
+        }),
+        "TAIGA_PASSWORD_FILE"
+    );
+    assert_eq!(
+        refused(SignInSettings {
+            username: Some("ana"),
+            password: Some("x"),
+            token: Some("t"),
+            ..Default::default()
+        }),
+        "TAIGA_TOKEN"
+    );
+    assert_eq!(
+        refused(SignInSettings {
+            refresh_token: Some("r"),
+            ..Default::default()
+        }),
+        "TAIGA_REFRESH_TOKEN"
+    );
+    assert_eq!(
+        refused(SignInSettings {
+            login_type: Some("LDAP login"),
+            ..Default::default()
+        }),
+        "TAIGA_LOGIN_TYPE"
+    );
+    let missing = Path::new("/nonexistent/password");
+    assert_eq!(
+        refused(SignInSettings {
+            username: Some("ana"),
+            password_file: Some(missing),
+            ..Default::default()
+        }),
+        "TAIGA_PASSWORD_FILE"
+    );
+    let tenant = SignIn::parse(
+        &TENANT,
+        SignInSettings {
+            username: Some("ana"),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(tenant.setting, "taiga_username");
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let parsed = sign_in(SignInSettings {
+        username: Some("ana"),
+        password: Some("hunter2-secret"),
+        ..SignInSettings::default()
+    })
+    .unwrap();
+    let token = sign_in(SignInSettings {
+        token: Some("eyJ-secret"),
+        refresh_token: Some("eyJ-refresh-secret"),
+        ..SignInSettings::default()
+    })
+    .unwrap();
+    let shown = format!("{parsed:?} {token:?}");
+    assert!(shown.contains("ana"), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+}

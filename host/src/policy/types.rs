@@ -20,6 +20,18 @@ pub struct Names {
     pub more_servers: &'static str,
     /// A PEM file of CAs to trust.
     pub ca_file: &'static str,
+    /// The `type` sign-ins post to Taiga's `/auth`.
+    pub login_type: &'static str,
+    /// The deployment identity's username.
+    pub username: &'static str,
+    /// Its password.
+    pub password: &'static str,
+    /// A file holding its password.
+    pub password_file: &'static str,
+    /// A Taiga auth token to act with instead.
+    pub token: &'static str,
+    /// The refresh token that renews it.
+    pub refresh_token: &'static str,
 }
 
 /// The settings as environment variables (and flags, and keys of the TOML file).
@@ -27,6 +39,12 @@ pub const ENVIRONMENT: Names = Names {
     default_server: "TAIGA_API_URL",
     more_servers: "TAIGA_ALLOWED_HOSTS",
     ca_file: "TAIGA_CA_FILE",
+    login_type: "TAIGA_LOGIN_TYPE",
+    username: "TAIGA_USERNAME",
+    password: "TAIGA_PASSWORD",
+    password_file: "TAIGA_PASSWORD_FILE",
+    token: "TAIGA_TOKEN",
+    refresh_token: "TAIGA_REFRESH_TOKEN",
 };
 
 /// The settings as keys of a `[[tenant]]` table.
@@ -34,6 +52,12 @@ pub const TENANT: Names = Names {
     default_server: "taiga_api_url",
     more_servers: "taiga_allowed_hosts",
     ca_file: "taiga_ca_file",
+    login_type: "login_type",
+    username: "taiga_username",
+    password: "taiga_password",
+    password_file: "taiga_password_file",
+    token: "taiga_token",
+    refresh_token: "taiga_refresh_token",
 };
 
 /// A setting that breaks the policy, named as its source names it.
@@ -55,4 +79,55 @@ pub struct TaigaAccess {
     pub allow_list: AllowList,
     /// The CAs trusted for their TLS.
     pub trust: Trust,
+}
+
+/// A secret setting's value. Its `Debug` shows no part of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for the component that signs in with it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// The Taiga user a deployment (or a tenant) acts as, for calls without a `session_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Signs in with a username and password.
+    Password {
+        /// Taiga username or email.
+        username: String,
+        /// Its password.
+        password: Secret,
+    },
+    /// Acts with a token Taiga issued.
+    Token {
+        /// Taiga's auth token.
+        auth_token: Secret,
+        /// The refresh token that renews it, when there is one.
+        refresh_token: Option<Secret>,
+    },
+}
+
+/// How sign-ins reach Taiga: the login type every sign-in posts, and the identity calls without a
+/// `session_id` act as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// `normal`, or the type an auth plugin registers (`ldap`, `ad`).
+    pub login_type: String,
+    /// The deployment's (or tenant's) own Taiga user, if any.
+    pub identity: Option<Identity>,
 }

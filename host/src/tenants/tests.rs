@@ -17,6 +17,8 @@ fn defaults() -> TenantDefaults {
             login_lockout_seconds: 900,
             request_timeout_ms: 30_000,
             max_response_bytes: 1 << 24,
+            login_type: "normal".to_owned(),
+            identity: None,
         },
         limits: Limits {
             memory_bytes: 64 << 20,
@@ -279,4 +281,26 @@ mod properties {
             let _ = parse(&text, &defaults(), &[]);
         }
     }
+}
+
+#[test]
+fn a_tenant_may_act_as_its_own_taiga_user_and_never_shows_its_secret() {
+    let text = format!(
+        "{}taiga_token = \"eyJ-tenant-secret\"\nlogin_type = \"ldap\"\n",
+        two_tenants()
+    );
+    let tenants = parse(&text, &defaults(), &[]).unwrap();
+    let (acme, globex) = (&tenants[0], &tenants[1]);
+    assert!(acme.settings.identity.is_none());
+    assert_eq!(acme.settings.login_type, "normal");
+    assert!(matches!(globex.settings.identity, Some(Identity::Token(_))));
+    assert_eq!(globex.settings.login_type, "ldap");
+    let shown = format!("{tenants:?}");
+    assert!(shown.contains("identity: \"token\""), "{shown}");
+    assert!(!shown.contains("secret"), "{shown}");
+    let half = format!("{}taiga_username = \"bot\"\n", two_tenants());
+    assert_eq!(
+        error_of(&half),
+        "tenant `globex`: taiga_username: needs taiga_password or taiga_password_file"
+    );
 }

@@ -144,6 +144,8 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
                     login_lockout_seconds: 60,
                     request_timeout_ms: 30_000,
                     max_response_bytes: 16 << 20,
+                    login_type: "normal".to_owned(),
+                    identity: None,
                 },
             },
             policy: CallPolicy::new(

@@ -5,7 +5,8 @@
 //! Besides Taiga's routes it serves a control API under `/__sim/` (never recorded): `GET
 //! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list,
 //! `POST /__sim/faults` adds a [`FaultRule`] (`DELETE` clears them), `POST /__sim/throttle` sets
-//! [`Throttling`].
+//! [`Throttling`], `POST /__sim/revoke-tokens` makes every access token invalid (refresh tokens still
+//! renew them).
 
 #![recursion_limit = "256"]
 #![allow(
@@ -39,6 +40,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::model::DirectoryEntry;
 use crate::shared::Shared;
 
 pub use faults::{Fault, FaultRule, Throttling};
@@ -157,6 +159,15 @@ fn app(shared: Arc<Shared>, base_path: &str) -> Router {
             }),
         )
         .route(
+            "/__sim/revoke-tokens",
+            post(|AxumState(shared): AxumState<Arc<Shared>>| async move {
+                // As when Taiga invalidates a user's tokens: every access token stops working,
+                // refresh tokens still renew them.
+                shared.state().access_tokens.clear();
+                axum::http::StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
             "/__sim/throttle",
             post(
                 |AxumState(shared): AxumState<Arc<Shared>>, axum::Json(throttling): axum::Json<Throttling>| async move {
@@ -182,6 +193,10 @@ pub struct Mount {
     pub base_path: String,
     /// Serve HTTPS with this identity instead of plain HTTP.
     pub tls: Option<Tls>,
+    /// Install an auth plugin that signs in with this login `type` (`ldap`) against a directory
+    /// holding the user `dana` (password `directory-pass`), who is no Taiga user until her first
+    /// sign-in.
+    pub auth_plugin: Option<String>,
 }
 
 impl Mount {
@@ -211,6 +226,16 @@ impl Simulator {
         let base_path = mount.base_path()?;
         let shared = Arc::new(Shared::new(mount.tls.is_some()));
         seed.load(&mut shared.state());
+        if let Some(plugin) = mount.auth_plugin {
+            let mut state = shared.state();
+            state.auth_plugin = Some(plugin);
+            state.directory.push(DirectoryEntry {
+                username: "dana".to_owned(),
+                password: "directory-pass".to_owned(),
+                email: "dana@directory.example".to_owned(),
+                full_name: "Dana Directory".to_owned(),
+            });
+        }
         let listener = TcpListener::bind(address).await?;
         let address = listener.local_addr()?;
         let router = app(shared.clone(), &base_path);

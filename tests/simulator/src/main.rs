@@ -29,6 +29,10 @@ struct Flags {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Install an auth plugin with this login type (`ldap`), whose directory holds the user
+    /// `dana` with the password `directory-pass`.
+    #[arg(long)]
+    auth_plugin: Option<String>,
 }
 
 #[tokio::main]
@@ -42,6 +46,7 @@ async fn main() -> std::io::Result<()> {
     let mount = Mount {
         base_path: args.base_path,
         tls,
+        auth_plugin: args.auth_plugin,
     };
     let simulator = Simulator::start_on(address, args.seed, mount).await?;
     println!("taiga-sim listening on {}", simulator.url());

@@ -28,6 +28,19 @@ pub struct User {
     pub is_superuser: bool,
 }
 
+/// A user of an auth plugin's directory.
+#[derive(Debug, Clone)]
+pub struct DirectoryEntry {
+    /// Login name.
+    pub username: String,
+    /// Password in clear: this is a test double.
+    pub password: String,
+    /// Email.
+    pub email: String,
+    /// Full name.
+    pub full_name: String,
+}
+
 /// A project member.
 #[derive(Debug, Clone)]
 pub struct Membership {

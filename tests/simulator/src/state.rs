@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::model::{EpicLink, Item, ItemKind, Membership, Project, User, gravatar, now, slugify};
+use crate::model::{DirectoryEntry, EpicLink, Item, ItemKind, Membership, Project, User, gravatar, now, slugify};
 use crate::template;
 
 /// The whole simulated server state.
@@ -31,6 +31,11 @@ pub struct State {
     pub wiki_links: Vec<serde_json::Value>,
     /// Attachments, as Taiga renders them plus a private `_kind` tag.
     pub attachments: Vec<serde_json::Value>,
+    /// The login `type` of the auth plugin installed besides `normal`, if any (`ldap`).
+    pub auth_plugin: Option<String>,
+    /// The plugin's directory (LDAP, Active Directory): users it signs in who may not be Taiga
+    /// users yet; the plugin registers them on their first sign-in.
+    pub directory: Vec<DirectoryEntry>,
     next_ids: HashMap<&'static str, i64>,
     token_counter: u64,
 }

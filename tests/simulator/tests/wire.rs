@@ -50,7 +50,7 @@ async fn http2_is_not_spoken() {
 async fn taiga_can_be_served_under_a_path() {
     let mount = Mount {
         base_path: "/taiga/".to_owned(),
-        tls: None,
+        ..Mount::default()
     };
     let sim = Simulator::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), Seed::Demo, mount)
         .await
@@ -79,7 +79,7 @@ async fn taiga_can_be_served_under_a_path() {
 
     let bad = Mount {
         base_path: "/../x".to_owned(),
-        tls: None,
+        ..Mount::default()
     };
     assert!(
         Simulator::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), Seed::Users, bad)

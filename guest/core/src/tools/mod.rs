@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 use crate::call::Call;
 use crate::context::CallContext;
 use crate::platform::Platform;
+use crate::schema::SESSION;
+use crate::sign_in;
 use crate::tool::Tool;
 use crate::validate::Args;
 
@@ -131,7 +133,14 @@ pub fn call(
         }
     };
     let call = Call { platform, context };
-    let result = Args::check(tool.fields, raw).and_then(|args| (tool.run)(&call, &args));
+    let run = |raw| Args::check(tool.fields, raw).and_then(|args| (tool.run)(&call, &args));
+    let takes_session = tool.fields.iter().any(|field| field.name == SESSION.name);
+    let result = match sign_in::deployment_session_id(&call) {
+        Some(id) if takes_session && !raw.contains_key(SESSION.name) => {
+            sign_in::run_as_deployment(&call, &id, raw, run)
+        }
+        _ => run(raw),
+    };
     Ok(match result {
         Ok(structured) => Outcome {
             structured,

@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 
 use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
-use crate::login_guard::LoginGuard;
 use crate::schema::{Field, Kind, SESSION};
-use crate::session::{self, Session};
+use crate::session;
+use crate::sign_in;
 use crate::taiga::TaigaUrl;
 use crate::time::format_rfc3339;
 use crate::tool::{Annotations, Tool};
@@ -108,37 +108,12 @@ fn login(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let settings = &call.context.settings;
     let host = args.text("host").unwrap_or(&settings.default_taiga_url);
     let base = TaigaUrl::parse(host).map_err(|reason| ToolError::invalid("host", reason))?;
-    let username = args.required_text("username")?;
-    LoginGuard::new(call.platform, settings, &call.context.caller, base.as_str(), username).attempt()?;
-    let answer = call.taiga(&base).post(
-        "/auth",
-        &json!({
-            "type": "normal",
-            "username": username,
-            "password": args.required_text("password")?,
-        }),
-        "the login endpoint",
+    let session = sign_in::with_password(
+        call,
+        &base,
+        args.required_text("username")?,
+        args.required_text("password")?,
     )?;
-    let text = |key: &str| {
-        answer[key].as_str().map(str::to_owned).ok_or_else(|| {
-            ToolError::new(
-                crate::error::ErrorCode::TaigaError,
-                format!("Taiga's login answer has no `{key}`"),
-            )
-        })
-    };
-    let now = call.platform.now_ms();
-    let session = Session {
-        username: text("username")?,
-        user_id: answer["id"].as_i64().unwrap_or_default(),
-        taiga_url: base.as_str().to_owned(),
-        auth_token: text("auth_token")?,
-        refresh_token: text("refresh")?,
-        created_at_ms: now,
-        expires_at_ms: now + settings.session_ttl_seconds * 1000,
-        last_accessed_ms: now,
-        token_issued_ms: now,
-    };
     let session_id = session::create(call.platform, &session, settings.max_sessions_per_user)?;
     Ok(json!({
         "session_id": session_id,

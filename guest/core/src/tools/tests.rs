@@ -335,3 +335,203 @@ fn projections_read_only_their_keys() {
     }
     assert!(details > 0, "no recorded project detail");
 }
+
+/// A Taiga that signs in alice/secret with the `normal` type (and `ldap` when `plugin` is set),
+/// knows her token `AT{n}` (renewed by `RT{n}`), and lists projects for a known token. Revoking
+/// drops the current access token, as Taiga does when a user's tokens are invalidated.
+struct TokenTaiga {
+    platform: FakePlatform,
+    revoked: std::rc::Rc<Cell<bool>>,
+}
+
+use std::cell::Cell;
+
+fn token_taiga(plugin: Option<&'static str>) -> TokenTaiga {
+    let platform = FakePlatform::new();
+    let revoked = std::rc::Rc::new(Cell::new(false));
+    let generation = std::rc::Rc::new(Cell::new(1u32));
+    let (revoked_in, generation_in) = (revoked.clone(), generation.clone());
+    platform.respond(move |request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let current = format!("Bearer AT{}", generation_in.get());
+        let bearer = request.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization")).map(|(_, value)| value.clone());
+        let known = bearer.as_deref() == Some(current.as_str()) && !revoked_in.get();
+        let unauthorized = || json_response(401, json!({"detail": "Given token not valid for any token type", "code": "token_not_valid"}), &[]);
+        Ok(match (request.method, path) {
+            (Method::Post, "/auth") => {
+                let login_type = body["type"].as_str().unwrap_or_default();
+                if login_type != "normal" && Some(login_type) != plugin {
+                    json_response(400, json!({"_error_message": "invalid login type", "_error_type": "taiga.base.exceptions.BadRequest"}), &[])
+                } else if body["password"] != "secret" {
+                    if login_type == "normal" {
+                        json_response(401, json!({"detail": "No active account found with the given credentials", "code": "invalid_credentials"}), &[])
+                    } else {
+                        json_response(400, json!({"_error_message": "Username or password does not matches user.", "_error_type": "taiga.base.exceptions.WrongArguments"}), &[])
+                    }
+                } else {
+                    generation_in.set(generation_in.get() + 1);
+                    revoked_in.set(false);
+                    let n = generation_in.get();
+                    json_response(200, json!({"id": 7, "username": "alice", "auth_token": format!("AT{n}"), "refresh": format!("RT{n}")}), &[])
+                }
+            }
+            (Method::Post, "/auth/refresh") if body["refresh"] == format!("RT{}", generation_in.get()).as_str() => {
+                generation_in.set(generation_in.get() + 1);
+                revoked_in.set(false);
+                let n = generation_in.get();
+                json_response(200, json!({"auth_token": format!("AT{n}"), "refresh": format!("RT{n}")}), &[])
+            }
+            (Method::Post, "/auth/refresh") => unauthorized(),
+            (Method::Get, "/users/me") if known => json_response(200, json!({"id": 7, "username": "alice"}), &[]),
+            (Method::Get, path) if path.starts_with("/projects?") && known => {
+                json_response(200, json!([{"id": 1, "name": "P1", "slug": "p1", "owner": {"username": "alice"}}]), &[("x-pagination-count", "1")])
+            }
+            (Method::Get, _) => unauthorized(),
+            _ => json_response(404, json!({"_error_message": ""}), &[]),
+        })
+    });
+    TokenTaiga { platform, revoked }
+}
+
+fn as_deployment(identity: crate::context::Identity, login_type: &str) -> CallContext {
+    let mut context = context();
+    context.settings.identity = Some(identity);
+    context.settings.login_type = login_type.to_owned();
+    context
+}
+
+fn alice(password: &str) -> crate::context::Identity {
+    crate::context::Identity::Password {
+        username: "alice".to_owned(),
+        password: password.to_owned(),
+    }
+}
+
+fn sent_paths(platform: &FakePlatform) -> Vec<String> {
+    platform
+        .sent
+        .borrow()
+        .iter()
+        .map(|request| {
+            let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+            format!("{:?} {}", request.method, path.split('?').next().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn calls_without_a_session_id_sign_in_as_the_deployment_once() {
+    let taiga = token_taiga(None);
+    let context = as_deployment(alice("secret"), "normal");
+    for _ in 0..2 {
+        let outcome = call(&taiga.platform, "list_projects", "{}", &context).unwrap();
+        assert!(!outcome.is_error, "{:?}", outcome.structured);
+    }
+    assert_eq!(
+        sent_paths(&taiga.platform),
+        ["Post /auth", "Get /projects", "Get /projects"]
+    );
+    let status = call(&taiga.platform, "session_status", "{}", &context).unwrap();
+    assert_eq!(status.structured["username"], "alice");
+    // A call that names a session still uses it: here one that does not exist.
+    let named = call(
+        &taiga.platform,
+        "list_projects",
+        &json!({"session_id": "00000000-0000-4000-8000-000000000000"}).to_string(),
+        &context,
+    )
+    .unwrap();
+    assert_eq!(named.error_code(), Some("SESSION_INVALID"));
+}
+
+#[test]
+fn a_revoked_token_is_renewed_and_the_call_runs_again() {
+    let taiga = token_taiga(None);
+    let context = as_deployment(alice("secret"), "normal");
+    assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+    taiga.revoked.set(true);
+    let outcome = call(&taiga.platform, "list_projects", "{}", &context).unwrap();
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    assert_eq!(
+        sent_paths(&taiga.platform),
+        [
+            "Post /auth",
+            "Get /projects",
+            "Get /projects",
+            "Post /auth/refresh",
+            "Get /projects"
+        ]
+    );
+}
+
+#[test]
+fn a_token_identity_is_checked_with_users_me_and_a_dead_one_names_the_setting() {
+    let taiga = token_taiga(None);
+    let token = |auth: &str, refresh: Option<&str>| crate::context::Identity::Token {
+        auth_token: auth.to_owned(),
+        refresh_token: refresh.map(str::to_owned),
+    };
+    let live = as_deployment(token("AT1", Some("RT1")), "normal");
+    let outcome = call(&taiga.platform, "list_projects", "{}", &live).unwrap();
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    assert_eq!(sent_paths(&taiga.platform), ["Get /users/me", "Get /projects"]);
+    let dead = as_deployment(token("stale", None), "normal");
+    let outcome = call(&taiga.platform, "list_projects", "{}", &dead).unwrap();
+    assert_eq!(outcome.error_code(), Some("INVALID_CREDENTIALS"));
+    assert!(outcome.structured["message"].as_str().unwrap().contains("TAIGA_TOKEN"));
+}
+
+#[test]
+fn wrong_deployment_credentials_are_a_structured_error_without_the_password() {
+    let taiga = token_taiga(None);
+    let outcome = call(
+        &taiga.platform,
+        "list_projects",
+        "{}",
+        &as_deployment(alice("wr0ng-pass"), "normal"),
+    )
+    .unwrap();
+    assert_eq!(outcome.error_code(), Some("INVALID_CREDENTIALS"));
+    assert!(!outcome.structured.to_string().contains("wr0ng-pass"));
+}
+
+#[test]
+fn the_login_type_is_posted_and_a_plugin_refusal_is_invalid_credentials() {
+    let taiga = token_taiga(Some("ldap"));
+    let ldap = as_deployment(alice("secret"), "ldap");
+    let outcome = call(
+        &taiga.platform,
+        "login",
+        &json!({"username": "alice", "password": "secret"}).to_string(),
+        &ldap,
+    )
+    .unwrap();
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    let posted: Value = serde_json::from_slice(&taiga.platform.sent.borrow()[0].body).unwrap();
+    assert_eq!(posted["type"], "ldap");
+    let refused = call(
+        &taiga.platform,
+        "login",
+        &json!({"username": "alice", "password": "nope"}).to_string(),
+        &ldap,
+    )
+    .unwrap();
+    assert_eq!(refused.error_code(), Some("INVALID_CREDENTIALS"));
+    let unknown = as_deployment(alice("secret"), "ad");
+    let outcome = call(
+        &taiga.platform,
+        "login",
+        &json!({"username": "alice", "password": "secret"}).to_string(),
+        &unknown,
+    )
+    .unwrap();
+    assert_eq!(outcome.error_code(), Some("INVALID_INPUT"));
+    assert_eq!(outcome.structured["details"]["field"], "login_type");
+    assert!(
+        outcome.structured["message"]
+            .as_str()
+            .unwrap()
+            .contains("TAIGA_LOGIN_TYPE")
+    );
+}

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::context::{Ctx, Sim};
@@ -62,9 +63,14 @@ pub fn user_body(state: &crate::state::State, user: &User) -> Value {
 }
 
 /// `POST /auth {"type": "normal", "username", "password"}`.
+///
+/// With an auth plugin installed (`Mount::auth_plugin`), its `type` signs in against the plugin's
+/// directory instead.
 pub async fn login(State(sim): State<Sim>, body: Bytes) -> Answer {
     let body = json_body(&body)?;
-    if body["type"] != "normal" {
+    let plugin = sim.state().auth_plugin.clone();
+    let through_plugin = plugin.is_some() && body["type"].as_str() == plugin.as_deref();
+    if body["type"] != "normal" && !through_plugin {
         return Err(respond::api_error(
             StatusCode::BAD_REQUEST,
             "invalid login type",
@@ -80,18 +86,47 @@ pub async fn login(State(sim): State<Sim>, body: Bytes) -> Answer {
         return Err(respond::required(missing));
     };
     let mut state = sim.state();
-    let Some(user) = state
-        .user_by_login(username)
-        .filter(|user| user.password == password)
-        .cloned()
-    else {
-        return Err(respond::invalid_credentials());
+    let user = if through_plugin {
+        directory_login(&mut state, username, password)?
+    } else {
+        state
+            .user_by_login(username)
+            .filter(|user| user.password == password)
+            .cloned()
+            .ok_or_else(respond::invalid_credentials)?
     };
     let (access, refresh) = state.issue_tokens(user.id);
     let mut answer = user_body(&state, &user);
     answer["refresh"] = refresh.into();
     answer["auth_token"] = access.into();
     Ok(respond::ok(answer))
+}
+
+/// An auth plugin's sign-in, as taiga-contrib-ldap-auth and its forks do it: the directory checks
+/// the password, the user is registered in Taiga on the first sign-in, and the answer is the
+/// normal login's (`make_auth_response_data`). GUESS, from the plugins' source, not a recording:
+/// the refusal is the `WrongArguments` 400 one fork raises; others raise their connector's
+/// exception, also a 400.
+fn directory_login(state: &mut crate::state::State, username: &str, password: &str) -> Result<User, Response> {
+    let refused = || {
+        respond::api_error(
+            StatusCode::BAD_REQUEST,
+            "Username or password does not matches user.",
+            "WrongArguments",
+        )
+    };
+    let entry = state
+        .directory
+        .iter()
+        .find(|entry| entry.username.eq_ignore_ascii_case(username) && entry.password == password)
+        .cloned()
+        .ok_or_else(refused)?;
+    if let Some(user) = state.user_by_login(&entry.username) {
+        return Ok(user.clone());
+    }
+    // The plugin stores no usable Taiga password: the directory's stays the only way in.
+    let id = state.add_user(&entry.username, &entry.email, "!", &entry.full_name);
+    state.user(id).cloned().ok_or_else(refused)
 }
 
 /// `POST /auth/refresh {"refresh"}`: rotates the refresh token.
