@@ -12,6 +12,7 @@ use crate::metrics::Metrics;
 use crate::sandbox::{CallPolicy, ComponentSource, Identity, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
 use crate::tenants::{Tenant, TenantDefaults, Tenants};
+use crate::web_sign_in::{PageOrigin, TenantSource, WebSignIn};
 
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
@@ -155,7 +156,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
         Arc::new(Tenant::single(settings(&config), policy))
     });
-    let server = TaigaServer::new(sandbox, single.clone(), audience, metrics.clone()).await?;
+    let tenant_source = match (&tenants, &single) {
+        (Some(tenants), _) => TenantSource::Shared(tenants.clone()),
+        (None, Some(single)) => TenantSource::Single(single.clone()),
+        (None, None) => anyhow::bail!("a deployment serves its tenants or its single tenant"),
+    };
+    let page_origin = match config.transport {
+        Transport::Http => PageOrigin::Listener(config.public_url.clone()),
+        Transport::Stdio => PageOrigin::Loopback,
+    };
+    let web_sign_in = Arc::new(WebSignIn::new(
+        store.clone(),
+        sandbox.clone(),
+        tenant_source,
+        page_origin,
+        config.sign_in_link,
+    ));
+    let server = TaigaServer::new(sandbox, single.clone(), audience, metrics.clone())
+        .await?
+        .with_web_sign_in(web_sign_in.clone());
     let health = Health { store, metrics };
     let with_identity: Vec<Arc<Tenant>> = match &tenants {
         Some(tenants) => tenants.all(),
@@ -185,7 +204,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 allowed_origins: config.http_allowed_origins.clone(),
                 stateless: config.http_stateless,
             };
-            crate::http::serve(server, health, policy, tenants, config.listen, config.call_timeout).await
+            crate::http::serve(
+                server,
+                health,
+                policy,
+                tenants,
+                web_sign_in,
+                config.listen,
+                config.call_timeout,
+            )
+            .await
         }
         Transport::Stdio => {
             if let Some(admin) = config.admin_listen {

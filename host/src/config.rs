@@ -71,6 +71,15 @@ pub struct Cli {
     #[arg(long, env = "TAIGA_MCP_TENANTS")]
     pub tenants: Option<PathBuf>,
 
+    /// The URL users reach this server at, for the sign-in page's links (`https://mcp.example.com`).
+    /// Default: `http://` and the --listen address. Over stdio the page is on a loopback port instead.
+    #[arg(long, env = "TAIGA_MCP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a sign-in page link works, in seconds; it works once.
+    #[arg(long, env = "SIGN_IN_LINK_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub sign_in_link_seconds: u64,
+
     /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true)]
     pub trusted_proxies: String,
@@ -346,6 +355,10 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The tenants file, if the deployment is shared.
     pub tenants: Option<PathBuf>,
+    /// Where the sign-in page is reached over HTTP.
+    pub public_url: String,
+    /// How long a sign-in link works.
+    pub sign_in_link: Duration,
     /// Whether plain-HTTP Taiga servers may be named.
     pub allow_http_taiga: bool,
     /// Session store backend.
@@ -471,6 +484,25 @@ impl Cli {
                 });
             }
         }
+        let public_url = match self.public_url {
+            Some(url) => {
+                let parsed = url::Url::parse(&url).map_err(|err| ConfigError {
+                    variable: "TAIGA_MCP_PUBLIC_URL",
+                    message: format!("`{url}` is not a URL: {err}"),
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || parsed.query().is_some()
+                    || parsed.fragment().is_some()
+                {
+                    return Err(ConfigError {
+                        variable: "TAIGA_MCP_PUBLIC_URL",
+                        message: format!("`{url}` must be an http(s) URL without a query or fragment"),
+                    });
+                }
+                url.trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{}", self.listen),
+        };
         if self.tenants.is_some() && self.transport != Transport::Http {
             return Err(ConfigError {
                 variable: "TAIGA_MCP_TENANTS",
@@ -486,6 +518,8 @@ impl Cli {
             http_stateless: self.http_stateless,
             trusted_proxies,
             tenants: self.tenants,
+            public_url,
+            sign_in_link: Duration::from_secs(self.sign_in_link_seconds),
             allow_http_taiga: self.allow_http_taiga,
             session_store,
             taiga: access,

@@ -26,6 +26,7 @@ use crate::mcp::TaigaServer;
 use crate::metrics::Metrics;
 use crate::store::SessionStore;
 use crate::tenants::Tenants;
+use crate::web_sign_in::WebSignIn;
 
 /// Largest MCP request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -152,7 +153,8 @@ fn mcp_route<M: SessionManager>(server: TaigaServer, sessions: M, config: Stream
     Router::new().nest_service("/mcp", service)
 }
 
-/// Serves MCP at `/mcp` plus the operational endpoints on `listen` until a shutdown signal.
+/// Serves MCP at `/mcp`, the sign-in page at `/sign-in/` and the operational endpoints on `listen`
+/// until a shutdown signal.
 /// With `tenants`, `/mcp` admits only requests carrying a tenant's key. Calls still running after
 /// `drain` are cut when the process stops.
 pub async fn serve(
@@ -160,6 +162,7 @@ pub async fn serve(
     health: Health,
     policy: HttpPolicy,
     tenants: Option<Arc<Tenants>>,
+    web_sign_in: Arc<WebSignIn>,
     listen: SocketAddr,
     drain: Duration,
 ) -> anyhow::Result<()> {
@@ -186,7 +189,8 @@ pub async fn serve(
     if let Some(tenants) = tenants {
         mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
     }
-    let app = admin_routes(health).merge(mcp);
+    // The sign-in page is outside the tenant key check: the browser that opens it has no key.
+    let app = admin_routes(health).merge(mcp).merge(web_sign_in.routes());
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

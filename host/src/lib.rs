@@ -4,7 +4,8 @@
 //! One module per concern: [`config`] (flags and environment), [`sandbox`] (engine, limits and the
 //! component), [`network`] (the outbound allow-list), [`store`] (the session store), [`mcp`] (the
 //! MCP handler), [`http`] (Streamable HTTP, health and metrics), [`tenants`] (API keys, per-tenant
-//! policy and quotas), [`metrics`] and [`app`] (wiring).
+//! policy and quotas), [`web_sign_in`] (the sign-in page of URL elicitation), [`metrics`] and [`app`]
+//! (wiring).
 
 pub mod app;
 pub mod cache;
@@ -18,3 +19,4 @@ pub mod policy;
 pub mod sandbox;
 pub mod store;
 pub mod tenants;
+pub mod web_sign_in;

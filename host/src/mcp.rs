@@ -1,6 +1,7 @@
 //! The MCP face of the bridge: `tools/list` from the component's catalogue, `tools/call` through
 //! the sandbox under the caller's tenant (its quota, policy and namespace), an audit line per call.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,9 +12,10 @@ use axum::extract::ConnectInfo;
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeResult,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification, ElicitRequest,
+    ElicitRequestParams, ElicitationAction, Implementation, InitializeResult, InputRequest, InputRequiredResult,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion,
+    ServerCapabilities, ServerConfig, ServerNotification, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
@@ -26,6 +28,7 @@ use crate::sandbox::{
     Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, ToolDescription,
 };
 use crate::tenants::{QuotaExceeded, Tenant};
+use crate::web_sign_in::{Link, Unfinished, WebSignIn};
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -135,6 +138,7 @@ pub struct TaigaServer {
     audience: Audience,
     metrics: Arc<Metrics>,
     in_flight: Arc<AtomicUsize>,
+    web_sign_in: Option<Arc<WebSignIn>>,
 }
 
 /// Decrements the in-flight count when a call ends, however it ends.
@@ -168,7 +172,119 @@ impl TaigaServer {
             audience,
             metrics,
             in_flight: Arc::new(AtomicUsize::new(0)),
+            web_sign_in: None,
         })
+    }
+
+    /// Lets `login` without a password send the user to a sign-in page, for clients that open one.
+    pub fn with_web_sign_in(mut self, web_sign_in: Arc<WebSignIn>) -> Self {
+        self.web_sign_in = Some(web_sign_in);
+        self
+    }
+
+    /// `login` without a password, for a client that can open a URL: the user signs in on the
+    /// bridge's page. A 2025-11-25 client gets `elicitation/create` in mode `url` and, once the user
+    /// is signed in, `notifications/elicitation/complete`; a 2026-07-28 client gets an
+    /// input-required result and, on its retry, the session. `None`: not this case.
+    async fn sign_in_on_page(
+        &self,
+        tenant: &Tenant,
+        caller: &str,
+        request: &CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<CallToolResponse>, McpError> {
+        let Some(web) = &self.web_sign_in else {
+            return Ok(None);
+        };
+        let arguments = request.arguments.clone().unwrap_or_default();
+        let opens_urls = context
+            .client_capabilities()
+            .and_then(|capabilities| capabilities.elicitation)
+            .is_some_and(|elicitation| elicitation.url.is_some());
+        if request.name != "login"
+            || arguments.contains_key("password")
+            || !opens_urls
+            || !self.tools.for_tenant(tenant).iter().any(|tool| tool.name == "login")
+        {
+            return Ok(None);
+        }
+        let text = |name: &str| arguments.get(name).and_then(Value::as_str);
+        let begin = || async {
+            web.begin(tenant, caller, text("username"), text("host"))
+                .await
+                .map_err(|err| McpError::internal_error(format!("cannot open a sign-in link: {err}"), None))
+        };
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        let started = Instant::now();
+        let (link_id, completion) = if modern {
+            let Some(state) = &request.request_state else {
+                let link = begin().await?;
+                let ask = InputRequest::Elicitation(ElicitRequest::new(url_elicitation(&link)));
+                let pending =
+                    InputRequiredResult::new(Some(BTreeMap::from([(SIGN_IN_INPUT.to_owned(), ask)])), Some(link.id));
+                return Ok(Some(pending.into()));
+            };
+            let accepted = request
+                .input_responses
+                .as_ref()
+                .and_then(|responses| responses.get(SIGN_IN_INPUT))
+                .and_then(|answer| answer.get("action"))
+                .and_then(Value::as_str)
+                == Some("accept");
+            if !accepted {
+                return Ok(Some(declined().into()));
+            }
+            (state.clone(), None)
+        } else {
+            let link = begin().await?;
+            match context.peer.create_elicitation(url_elicitation(&link)).await {
+                Ok(answer) if answer.action == ElicitationAction::Accept => {}
+                Ok(_) => return Ok(Some(declined().into())),
+                Err(_) => {
+                    return Ok(Some(
+                        failure(
+                            ErrorCode::InvalidInput,
+                            "the client did not open the sign-in page; call login again, or give the password",
+                        )
+                        .into(),
+                    ));
+                }
+            }
+            (link.id, Some(link.elicitation_id))
+        };
+        let result = match web.wait(&link_id, tenant).await {
+            Ok(body) => {
+                let mut reply = CallToolResult::success(vec![ContentBlock::text(body.to_string())]);
+                reply.structured_content = Some(body);
+                reply
+            }
+            Err(Unfinished::Expired) => failure(
+                ErrorCode::Timeout,
+                "the sign-in link expired before the user signed in; call login again for a new link",
+            ),
+            Err(Unfinished::StoreUnavailable) => failure(
+                ErrorCode::StoreUnavailable,
+                "the bridge's session store cannot be reached; try again shortly",
+            ),
+        };
+        if let Some(elicitation_id) = completion {
+            let done = CustomNotification::new(
+                "notifications/elicitation/complete",
+                Some(json!({"elicitationId": elicitation_id})),
+            );
+            let _ = context
+                .peer
+                .send_notification(ServerNotification::CustomNotification(done))
+                .await;
+        }
+        let code = match &result.structured_content {
+            Some(body) if result.is_error == Some(true) => body["code"].as_str().unwrap_or("ERROR").to_owned(),
+            _ => "OK".to_owned(),
+        };
+        self.metrics.tool_call(&tenant.id, "login", &code, started.elapsed());
+        Ok(Some(result.into()))
     }
 
     /// The tenant a request is served for: the one authenticated over HTTP, or the server's own.
@@ -299,6 +415,25 @@ impl TaigaServer {
     }
 }
 
+/// The key of the sign-in in a 2026-07-28 input-required result.
+const SIGN_IN_INPUT: &str = "sign_in";
+
+fn url_elicitation(link: &Link) -> ElicitRequestParams {
+    ElicitRequestParams::UrlElicitationParams {
+        meta: None,
+        message: "Sign in to Taiga in your browser. Your password goes to Taiga, not to this conversation.".to_owned(),
+        url: link.url.clone(),
+        elicitation_id: link.elicitation_id.clone(),
+    }
+}
+
+fn declined() -> CallToolResult {
+    failure(
+        ErrorCode::InvalidInput,
+        "the user did not open the sign-in page; call login again when they want to sign in",
+    )
+}
+
 fn failure(code: ErrorCode, message: &str) -> CallToolResult {
     CallToolResult::structured_error(json!({"code": code.as_str(), "message": message, "details": {}}))
 }
@@ -381,7 +516,7 @@ impl ServerHandler for TaigaServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let arguments = Value::Object(request.arguments.unwrap_or_default());
+        let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
         let (progress, forwarder) = match context.meta.get_progress_token() {
             Some(token) => {
                 let (sink, mut reports) = tokio::sync::mpsc::unbounded_channel::<Progress>();
@@ -402,6 +537,9 @@ impl ServerHandler for TaigaServer {
         };
         let tenant = self.tenant_of(&context)?;
         let caller = self.audience.caller_of(&context);
+        if let Some(response) = self.sign_in_on_page(&tenant, &caller, &request, &context).await? {
+            return Ok(response);
+        }
         let result = self.run(&tenant, &request.name, &arguments, caller, progress).await;
         // The call's store (and with it the sink) is gone: flush every report before the result.
         if let Some(forwarder) = forwarder {

@@ -175,7 +175,12 @@ fn valid_arguments(tool: &Tool) -> Value {
     let args: Map<String, Value> = tool
         .fields
         .iter()
-        .filter(|field| field.required || (field.kind == Kind::Id && !matches!(field.name, "ref" | "project_id")))
+        // `login` without a password is the host's page sign-in; the component alone needs both.
+        .filter(|field| {
+            field.required
+                || (field.kind == Kind::Id && !matches!(field.name, "ref" | "project_id"))
+                || (tool.name == "login" && field.name != "host")
+        })
         .map(|field| {
             let value = match field.kind {
                 Kind::SessionId => json!(LIVE_SESSION),

@@ -15,19 +15,21 @@ use crate::validate::Args;
 pub const LOGIN: Tool = Tool {
     name: "login",
     title: "Log in to Taiga",
-    description: "Log in to Taiga with a username (or email) and password. Returns a session_id to pass to every \
-        other tool; Taiga's own token stays inside the bridge. Call this first, and again when a tool answers \
-        SESSION_INVALID or SESSION_EXPIRED.",
+    description: "Sign in to Taiga; returns a session_id to pass to every other tool (Taiga's own token stays \
+        inside the bridge). Call this first, and again when a tool answers SESSION_INVALID or SESSION_EXPIRED. Leave \
+        out the password: the user then signs in on a page the bridge opens for them, and the password never enters \
+        this conversation. Ask the user for a password only if this client cannot open that page (the call then \
+        says so).",
     fields: &[
-        Field::required(
+        Field::optional(
             "username",
             Kind::Text { min: 1, max: 255 },
-            "Taiga username or email address.",
+            "Taiga username or email address; with a password, required; on the sign-in page, filled in for the user.",
         ),
-        Field::required(
+        Field::optional(
             "password",
             Kind::Text { min: 1, max: 256 },
-            "Taiga password. It is sent to Taiga and never stored.",
+            "Taiga password; leave it out to let the user sign in on the bridge's page. Sent to Taiga, never stored.",
         ),
         Field::optional(
             "host",
@@ -108,12 +110,17 @@ fn login(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let settings = &call.context.settings;
     let host = args.text("host").unwrap_or(&settings.default_taiga_url);
     let base = TaigaUrl::parse(host).map_err(|reason| ToolError::invalid("host", reason))?;
-    let session = sign_in::with_password(
-        call,
-        &base,
-        args.required_text("username")?,
-        args.required_text("password")?,
-    )?;
+    let Some(password) = args.text("password") else {
+        return Err(ToolError::invalid(
+            "password",
+            "this client cannot open the bridge's sign-in page (it does not support URL elicitation): give the \
+             password, or have the operator set TAIGA_USERNAME and TAIGA_PASSWORD, or TAIGA_TOKEN",
+        ));
+    };
+    let username = args
+        .text("username")
+        .ok_or_else(|| ToolError::invalid("username", "required with a password: the Taiga username or email"))?;
+    let session = sign_in::with_password(call, &base, username, password)?;
     let session_id = session::create(call.platform, &session, settings.max_sessions_per_user)?;
     Ok(json!({
         "session_id": session_id,
