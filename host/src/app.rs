@@ -9,9 +9,10 @@ use crate::config::{Config, StoreBackend, Transport};
 use crate::http::{Health, HttpPolicy};
 use crate::mcp::{Audience, TaigaServer};
 use crate::metrics::Metrics;
+use crate::policy::{self, CatalogueEntry};
 use crate::sandbox::{CallPolicy, ComponentSource, Identity, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
-use crate::tenants::{Tenant, TenantDefaults, Tenants};
+use crate::tenants::{Tenant, TenantDefaults, Tenants, offered_tools};
 use crate::web_sign_in::{PageOrigin, TenantSource, WebSignIn};
 
 /// The per-call settings the component receives.
@@ -77,6 +78,7 @@ async fn check_identity(server: TaigaServer, tenant: Arc<Tenant>) {
     let outcome = server
         .run(
             &tenant,
+            &None,
             "session_status",
             &serde_json::json!({}),
             "startup".to_owned(),
@@ -115,19 +117,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         call_timeout: config.call_timeout,
         request_timeout: config.request_timeout,
     };
-    let tenants = match &config.tenants {
-        Some(path) => {
-            let defaults = TenantDefaults {
-                settings: settings(&config),
-                limits,
-                allow_http_taiga: config.allow_http_taiga,
-                trust: config.taiga.trust.clone(),
-            };
-            let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
-            Some(Arc::new(tenants))
-        }
-        None => None,
-    };
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::default());
     let upkeep = metrics.clone();
@@ -148,14 +137,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics.clone(),
         config.call_slots,
     )?);
+    let catalogue: Arc<Vec<CatalogueEntry>> = Arc::new(
+        sandbox
+            .list_tools()
+            .await?
+            .into_iter()
+            .map(|tool| CatalogueEntry {
+                name: tool.name,
+                toolset: tool.toolset,
+                read_only: tool.annotations.read_only,
+                in_default: tool.in_default,
+            })
+            .collect(),
+    );
+    let tenants = match &config.tenants {
+        Some(path) => {
+            let defaults = TenantDefaults {
+                settings: settings(&config),
+                limits,
+                allow_http_taiga: config.allow_http_taiga,
+                trust: config.taiga.trust.clone(),
+                tool_choice: config.tool_choice.clone(),
+                catalogue: catalogue.clone(),
+            };
+            let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
+            Some(Arc::new(tenants))
+        }
+        None => None,
+    };
     let audience = Audience {
         caller: "stdio".to_owned(),
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let single = tenants.is_none().then(|| {
-        let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
-        Arc::new(Tenant::single(settings(&config), policy))
-    });
+    let single = match &tenants {
+        Some(_) => None,
+        None => {
+            let tools = offered_tools(
+                &config.tool_choice,
+                &policy::ENVIRONMENT_TOOLS,
+                &catalogue,
+                config.sign_in.identity.is_some(),
+            )
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+            let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
+            Some(Arc::new(Tenant::single(settings(&config), policy, tools)))
+        }
+    };
     let tenant_source = match (&tenants, &single) {
         (Some(tenants), _) => TenantSource::Shared(tenants.clone()),
         (None, Some(single)) => TenantSource::Single(single.clone()),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess};
+use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess, ToolChoice};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +111,25 @@ pub struct Cli {
     /// A file holding TAIGA_USERNAME's password (a final line break is ignored).
     #[arg(long, env = "TAIGA_PASSWORD_FILE")]
     pub taiga_password_file: Option<PathBuf>,
+
+    /// Toolsets to offer, comma-separated: `default` (a planning and triage day), `all`, or groups
+    /// (session, projects, members, epics, stories, bulk, tasks, issues, sprints, wiki, comments).
+    /// Default: `default`, or none when --tools names single tools.
+    #[arg(long, env = "TAIGA_TOOLSETS")]
+    pub toolsets: Option<String>,
+
+    /// Single tools to offer besides the toolsets, comma-separated.
+    #[arg(long, env = "TAIGA_TOOLS", default_value = "", hide_default_value = true)]
+    pub tools: String,
+
+    /// Tools to leave out, comma-separated.
+    #[arg(long, env = "TAIGA_EXCLUDE_TOOLS", default_value = "", hide_default_value = true)]
+    pub exclude_tools: String,
+
+    /// Offer only tools that change nothing in Taiga (and login, logout, session_status); the others
+    /// are absent from tools/list and refused if called.
+    #[arg(long, env = "TAIGA_READ_ONLY", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub read_only: bool,
 
     /// The secrets, read from the environment only: a flag would show them to every user of the
     /// machine (`ps`), and the configuration file is not meant to hold them.
@@ -367,6 +386,8 @@ pub struct Config {
     pub taiga: TaigaAccess,
     /// The login type, and the identity calls without a session act as.
     pub sign_in: SignIn,
+    /// Which tools are offered, as configured (checked against the component's catalogue at start).
+    pub tool_choice: ToolChoice,
     /// Timeout of one Taiga request.
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
@@ -524,6 +545,12 @@ impl Cli {
             session_store,
             taiga: access,
             sign_in,
+            tool_choice: ToolChoice::from_lists(
+                self.toolsets.as_deref(),
+                Some(&self.tools),
+                Some(&self.exclude_tools),
+                self.read_only,
+            ),
             request_timeout: Duration::from_secs(self.request_timeout),
             session_expiry_seconds: self.session_expiry,
             max_sessions_per_user: self.max_sessions_per_user,

@@ -5,17 +5,17 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification, ElicitRequest,
-    ElicitRequestParams, ElicitationAction, Implementation, InitializeResult, InputRequest, InputRequiredResult,
-    JsonObject, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion,
-    ServerCapabilities, ServerConfig, ServerNotification, ToolAnnotations,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification,
+    DiscoverResult, ElicitRequest, ElicitRequestParams, ElicitationAction, Implementation, InitializeResult,
+    InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ProtocolVersion, ServerCapabilities, ServerConfig, ServerNotification,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
@@ -24,11 +24,18 @@ use taiga_tools::ErrorCode;
 
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
-use crate::sandbox::{
-    Annotations, CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox, ToolDescription,
-};
+use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox};
 use crate::tenants::{QuotaExceeded, Tenant};
 use crate::web_sign_in::{Link, Unfinished, WebSignIn};
+
+mod catalogue;
+
+use catalogue::{Catalogue, Narrowing, offers};
+
+/// How long clients may keep `tools/list` and `server/discover`: a day. Within a process the list
+/// changes only when a tenants file is reloaded; a client that keeps it that long after such a
+/// reload finds a withdrawn tool refused with a clear error.
+const LIST_TTL_MS: u64 = 24 * 3600 * 1000;
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -37,53 +44,6 @@ what to do next.";
 const SIGNED_IN_INSTRUCTIONS: &str = "Taiga project management, signed in as the deployment's Taiga user: no login \
 and no session_id are needed (session_status says who). Tool failures come back as results with isError and a body \
 {code, message, details}: the message says what to do next.";
-
-/// Tools a deployment with its own Taiga identity does not offer: its callers cannot sign in as
-/// anyone else, nor sign the deployment out.
-const SESSION_TOOLS: [&str; 2] = ["login", "logout"];
-
-/// The tool lists a server offers: all tools for callers who sign in themselves, and the list for
-/// tenants with their own identity, without `login`, `logout` and every `session_id` argument.
-struct Catalogue {
-    all: Vec<rmcp::model::Tool>,
-    signed_in: Vec<rmcp::model::Tool>,
-}
-
-impl Catalogue {
-    fn new(all: Vec<rmcp::model::Tool>) -> Self {
-        let signed_in = all
-            .iter()
-            .filter(|tool| !SESSION_TOOLS.contains(&tool.name.as_ref()))
-            .map(without_session_id)
-            .collect();
-        Self { all, signed_in }
-    }
-
-    fn for_tenant(&self, tenant: &Tenant) -> &[rmcp::model::Tool] {
-        if tenant.settings.identity.is_some() {
-            &self.signed_in
-        } else {
-            &self.all
-        }
-    }
-}
-
-/// The tool without its `session_id` argument: the deployment's session stands in for it.
-fn without_session_id(tool: &rmcp::model::Tool) -> rmcp::model::Tool {
-    let mut schema = tool.input_schema.as_ref().clone();
-    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
-        properties.remove("session_id");
-    }
-    if let Some(Value::Array(required)) = schema.get_mut("required") {
-        required.retain(|name| name != "session_id");
-        if required.is_empty() {
-            schema.remove("required");
-        }
-    }
-    let mut tool = tool.clone();
-    tool.input_schema = Arc::new(schema);
-    tool
-}
 
 /// Who is served and how: the caller identity each call carries.
 #[derive(Debug, Clone)]
@@ -159,15 +119,10 @@ impl TaigaServer {
         audience: Audience,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let tools = sandbox
-            .list_tools()
-            .await?
-            .into_iter()
-            .map(to_mcp_tool)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let tools = Catalogue::new(sandbox.list_tools().await?)?;
         Ok(Self {
             sandbox,
-            tools: Arc::new(Catalogue::new(tools)),
+            tools: Arc::new(tools),
             tenant,
             audience,
             metrics,
@@ -204,7 +159,7 @@ impl TaigaServer {
         if request.name != "login"
             || arguments.contains_key("password")
             || !opens_urls
-            || !self.tools.for_tenant(tenant).iter().any(|tool| tool.name == "login")
+            || !offers(tenant, &self.narrowing(context)?, "login")
         {
             return Ok(None);
         }
@@ -287,6 +242,17 @@ impl TaigaServer {
         Ok(Some(result.into()))
     }
 
+    /// The narrowing a request's `X-MCP-*` headers ask for (none over stdio).
+    fn narrowing(&self, context: &RequestContext<RoleServer>) -> Result<Narrowing, McpError> {
+        let headers = context
+            .extensions
+            .get::<http::request::Parts>()
+            .map(|parts| &parts.headers);
+        self.tools
+            .narrowing(headers)
+            .map_err(|err| McpError::invalid_params(err.to_string(), None))
+    }
+
     /// The tenant a request is served for: the one authenticated over HTTP, or the server's own.
     fn tenant_of(&self, context: &RequestContext<RoleServer>) -> Result<Arc<Tenant>, McpError> {
         context
@@ -307,17 +273,31 @@ impl TaigaServer {
     pub async fn run(
         &self,
         tenant: &Tenant,
+        narrowing: &Narrowing,
         name: &str,
         arguments: &Value,
         caller: String,
         progress: Option<ProgressSink>,
     ) -> Result<CallToolResult, McpError> {
         // Only catalogue names go further: into metric labels, logs, the quota and the sandbox.
-        if !self.tools.for_tenant(tenant).iter().any(|tool| tool.name == name) {
+        if !self.tools.knows(name) {
             self.metrics.unknown_tool(&tenant.id);
             tracing::debug!(target: "taiga_mcp::audit", tenant = %tenant.id, tool = %Escaped(name), "unknown tool refused");
             let shown: String = name.chars().take(64).collect();
             return Err(McpError::invalid_params(format!("unknown tool `{shown}`"), None));
+        }
+        // A tool this tenant or request does not offer is refused before any Taiga request.
+        if !offers(tenant, narrowing, name) {
+            self.metrics
+                .tool_call(&tenant.id, name, ErrorCode::PermissionDenied.as_str(), Duration::ZERO);
+            return Ok(CallToolResult::structured_error(json!({
+                "code": ErrorCode::PermissionDenied.as_str(),
+                "message": format!(
+                    "`{name}` is not offered here (read-only mode, or the toolsets and tools the operator or this \
+                     request chose); it is not in tools/list"
+                ),
+                "details": {"tool": name},
+            })));
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _running = InFlightGuard(self.in_flight.clone());
@@ -454,39 +434,6 @@ fn quota_failure(tenant: &str, refusal: QuotaExceeded) -> CallToolResult {
     CallToolResult::structured_error(body)
 }
 
-fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(object)) => Ok(Arc::new(object)),
-        _ => anyhow::bail!("the component's schema for `{tool}` is not a JSON object"),
-    }
-}
-
-fn to_mcp_tool(tool: ToolDescription) -> anyhow::Result<rmcp::model::Tool> {
-    let input = schema_object(&tool.input_schema, &tool.name)?;
-    let output = schema_object(&tool.output_schema, &tool.name)?;
-    Ok(rmcp::model::Tool::new(tool.name, tool.description, input)
-        .with_title(tool.title)
-        .with_raw_output_schema(output)
-        .with_annotations(hints(&tool.annotations)))
-}
-
-/// The hints a client can act on, and no more (a model pays for every byte of `tools/list`):
-/// `readOnlyHint` always; `destructiveHint` and `idempotentHint` only for tools that write, the only
-/// ones the MCP specification gives them a meaning for; `openWorldHint` only where it differs from
-/// its default, true.
-fn hints(annotations: &Annotations) -> ToolAnnotations {
-    let mut hints = ToolAnnotations::new().read_only(annotations.read_only);
-    if !annotations.read_only {
-        hints = hints
-            .destructive(annotations.destructive)
-            .idempotent(annotations.idempotent);
-    }
-    if !annotations.open_world {
-        hints = hints.open_world(false);
-    }
-    hints
-}
-
 impl ServerHandler for TaigaServer {
     fn get_info(&self) -> ServerConfig {
         let signed_in = self
@@ -502,13 +449,26 @@ impl ServerHandler for TaigaServer {
             })
     }
 
+    async fn discover(&self, _context: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError> {
+        let mut discovered =
+            DiscoverResult::from_server_info(self.supported_protocol_versions().into_owned(), self.get_info());
+        discovered.ttl_ms = LIST_TTL_MS;
+        discovered.cache_scope = CacheScope::Private;
+        Ok(discovered)
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let tenant = self.tenant_of(&context)?;
-        Ok(ListToolsResult::with_all_items(self.tools.for_tenant(&tenant).to_vec()))
+        let narrowing = self.narrowing(&context)?;
+        let mut listed = ListToolsResult::with_all_items(self.tools.listed(&tenant, &narrowing));
+        // The list changes only with the process (a new component) or the tenants file.
+        listed.ttl_ms = Some(LIST_TTL_MS);
+        listed.cache_scope = Some(CacheScope::Private);
+        Ok(listed)
     }
 
     async fn call_tool(
@@ -540,7 +500,10 @@ impl ServerHandler for TaigaServer {
         if let Some(response) = self.sign_in_on_page(&tenant, &caller, &request, &context).await? {
             return Ok(response);
         }
-        let result = self.run(&tenant, &request.name, &arguments, caller, progress).await;
+        let narrowing = self.narrowing(&context)?;
+        let result = self
+            .run(&tenant, &narrowing, &request.name, &arguments, caller, progress)
+            .await;
         // The call's store (and with it the sink) is gone: flush every report before the result.
         if let Some(forwarder) = forwarder {
             let _ = forwarder.await;
@@ -571,57 +534,5 @@ mod tests {
         );
         assert_eq!(caller_address(ip("10.0.0.1"), &["garbage"], &proxies), ip("10.0.0.1"));
         assert_eq!(caller_address(ip("10.0.0.1"), &[], &proxies), ip("10.0.0.1"));
-    }
-
-    #[test]
-    fn hints_carry_what_the_specification_gives_a_meaning() {
-        let read = hints(&Annotations {
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: true,
-        });
-        assert_eq!(serde_json::to_value(&read).unwrap(), json!({"readOnlyHint": true}));
-        let delete = hints(&Annotations {
-            read_only: false,
-            destructive: true,
-            idempotent: false,
-            open_world: true,
-        });
-        assert_eq!(
-            serde_json::to_value(&delete).unwrap(),
-            json!({"readOnlyHint": false, "destructiveHint": true, "idempotentHint": false})
-        );
-        let local = hints(&Annotations {
-            read_only: false,
-            destructive: true,
-            idempotent: true,
-            open_world: false,
-        });
-        assert_eq!(local.open_world_hint, Some(false));
-    }
-
-    #[test]
-    fn a_signed_in_catalogue_has_no_login_and_no_session_id() {
-        let schema = |properties: Value, required: Value| {
-            schema_object(
-                &json!({"type": "object", "properties": properties, "required": required}).to_string(),
-                "t",
-            )
-            .unwrap()
-        };
-        let login = rmcp::model::Tool::new("login", "", schema(json!({"username": {}}), json!(["username"])));
-        let list = rmcp::model::Tool::new(
-            "list_projects",
-            "",
-            schema(json!({"session_id": {}, "page": {}}), json!(["session_id"])),
-        );
-        let catalogue = Catalogue::new(vec![login, list]);
-        assert_eq!(catalogue.all.len(), 2);
-        let names: Vec<&str> = catalogue.signed_in.iter().map(|tool| tool.name.as_ref()).collect();
-        assert_eq!(names, ["list_projects"]);
-        let input = &catalogue.signed_in[0].input_schema;
-        assert_eq!(input["properties"], json!({"page": {}}));
-        assert!(!input.contains_key("required"));
     }
 }

@@ -6,7 +6,7 @@
 //! whole and the tenants already loaded stay in force. Calls in flight keep the tenant they started
 //! with.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::network::Trust;
-use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess};
+use crate::policy::{self, AccessSettings, CatalogueEntry, SignIn, SignInSettings, TaigaAccess, ToolChoice};
 
 mod owners;
 use crate::sandbox::{CallPolicy, Identity, Limits, Settings};
@@ -49,6 +49,10 @@ struct TenantEntry {
     taiga_password_file: Option<PathBuf>,
     taiga_token: Option<String>,
     taiga_refresh_token: Option<String>,
+    toolsets: Option<Vec<String>>,
+    tools: Option<Vec<String>>,
+    exclude_tools: Option<Vec<String>>,
+    read_only: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -69,6 +73,26 @@ pub struct TenantDefaults {
     pub allow_http_taiga: bool,
     /// The CAs trusted for Taiga's TLS (`TAIGA_CA_FILE`), where a tenant names no file of its own.
     pub trust: Trust,
+    /// The tools offered where a tenant chooses none (`TAIGA_TOOLSETS` and the rest).
+    pub tool_choice: ToolChoice,
+    /// The component's tools, which the choices name.
+    pub catalogue: Arc<Vec<CatalogueEntry>>,
+}
+
+/// The tools a tenant offers: its choice, less `login` and `logout` when it acts as its own Taiga
+/// identity (its callers cannot sign in as anyone else, nor sign it out).
+pub fn offered_tools(
+    choice: &ToolChoice,
+    names: &policy::ToolNames,
+    catalogue: &[CatalogueEntry],
+    own_identity: bool,
+) -> Result<BTreeSet<String>, policy::PolicyError> {
+    let mut offered = choice.resolve(names, catalogue)?;
+    if own_identity {
+        offered.remove("login");
+        offered.remove("logout");
+    }
+    Ok(offered)
 }
 
 /// How much a tenant may use.
@@ -177,6 +201,8 @@ pub struct Tenant {
     pub policy: Arc<CallPolicy>,
     /// Its quota's admission state; `None` for the unmetered single tenant of a plain deployment.
     pub gate: Option<Arc<Gate>>,
+    /// The tools it offers, by name.
+    pub tools: BTreeSet<String>,
     key_hash: [u8; 32],
 }
 
@@ -202,13 +228,14 @@ impl std::fmt::Debug for Tenant {
 impl Tenant {
     /// The one tenant of a deployment without a tenants file: everything the deployment allows,
     /// without quota, in the `default` namespace.
-    pub fn single(settings: Settings, policy: CallPolicy) -> Self {
+    pub fn single(settings: Settings, policy: CallPolicy, tools: BTreeSet<String>) -> Self {
         Self {
             id: "default".to_owned(),
             namespace: "default".to_owned(),
             settings,
             policy: Arc::new(policy),
             gate: None,
+            tools,
             key_hash: [0; 32],
         }
     }
@@ -342,7 +369,24 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             identity: sign_in.identity.as_ref().map(Identity::from),
             ..defaults.settings.clone()
         };
+        let choice = match (&entry.toolsets, &entry.tools, &entry.exclude_tools, entry.read_only) {
+            (None, None, None, None) => defaults.tool_choice.clone(),
+            _ => ToolChoice {
+                toolsets: entry.toolsets.clone(),
+                tools: entry.tools.clone().unwrap_or_default(),
+                exclude_tools: entry.exclude_tools.clone().unwrap_or_default(),
+                read_only: entry.read_only.unwrap_or(defaults.tool_choice.read_only),
+            },
+        };
+        let tools = offered_tools(
+            &choice,
+            &policy::TENANT_TOOLS,
+            &defaults.catalogue,
+            settings.identity.is_some(),
+        )
+        .map_err(|err| fail(err.setting, err.message))?;
         tenants.push(Arc::new(Tenant {
+            tools,
             policy: Arc::new(CallPolicy::new(id.clone(), limits, access.allow_list, &access.trust)),
             id,
             namespace,

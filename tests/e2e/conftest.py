@@ -93,6 +93,8 @@ def server_env(simulator: Simulator, cache_dir: Path, **extra: str) -> dict[str,
         "ALLOW_HTTP_TAIGA": "true",
         "TAIGA_MCP_CACHE_DIR": str(cache_dir),
         "LOG_LEVEL": "info",
+        # Every tool: the tests exercise all of them; test_toolsets.py tests the choices.
+        "TAIGA_TOOLSETS": "all",
     }
     env.update(extra)
     return env

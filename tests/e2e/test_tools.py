@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp.types import ToolAnnotations
 from mcp import Client
 
 from conftest import Simulator, call_error, call_ok, connect
@@ -57,13 +58,17 @@ async def test_the_catalogue_is_complete_and_annotated(simulator: Simulator, cac
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == EXPECTED_TOOLS
     for name, tool in tools.items():
-        hints = tool.annotations
+        # Hints the server leaves out have the specification's defaults.
+        hints = tool.annotations or ToolAnnotations()
+        read_only = bool(hints.read_only_hint)
+        destructive = not read_only and hints.destructive_hint is not False
+        idempotent = bool(hints.idempotent_hint)
         if name.startswith(("list_", "get_")) or name == "session_status":
-            assert hints.read_only_hint is True, name
+            assert read_only, name
         if name.startswith(("delete_", "remove_")):
-            assert hints.destructive_hint is True and hints.read_only_hint is False, name
+            assert destructive and not read_only, name
         if name.startswith("update_"):
-            assert hints.idempotent_hint is True, name
+            assert idempotent, name
         properties = tool.input_schema["properties"]
         if name != "login":
             assert list(properties)[0] == "session_id", name

@@ -39,6 +39,8 @@ impl Guest for Component {
                     idempotent: tool.annotations.idempotent,
                     open_world: tool.annotations.open_world,
                 },
+                toolset: taiga_tools::toolset_of(tool.name).unwrap_or_default().to_owned(),
+                in_default: taiga_tools::DEFAULT_TOOLS.contains(&tool.name),
             })
             .collect()
     }

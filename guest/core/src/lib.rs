@@ -34,4 +34,4 @@ pub use platform::{
     CertificateProblem, HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError, error_code_name,
 };
 pub use tool::{Annotations, Tool};
-pub use tools::{DispatchError, Outcome, call, catalogue};
+pub use tools::{DEFAULT_TOOLS, DispatchError, Outcome, TOOLSETS, Toolset, call, catalogue, toolset_of};

@@ -115,13 +115,13 @@ impl Field {
 }
 
 /// The session argument every tool but `login` takes first.
-pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "Session id from login.");
+pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "From login.");
 
 /// The OCC version argument of updates and deletes.
 pub const VERSION: Field = Field::required(
     "version",
     Kind::Version,
-    "Version from your last get_* or list_*; a stale one gives VERSION_CONFLICT.",
+    "From your last read; a stale one is VERSION_CONFLICT.",
 );
 
 /// The JSON Schema of an arguments object with exactly these fields.

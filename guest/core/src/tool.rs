@@ -95,10 +95,10 @@ pub fn list_schema(item: Value) -> Value {
         "type": "object",
         "properties": {
             "items": {"type": "array", "items": item},
-            "total": {"type": ["integer", "null"], "description": "Items across all pages, when Taiga reports it."},
+            "total": {"type": ["integer", "null"], "description": "All pages' items; null if Taiga does not count."},
             "page": {"type": "integer"},
             "page_size": {"type": "integer"},
-            "has_next": {"type": "boolean", "description": "Whether a next page exists."}
+            "has_next": {"type": "boolean"}
         },
         "required": ["items", "total", "page", "page_size", "has_next"]
     })

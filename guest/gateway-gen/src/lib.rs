@@ -161,7 +161,8 @@ pub fn wit() -> String {
          The component keeps no session: each call signs in to the Taiga server named by the \
          environment variable `TAIGA_URL`, with `TAIGA_TOKEN` (an auth token) or `TAIGA_USERNAME` and \
          `TAIGA_PASSWORD`, posting the login type `TAIGA_LOGIN_TYPE` (`normal` unless an auth plugin such \
-         as `ldap` signs users in). Its only capability is outbound HTTP (`wasi:http`); grant it exactly that \
+         as `ldap` signs users in). With `TAIGA_READ_ONLY=true`, functions that change Taiga answer \
+         `PERMISSION_DENIED` without a request. Its only capability is outbound HTTP (`wasi:http`); grant it exactly that \
          Taiga host. Every function returns the tool's result as JSON text, or on failure the JSON \
          error body `{code, message, details}`.",
     );

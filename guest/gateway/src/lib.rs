@@ -12,7 +12,8 @@ use std::cell::Cell;
 use serde_json::{Map, Value};
 use taiga_tools::scratch_store::ScratchStore;
 use taiga_tools::{
-    CallContext, HttpRequest, HttpResponse, Identity, Platform, Settings, StoreError, ToolError, TransportError,
+    CallContext, ErrorCode, HttpRequest, HttpResponse, Identity, Platform, Settings, StoreError, ToolError,
+    TransportError,
 };
 
 /// The world's bindings. Its functions take one parameter per tool argument, by design.
@@ -160,6 +161,11 @@ fn environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
+/// `TAIGA_READ_ONLY=true` (or `1`): only tools that change nothing in Taiga run.
+fn read_only() -> bool {
+    environment("TAIGA_READ_ONLY").is_some_and(|value| matches!(value.trim(), "true" | "1"))
+}
+
 /// The settings of a call, from the component's environment: the Taiga server, the login type,
 /// and the identity every call acts as (a token, or a username and password).
 fn settings() -> Result<Settings, ToolError> {
@@ -199,6 +205,18 @@ fn settings() -> Result<Settings, ToolError> {
 /// error body's.
 fn run(tool: &str, arguments: Vec<(&str, Option<Value>)>) -> Result<String, String> {
     let platform = CallPlatform::default();
+    if read_only()
+        && !taiga_tools::catalogue()
+            .iter()
+            .any(|entry| entry.name == tool && entry.annotations.read_only)
+    {
+        let refused = ToolError::new(
+            ErrorCode::PermissionDenied,
+            format!("`{tool}` changes Taiga, and TAIGA_READ_ONLY is set in the component's environment"),
+        )
+        .with("tool", tool);
+        return Err(serde_json::to_string(&refused.to_body()).unwrap_or_default());
+    }
     let outcome = settings().map_err(|err| err.to_body()).and_then(|settings| {
         let context = CallContext {
             caller: "gateway".to_owned(),

@@ -4,7 +4,12 @@
 use std::ops::RangeInclusive;
 use std::path::Path;
 
-use super::types::{Identity, Names, PolicyError, Secret, SignIn, TaigaAccess};
+use std::collections::BTreeSet;
+
+use super::types::{
+    CatalogueEntry, Identity, Names, PolicyError, READ_ONLY_SESSION_TOOLS, Secret, SignIn, TaigaAccess, ToolChoice,
+    ToolNames,
+};
 use crate::network::{AllowList, Origin, Trust};
 
 /// What [`TaigaAccess::parse`] reads.
@@ -163,6 +168,93 @@ fn read_password(path: &Path) -> Result<String, String> {
         return Err(format!("{} is empty", path.display()));
     }
     Ok(password.to_owned())
+}
+
+impl ToolChoice {
+    /// Reads a choice from comma-separated lists (blank: unset) and a read-only flag.
+    pub fn from_lists(
+        toolsets: Option<&str>,
+        tools: Option<&str>,
+        exclude_tools: Option<&str>,
+        read_only: bool,
+    ) -> Self {
+        let list = |text: Option<&str>| -> Vec<String> {
+            text.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let toolsets = list(toolsets);
+        Self {
+            toolsets: (!toolsets.is_empty()).then_some(toolsets),
+            tools: list(tools),
+            exclude_tools: list(exclude_tools),
+            read_only,
+        }
+    }
+
+    /// The tools this choice offers from `catalogue`. A name that is neither a toolset (with `all`
+    /// and `default`) nor a tool is an error that names it, the setting and what is known.
+    pub fn resolve(&self, names: &ToolNames, catalogue: &[CatalogueEntry]) -> Result<BTreeSet<String>, PolicyError> {
+        let known_tool = |setting: &'static str, name: &str| {
+            if catalogue.iter().any(|entry| entry.name == name) {
+                Ok(name.to_owned())
+            } else {
+                Err(PolicyError {
+                    setting,
+                    message: format!("no tool is named `{name}` (`tools/list` names them)"),
+                })
+            }
+        };
+        let default_toolsets = [String::from("default")];
+        let toolsets: &[String] = match &self.toolsets {
+            Some(toolsets) => toolsets,
+            None if self.tools.is_empty() => &default_toolsets,
+            None => &[],
+        };
+        let mut offered = BTreeSet::new();
+        for toolset in toolsets {
+            let members: Vec<&CatalogueEntry> = match toolset.as_str() {
+                "all" => catalogue.iter().collect(),
+                "default" => catalogue.iter().filter(|entry| entry.in_default).collect(),
+                name => catalogue.iter().filter(|entry| entry.toolset == name).collect(),
+            };
+            if members.is_empty() && !matches!(toolset.as_str(), "all" | "default") {
+                let mut known: Vec<&str> = catalogue.iter().map(|entry| entry.toolset.as_str()).collect();
+                known.dedup();
+                return Err(PolicyError {
+                    setting: names.toolsets,
+                    message: format!(
+                        "no toolset is named `{toolset}`; use all, default or {}",
+                        known.join(", ")
+                    ),
+                });
+            }
+            offered.extend(members.into_iter().map(|entry| entry.name.clone()));
+        }
+        // Signing in and out is always on: without it no other tool works.
+        offered.extend(
+            catalogue
+                .iter()
+                .filter(|entry| READ_ONLY_SESSION_TOOLS.contains(&entry.name.as_str()))
+                .map(|entry| entry.name.clone()),
+        );
+        for tool in &self.tools {
+            offered.insert(known_tool(names.tools, tool)?);
+        }
+        for tool in &self.exclude_tools {
+            offered.remove(&known_tool(names.exclude_tools, tool)?);
+        }
+        if self.read_only {
+            offered.retain(|name| {
+                READ_ONLY_SESSION_TOOLS.contains(&name.as_str())
+                    || catalogue.iter().any(|entry| &entry.name == name && entry.read_only)
+            });
+        }
+        Ok(offered)
+    }
 }
 
 /// Checks `value` against `bounds`, naming `setting` when it is outside.

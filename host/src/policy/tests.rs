@@ -193,3 +193,71 @@ fn secrets_never_show_in_debug_output() {
     assert!(shown.contains("ana"), "{shown}");
     assert!(!shown.contains("secret"), "{shown}");
 }
+
+fn entries() -> Vec<CatalogueEntry> {
+    [
+        ("login", "session", false),
+        ("list_projects", "projects", true),
+        ("delete_project", "projects", false),
+        ("list_wiki_pages", "wiki", true),
+    ]
+    .into_iter()
+    .map(|(name, toolset, read_only)| CatalogueEntry {
+        name: name.to_owned(),
+        toolset: toolset.to_owned(),
+        read_only,
+        in_default: toolset != "wiki",
+    })
+    .collect()
+}
+
+fn offered(toolsets: Option<&str>, tools: &str, exclude: &str, read_only: bool) -> Result<String, PolicyError> {
+    let choice = ToolChoice::from_lists(toolsets, Some(tools), Some(exclude), read_only);
+    let offered = choice.resolve(&ENVIRONMENT_TOOLS, &entries())?;
+    Ok(offered.into_iter().collect::<Vec<_>>().join(","))
+}
+
+#[test]
+fn toolsets_tools_and_read_only_choose_from_the_catalogue() {
+    assert_eq!(
+        offered(None, "", "", false).unwrap(),
+        "delete_project,list_projects,login",
+        "default"
+    );
+    assert_eq!(
+        offered(Some("all"), "", "", false).unwrap(),
+        "delete_project,list_projects,list_wiki_pages,login"
+    );
+    assert_eq!(
+        offered(None, "list_wiki_pages", "", false).unwrap(),
+        "list_wiki_pages,login",
+        "single tools alone"
+    );
+    assert_eq!(
+        offered(Some("wiki"), "login", "", false).unwrap(),
+        "list_wiki_pages,login"
+    );
+    assert_eq!(
+        offered(Some("all"), "", "delete_project, login", false).unwrap(),
+        "list_projects,list_wiki_pages"
+    );
+    assert_eq!(
+        offered(Some("all"), "", "", true).unwrap(),
+        "list_projects,list_wiki_pages,login",
+        "login stays"
+    );
+    let unknown = offered(Some("default,planning"), "", "", false).unwrap_err();
+    assert_eq!(unknown.setting, "TAIGA_TOOLSETS");
+    assert!(
+        unknown.message.contains("`planning`") && unknown.message.contains("session, projects, wiki"),
+        "{unknown}"
+    );
+    assert_eq!(
+        offered(None, "drop_tables", "", false).unwrap_err().setting,
+        "TAIGA_TOOLS"
+    );
+    assert_eq!(
+        offered(None, "", "nope", false).unwrap_err().setting,
+        "TAIGA_EXCLUDE_TOOLS"
+    );
+}

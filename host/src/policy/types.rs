@@ -131,3 +131,71 @@ pub struct SignIn {
     /// The deployment's (or tenant's) own Taiga user, if any.
     pub identity: Option<Identity>,
 }
+
+/// How a source names the tool-choice settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolNames {
+    /// The toolsets to offer.
+    pub toolsets: &'static str,
+    /// Single tools to offer besides them.
+    pub tools: &'static str,
+    /// Tools to leave out.
+    pub exclude_tools: &'static str,
+    /// Whether to offer read-only tools only.
+    pub read_only: &'static str,
+}
+
+/// The tool choice as environment variables (and flags, and keys of the TOML file).
+pub const ENVIRONMENT_TOOLS: ToolNames = ToolNames {
+    toolsets: "TAIGA_TOOLSETS",
+    tools: "TAIGA_TOOLS",
+    exclude_tools: "TAIGA_EXCLUDE_TOOLS",
+    read_only: "TAIGA_READ_ONLY",
+};
+
+/// The tool choice as keys of a `[[tenant]]` table.
+pub const TENANT_TOOLS: ToolNames = ToolNames {
+    toolsets: "toolsets",
+    tools: "tools",
+    exclude_tools: "exclude_tools",
+    read_only: "read_only",
+};
+
+/// The tool choice as HTTP request headers, which can only narrow the operator's.
+pub const HEADER_TOOLS: ToolNames = ToolNames {
+    toolsets: "X-MCP-Toolsets",
+    tools: "X-MCP-Tools",
+    exclude_tools: "X-MCP-Exclude-Tools",
+    read_only: "X-MCP-Readonly",
+};
+
+/// The tools every choice offers (unless it excludes them by name), read-only mode included:
+/// without them no other tool works, and signing in and out changes only the bridge's own store.
+pub const READ_ONLY_SESSION_TOOLS: &[&str] = &["login", "logout", "session_status"];
+
+/// Which tools a deployment, a tenant or a request offers, as its settings say it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolChoice {
+    /// Toolsets by name (`all`, `default` or a group); none given: `default`, unless `tools` names
+    /// single tools.
+    pub toolsets: Option<Vec<String>>,
+    /// Single tools to offer besides the toolsets.
+    pub tools: Vec<String>,
+    /// Tools to leave out.
+    pub exclude_tools: Vec<String>,
+    /// Offer only tools that change nothing in Taiga.
+    pub read_only: bool,
+}
+
+/// One tool of the component's catalogue, as the choice needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    /// Its name.
+    pub name: String,
+    /// Its toolset.
+    pub toolset: String,
+    /// Whether it only reads.
+    pub read_only: bool,
+    /// Whether the `default` choice offers it (the component says which).
+    pub in_default: bool,
+}

@@ -27,6 +27,22 @@ fn defaults() -> TenantDefaults {
         },
         allow_http_taiga: false,
         trust: crate::network::Trust::standard(),
+        tool_choice: ToolChoice::default(),
+        catalogue: Arc::new(
+            [
+                ("login", "session", false),
+                ("list_projects", "projects", true),
+                ("create_project", "projects", false),
+            ]
+            .into_iter()
+            .map(|(name, toolset, read_only)| CatalogueEntry {
+                name: name.to_owned(),
+                toolset: toolset.to_owned(),
+                read_only,
+                in_default: true,
+            })
+            .collect(),
+        ),
     }
 }
 
@@ -303,4 +319,19 @@ fn a_tenant_may_act_as_its_own_taiga_user_and_never_shows_its_secret() {
         error_of(&half),
         "tenant `globex`: taiga_username: needs taiga_password or taiga_password_file"
     );
+}
+
+#[test]
+fn a_tenant_chooses_its_tools_from_the_same_names() {
+    let text = format!("{}toolsets = [\"projects\"]\nread_only = true\n", two_tenants());
+    let tenants = parse(&text, &defaults(), &[]).unwrap();
+    let offered = |tenant: &Tenant| tenant.tools.iter().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        offered(&tenants[0]),
+        ["create_project", "list_projects", "login"],
+        "the default set: session and projects"
+    );
+    assert_eq!(offered(&tenants[1]), ["list_projects", "login"]);
+    let unknown = format!("{}toolsets = [\"planning\"]\n", two_tenants());
+    assert!(error_of(&unknown).starts_with("tenant `globex`: toolsets: no toolset is named `planning`"));
 }

@@ -80,7 +80,8 @@ async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -
         .env("ALLOW_HTTP_TAIGA", "true")
         .env("TAIGA_MCP_CACHE_DIR", cache)
         .env("LOG_LEVEL", "warn")
-        .env("LOGIN_RATE_LIMIT", "1000000");
+        .env("LOGIN_RATE_LIMIT", "1000000")
+        .env("TAIGA_TOOLSETS", "all");
     for (key, value) in extra {
         command.env(key, value);
     }
@@ -395,6 +396,13 @@ struct Setup {
     tools_file: Option<PathBuf>,
 }
 
+/// The choices whose `tools/list` size the bench reports: the two named sets, then each toolset
+/// (which always comes with the session tools).
+const TOOLSETS_MEASURED: &[&str] = &[
+    "default", "all", "session", "projects", "members", "epics", "stories", "bulk", "tasks", "issues", "sprints",
+    "wiki", "comments",
+];
+
 /// Start-up, context cost, per-call latency, the large list and memory, through one stdio client.
 async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
     let Setup {
@@ -446,6 +454,15 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
         tools.len(),
         tools_json.len()
     );
+    println!("\n## tools/list by toolset\n");
+    println!("| TAIGA_TOOLSETS | tools | bytes |\n|---|---|---|");
+    for toolset in TOOLSETS_MEASURED {
+        let bridge = spawn(&binary, &sim_url, &cache, &[("TAIGA_TOOLSETS", toolset)]).await?;
+        let listed = bridge.client.list_all_tools().await?;
+        let bytes = serde_json::to_vec(&json!({"tools": listed}))?.len();
+        println!("| {toolset} | {} | {bytes} |", listed.len());
+        bridge.client.cancel().await?;
+    }
 
     let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
     let login = call(
@@ -670,6 +687,7 @@ async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
         .env("TAIGA_MCP_CACHE_DIR", cache)
         .env("LOG_LEVEL", "error")
         .env("LOGIN_RATE_LIMIT", "1000000")
+        .env("TAIGA_TOOLSETS", "all")
         .envs(settings.iter().cloned())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -361,3 +361,26 @@ async fn bodies_go_out_with_their_length() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_refuses_writes_before_any_request() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let mut gateway = load(&[
+        ("TAIGA_URL", &url),
+        ("TAIGA_USERNAME", "admin"),
+        ("TAIGA_PASSWORD", "123123"),
+        ("TAIGA_READ_ONLY", "true"),
+    ])
+    .await;
+    let projects = gateway
+        .call("taiga-list-projects", &[none(), none(), none(), none()])
+        .await
+        .unwrap();
+    assert_eq!(projects["total"], 3);
+    let before = sim.requests().len();
+    let refused = gateway.call("taiga-delete-project", &[Val::U32(1)]).await.unwrap_err();
+    assert_eq!(refused["code"], "PERMISSION_DENIED");
+    assert!(refused["message"].as_str().unwrap().contains("TAIGA_READ_ONLY"));
+    assert_eq!(sim.requests().len(), before, "no request reached Taiga");
+}

@@ -36,6 +36,8 @@ fn tool(name: &str) -> ToolDescription {
             idempotent: true,
             open_world: false,
         },
+        toolset: "sandbox-test".to_owned(),
+        in_default: false,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool};
 use crate::validate::Args;
 
-const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
+const PROJECT: Field = Field::required("project_id", Kind::Id, "Project id.");
 const STORY_IDS: Field = Field::required("user_story_ids", Kind::Ids { max: 100 }, "User story ids, 1 to 100.");
 
 pub const BULK_CREATE_USER_STORIES: Tool = Tool {
@@ -151,8 +151,8 @@ pub const MOVE_USER_STORIES_TO_SPRINT: Tool = Tool {
 pub const BULK_UPDATE_USER_STORIES: Tool = Tool {
     name: "bulk_update_user_stories",
     title: "Update many user stories",
-    description: "Set the status, assignee or tags of up to 100 user stories. Each story is updated on its current \
-        version; the result lists every story as done, conflict (changed meanwhile) or failed, with the reason.",
+    description: "Set the status, assignee or tags of up to 100 user stories, each at its current version; each \
+        is then done, conflict (changed meanwhile) or failed, with the reason.",
     fields: &[SESSION, STORY_IDS, STATUS, ASSIGNEE, TAGS],
     output_schema: || {
         json!({

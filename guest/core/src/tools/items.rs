@@ -12,28 +12,24 @@ use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
 
-const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
+const PROJECT: Field = Field::required("project_id", Kind::Id, "Project id.");
 const TITLE: Field = Field::required("title", Kind::Text { min: 1, max: 500 }, "Title (Taiga's subject).");
 const NEW_TITLE: Field = Field::optional("title", Kind::Text { min: 1, max: 500 }, "New title.");
-const DESCRIPTION: Field = Field::optional(
-    "description",
-    Kind::Text { min: 0, max: 5000 },
-    "Description, in Markdown.",
-);
-pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name, e.g. \"New\".");
-pub(super) const ASSIGNEE: Field = Field::optional("assigned_to", Kind::IdOrName, "Assignee: user id or username.");
+const DESCRIPTION: Field = Field::optional("description", Kind::Text { min: 0, max: 5000 }, "In Markdown.");
+pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name.");
+pub(super) const ASSIGNEE: Field = Field::optional("assigned_to", Kind::IdOrName, "User id or username.");
 pub(super) const TAGS: Field = Field::optional(
     "tags",
     Kind::Strings { max: 50, max_len: 255 },
-    "Tag names (replace the current ones).",
+    "Replace the current tags.",
 );
 const SPRINT: Field = Field::optional("sprint_id", Kind::NullableId, "Sprint id, or null for the backlog.");
 const Q: Field = Field::optional(
     "q",
     Kind::Text { min: 1, max: 200 },
-    "Text to search in titles, descriptions and tags.",
+    "Words to find in titles, descriptions and tags.",
 );
-const USER: Field = Field::required("user", Kind::IdOrName, "User id or username of a project member.");
+const USER: Field = Field::required("user", Kind::IdOrName, "A member's user id or username.");
 const BY_REF: &[Field] = &[
     Field::optional("project_id", Kind::Id, "Project id, with ref."),
     Field::optional(
@@ -42,7 +38,7 @@ const BY_REF: &[Field] = &[
             min: 1,
             max: 10_000_000,
         },
-        "The #ref number shown in Taiga, with project_id.",
+        "The #number Taiga shows, with project_id.",
     ),
 ];
 
@@ -61,14 +57,13 @@ macro_rules! resource_tools {
             description: concat!(
                 "Get one ",
                 $text,
-                " with its description, status, assignee, tags and version, names beside ids. ",
-                "Give ",
+                " in full, names beside ids, by ",
                 $id,
-                ", or project_id and ref (the #number in Taiga's UI)."
+                " or by project_id and ref."
             ),
             fields: &[
                 SESSION,
-                Field::optional($id, Kind::Id, concat!("The ", $text, " id.")),
+                Field::optional($id, Kind::Id, concat!("Its id.")),
                 BY_REF[0],
                 BY_REF[1],
             ],
@@ -96,12 +91,11 @@ macro_rules! resource_tools {
                 $article,
                 " ",
                 $text,
-                ". Pass the version you read: if it changed since, nothing is deleted and ",
-                "VERSION_CONFLICT says what changed. This cannot be undone."
+                " at the version you read (if it changed, nothing is deleted). This cannot be undone."
             ),
             fields: &[
                 SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
+                Field::required($id, Kind::Id, concat!("Its id.")),
                 VERSION,
             ],
             output_schema: deleted_schema,
@@ -119,11 +113,7 @@ macro_rules! resource_tools {
                 $text,
                 " (by user id or username)."
             ),
-            fields: &[
-                SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
-                USER,
-            ],
+            fields: &[SESSION, Field::required($id, Kind::Id, concat!("Its id.")), USER],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, Some("user")),
@@ -133,10 +123,7 @@ macro_rules! resource_tools {
             name: concat!("unassign_", $noun),
             title: concat!("Unassign ", $article, " ", $text),
             description: concat!("Remove every assignee from ", $article, " ", $text, "."),
-            fields: &[
-                SESSION,
-                Field::required($id, Kind::Id, concat!("The ", $text, " id.")),
-            ],
+            fields: &[SESSION, Field::required($id, Kind::Id, concat!("Its id."))],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, None),
@@ -164,8 +151,7 @@ fn no_sprint_and_backlog(args: &Args) -> ToolResult<Vec<(&'static str, Option<St
 pub const LIST_USER_STORIES: Tool = Tool {
     name: "list_user_stories",
     title: "List user stories",
-    description: "List a project's user stories (compact: id, ref, title, status, assignee, sprint, version), 30 \
-        per page. Filter by status, assignee, sprint or backlog, epic, tags or text.",
+    description: "List a project's user stories, compact, 30 per page, filtered as the arguments say.",
     fields: &[
         SESSION,
         PROJECT,
@@ -240,8 +226,8 @@ fn create_user_story(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 pub const UPDATE_USER_STORY: Tool = Tool {
     name: "update_user_story",
     title: "Update a user story",
-    description: "Change a user story's title, description, status, assignee, sprint or tags. Requires the version \
-        you read; if someone changed the same fields since, VERSION_CONFLICT lists them and the current version.",
+    description: "Change a user story's title, description, status, assignee, sprint or tags, at the version you \
+        read.",
     fields: &[
         SESSION,
         Field::required("user_story_id", Kind::Id, "The user story id."),
@@ -261,7 +247,7 @@ pub const UPDATE_USER_STORY: Tool = Tool {
 pub const LIST_TASKS: Tool = Tool {
     name: "list_tasks",
     title: "List tasks",
-    description: "List a project's tasks (compact), 30 per page. Filter by user story, status, assignee or sprint.",
+    description: "List a project's tasks, compact, 30 per page, filtered as the arguments say.",
     fields: &[
         SESSION,
         PROJECT,
@@ -281,8 +267,8 @@ pub const LIST_TASKS: Tool = Tool {
 pub const CREATE_TASK: Tool = Tool {
     name: "create_task",
     title: "Create a task",
-    description: "Create a task in a project, optionally under a user story (give user_story_id alone and the \
-        project is taken from the story). A task under a story joins the story's sprint.",
+    description: "Create a task in a project, or under a user story (user_story_id alone will do), joining the \
+        story's sprint.",
     fields: &[
         SESSION,
         Field::optional(
@@ -320,8 +306,8 @@ fn create_task(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 pub const UPDATE_TASK: Tool = Tool {
     name: "update_task",
     title: "Update a task",
-    description: "Change a task's title, description, status, assignee, user story or tags. Requires the version \
-        you read; a stale one returns VERSION_CONFLICT.",
+    description: "Change a task's title, description, status, assignee, user story or tags, at the version \
+        you read.",
     fields: &[
         SESSION,
         Field::required("task_id", Kind::Id, "The task id."),
@@ -353,8 +339,7 @@ const ISSUE_TYPE: Field = Field::optional(
 pub const LIST_ISSUES: Tool = Tool {
     name: "list_issues",
     title: "List issues",
-    description: "List a project's issues (compact), 30 per page, newest first. Filter by status, priority, \
-        severity, type, assignee, tags or text.",
+    description: "List a project's issues, compact, newest first, 30 per page, filtered as the arguments say.",
     fields: &[
         SESSION,
         PROJECT,
@@ -403,8 +388,8 @@ pub const CREATE_ISSUE: Tool = Tool {
 pub const UPDATE_ISSUE: Tool = Tool {
     name: "update_issue",
     title: "Update an issue",
-    description: "Change an issue's title, description, status, priority, severity, type, assignee or tags. \
-        Requires the version you read; a stale one returns VERSION_CONFLICT.",
+    description: "Change an issue's title, description, status, priority, severity, type, assignee or tags, at the \
+        version you read.",
     fields: &[
         SESSION,
         Field::required("issue_id", Kind::Id, "The issue id."),
@@ -428,7 +413,7 @@ const COLOR: Field = Field::optional("color", Kind::Text { min: 7, max: 7 }, "Co
 pub const LIST_EPICS: Tool = Tool {
     name: "list_epics",
     title: "List epics",
-    description: "List a project's epics (compact), 30 per page. Filter by status, assignee or text.",
+    description: "List a project's epics, compact, 30 per page, filtered as the arguments say.",
     fields: &[SESSION, PROJECT, STATUS, ASSIGNEE, Q, PAGE, PAGE_SIZE, ALL],
     output_schema: list_output,
     annotations: Annotations::READ,
@@ -448,8 +433,8 @@ pub const CREATE_EPIC: Tool = Tool {
 pub const UPDATE_EPIC: Tool = Tool {
     name: "update_epic",
     title: "Update an epic",
-    description: "Change an epic's title, description, status, assignee, colour or tags. Requires the version you \
-        read; a stale one returns VERSION_CONFLICT.",
+    description: "Change an epic's title, description, status, assignee, colour or tags, at the version you \
+        read.",
     fields: &[
         SESSION,
         Field::required("epic_id", Kind::Id, "The epic id."),

@@ -84,6 +84,169 @@ pub fn catalogue() -> &'static [Tool] {
     TOOLS
 }
 
+/// A named group of tools a deployment enables together (`TAIGA_TOOLSETS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Toolset {
+    /// Its name.
+    pub name: &'static str,
+    /// What it covers.
+    pub description: &'static str,
+    /// Its tools, by name.
+    pub tools: &'static [&'static str],
+}
+
+/// Every toolset; each tool is in exactly one.
+pub const TOOLSETS: &[Toolset] = &[
+    Toolset {
+        name: "session",
+        description: "Signing in and out, and who the session is.",
+        tools: &["login", "logout", "session_status"],
+    },
+    Toolset {
+        name: "projects",
+        description: "Projects: list, read, their statuses and members' names, create, change, delete.",
+        tools: &[
+            "list_projects",
+            "get_project",
+            "get_project_metadata",
+            "create_project",
+            "update_project",
+            "delete_project",
+        ],
+    },
+    Toolset {
+        name: "members",
+        description: "A project's members: list, invite, remove.",
+        tools: &["list_project_members", "invite_project_user", "remove_project_member"],
+    },
+    Toolset {
+        name: "epics",
+        description: "Epics and the user stories linked to them.",
+        tools: &[
+            "list_epics",
+            "get_epic",
+            "create_epic",
+            "update_epic",
+            "delete_epic",
+            "assign_epic",
+            "unassign_epic",
+            "link_user_story_to_epic",
+            "unlink_user_story_from_epic",
+            "list_epic_user_stories",
+        ],
+    },
+    Toolset {
+        name: "stories",
+        description: "User stories, one at a time.",
+        tools: &[
+            "list_user_stories",
+            "get_user_story",
+            "create_user_story",
+            "update_user_story",
+            "delete_user_story",
+            "assign_user_story",
+            "unassign_user_story",
+        ],
+    },
+    Toolset {
+        name: "bulk",
+        description: "Many user stories at once: create, move to a sprint, update.",
+        tools: &[
+            "bulk_create_user_stories",
+            "move_user_stories_to_sprint",
+            "bulk_update_user_stories",
+        ],
+    },
+    Toolset {
+        name: "tasks",
+        description: "Tasks.",
+        tools: &[
+            "list_tasks",
+            "get_task",
+            "create_task",
+            "update_task",
+            "delete_task",
+            "assign_task",
+            "unassign_task",
+        ],
+    },
+    Toolset {
+        name: "issues",
+        description: "Issues.",
+        tools: &[
+            "list_issues",
+            "get_issue",
+            "create_issue",
+            "update_issue",
+            "delete_issue",
+            "assign_issue",
+            "unassign_issue",
+        ],
+    },
+    Toolset {
+        name: "sprints",
+        description: "Sprints (Taiga's milestones).",
+        tools: &[
+            "list_sprints",
+            "get_sprint",
+            "create_sprint",
+            "update_sprint",
+            "delete_sprint",
+            "close_sprint",
+        ],
+    },
+    Toolset {
+        name: "wiki",
+        description: "Wiki pages.",
+        tools: &[
+            "list_wiki_pages",
+            "get_wiki_page",
+            "create_wiki_page",
+            "update_wiki_page",
+            "delete_wiki_page",
+        ],
+    },
+    Toolset {
+        name: "comments",
+        description: "Comments on stories, tasks, issues, epics and wiki pages.",
+        tools: &["add_comment", "list_comments"],
+    },
+];
+
+/// The tools of the `default` choice: a planning and triage day. Read the projects and their
+/// statuses and members, work user stories, tasks and issues (list, read, create, change: assigning
+/// is a change), see the sprints (their list has dates, counts and points), comment. Deleting, bulk edits, epics, wiki and membership changes
+/// are a toolset away. Its `tools/list` is within 20 KB (BENCHMARKS.md, "tools/list by toolset").
+pub const DEFAULT_TOOLS: &[&str] = &[
+    "login",
+    "logout",
+    "session_status",
+    "list_projects",
+    "get_project_metadata",
+    "list_user_stories",
+    "get_user_story",
+    "create_user_story",
+    "update_user_story",
+    "list_tasks",
+    "create_task",
+    "update_task",
+    "list_issues",
+    "get_issue",
+    "create_issue",
+    "update_issue",
+    "list_sprints",
+    "add_comment",
+    "list_comments",
+];
+
+/// The toolset a tool belongs to.
+pub fn toolset_of(tool: &str) -> Option<&'static str> {
+    TOOLSETS
+        .iter()
+        .find(|toolset| toolset.tools.contains(&tool))
+        .map(|toolset| toolset.name)
+}
+
 /// A call that could not be dispatched: a protocol error, not a tool result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DispatchError {

@@ -11,13 +11,12 @@ use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool, list_schema};
 use crate::validate::Args;
 
-const PROJECT_ID: Field = Field::required("project_id", Kind::Id, "Taiga project id (see list_projects).");
+const PROJECT_ID: Field = Field::required("project_id", Kind::Id, "Project id (see list_projects).");
 
 pub const LIST_PROJECTS: Tool = Tool {
     name: "list_projects",
     title: "List projects",
-    description: "List Taiga projects, 30 per page by default. By default only projects the user is a member of; \
-        set member_only to false to include every project the user can see (public ones too).",
+    description: "List Taiga projects, 30 per page.",
     fields: &[
         SESSION,
         PAGE,
@@ -26,7 +25,7 @@ pub const LIST_PROJECTS: Tool = Tool {
         Field::optional(
             "member_only",
             Kind::Bool,
-            "Only projects the user is a member of (default true).",
+            "Only projects the user is a member of (default true); false adds every one they can see.",
         ),
     ],
     output_schema: || list_schema(project_summary_schema()),
@@ -56,8 +55,8 @@ pub const GET_PROJECT: Tool = Tool {
 pub const GET_PROJECT_METADATA: Tool = Tool {
     name: "get_project_metadata",
     title: "Get a project's statuses, types and members",
-    description: "Everything needed to fill in other tools, in one call: the project's user story, task, issue and \
-        epic statuses, priorities, severities, issue types, points, roles and members, each with its id and name.",
+    description: "What other tools need about a project, in one call: its statuses (of stories, tasks, issues, \
+        epics), priorities, severities, issue types, points, roles and members, each with id and name.",
     fields: &[SESSION, PROJECT_ID],
     output_schema: || {
         json!({

@@ -15,26 +15,24 @@ use crate::validate::Args;
 pub const LOGIN: Tool = Tool {
     name: "login",
     title: "Log in to Taiga",
-    description: "Sign in to Taiga; returns a session_id to pass to every other tool (Taiga's own token stays \
-        inside the bridge). Call this first, and again when a tool answers SESSION_INVALID or SESSION_EXPIRED. Leave \
-        out the password: the user then signs in on a page the bridge opens for them, and the password never enters \
-        this conversation. Ask the user for a password only if this client cannot open that page (the call then \
-        says so).",
+    description: "Sign in to Taiga first, and again on SESSION_INVALID or SESSION_EXPIRED; returns the session_id \
+        other tools take. Leave out the password: the user signs in on a page the bridge opens, so the password \
+        stays out of this conversation. Ask for it only if the call says this client cannot open that page.",
     fields: &[
         Field::optional(
             "username",
             Kind::Text { min: 1, max: 255 },
-            "Taiga username or email address; with a password, required; on the sign-in page, filled in for the user.",
+            "Taiga username or email; needed with a password, filled in on the sign-in page.",
         ),
         Field::optional(
             "password",
             Kind::Text { min: 1, max: 256 },
-            "Taiga password; leave it out to let the user sign in on the bridge's page. Sent to Taiga, never stored.",
+            "Leave out to sign in on the bridge's page. Sent to Taiga only, never stored.",
         ),
         Field::optional(
             "host",
             Kind::Text { min: 1, max: 255 },
-            "Taiga server, e.g. https://taiga.example.com. Defaults to the bridge's configured server; it must be on the bridge's allow-list.",
+            "Taiga server URL; default: the bridge's own. Must be on its allow-list.",
         ),
     ],
     output_schema: || {
@@ -81,7 +79,7 @@ pub const LOGOUT: Tool = Tool {
 pub const SESSION_STATUS: Tool = Tool {
     name: "session_status",
     title: "Session status",
-    description: "Check that a session is still active: who it belongs to, when it was created, last used and when it expires.",
+    description: "Whether the session is active, whose it is, and when it began, was last used and ends.",
     fields: &[SESSION],
     output_schema: || {
         json!({

@@ -11,7 +11,7 @@ use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
 
-const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
+const PROJECT: Field = Field::required("project_id", Kind::Id, "Project id.");
 const SPRINT_ID: Field = Field::required("sprint_id", Kind::Id, "The sprint id.");
 
 fn check_dates(args: &Args) -> ToolResult<()> {
@@ -24,8 +24,7 @@ fn check_dates(args: &Args) -> ToolResult<()> {
 pub const LIST_SPRINTS: Tool = Tool {
     name: "list_sprints",
     title: "List sprints",
-    description: "List a project's sprints, latest first, with their dates, story counts and points. Set closed to \
-        false for open sprints only.",
+    description: "List a project's sprints, latest first, with their dates, story counts and points.",
     fields: &[
         SESSION,
         PROJECT,

@@ -535,3 +535,23 @@ fn the_login_type_is_posted_and_a_plugin_refusal_is_invalid_credentials() {
             .contains("TAIGA_LOGIN_TYPE")
     );
 }
+
+#[test]
+fn every_tool_is_in_exactly_one_toolset() {
+    for tool in catalogue() {
+        let holding: Vec<&str> = TOOLSETS
+            .iter()
+            .filter(|toolset| toolset.tools.contains(&tool.name))
+            .map(|toolset| toolset.name)
+            .collect();
+        assert_eq!(holding.len(), 1, "{} is in {holding:?}", tool.name);
+    }
+    for name in DEFAULT_TOOLS {
+        assert!(
+            catalogue().iter().any(|tool| tool.name == *name),
+            "default names {name}"
+        );
+    }
+    let listed: usize = TOOLSETS.iter().map(|toolset| toolset.tools.len()).sum();
+    assert_eq!(listed, catalogue().len(), "a toolset names a tool the catalogue lacks");
+}

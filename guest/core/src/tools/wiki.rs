@@ -11,7 +11,7 @@ use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::tool::{Annotations, Tool, deleted_schema, list_schema};
 use crate::validate::Args;
 
-const PROJECT: Field = Field::required("project_id", Kind::Id, "Taiga project id.");
+const PROJECT: Field = Field::required("project_id", Kind::Id, "Project id.");
 const WIKI_ID: Field = Field::required("wiki_page_id", Kind::Id, "The wiki page id.");
 const SLUG: Field = Field::required(
     "slug",
@@ -107,8 +107,7 @@ pub const CREATE_WIKI_PAGE: Tool = Tool {
 pub const UPDATE_WIKI_PAGE: Tool = Tool {
     name: "update_wiki_page",
     title: "Update a wiki page",
-    description: "Replace a wiki page's content or slug. Requires the version you read; a stale one returns \
-        VERSION_CONFLICT.",
+    description: "Replace a wiki page's content or slug, at the version you read.",
     fields: &[
         SESSION,
         WIKI_ID,

@@ -1,0 +1,200 @@
+//! What `tools/list` shows: the component's tools that a tenant offers, narrowed by the request's
+//! `X-MCP-*` headers (which can only narrow), without `session_id` for a tenant that acts as its
+//! own Taiga identity, and lean: hints only where they differ from the specification's defaults,
+//! and an output schema written out once per shape (the tools that share it name the first).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::Value;
+
+use crate::policy::{CatalogueEntry, HEADER_TOOLS, PolicyError, ToolChoice};
+use crate::sandbox::{Annotations, ToolDescription};
+use crate::tenants::Tenant;
+
+/// The component's tools, as MCP shows them, and what choices need to know of each.
+pub struct Catalogue {
+    tools: Vec<Tool>,
+    entries: Vec<CatalogueEntry>,
+}
+
+/// The tools a request may use beyond its tenant's: none narrower (`None`), or this set.
+pub type Narrowing = Option<BTreeSet<String>>;
+
+impl Catalogue {
+    /// The catalogue of the component's `tools`.
+    pub fn new(tools: Vec<ToolDescription>) -> anyhow::Result<Self> {
+        let entries = tools
+            .iter()
+            .map(|tool| CatalogueEntry {
+                name: tool.name.clone(),
+                toolset: tool.toolset.clone(),
+                read_only: tool.annotations.read_only,
+                in_default: tool.in_default,
+            })
+            .collect();
+        let tools = tools.into_iter().map(to_mcp_tool).collect::<anyhow::Result<_>>()?;
+        Ok(Self { tools, entries })
+    }
+
+    /// Whether the component has a tool of this name.
+    pub fn knows(&self, name: &str) -> bool {
+        self.entries.iter().any(|entry| entry.name == name)
+    }
+
+    /// The narrowing a request's headers ask for: `X-MCP-Toolsets` and `X-MCP-Tools` (comma-separated,
+    /// together the tools a request wants), `X-MCP-Exclude-Tools`, `X-MCP-Readonly` (`true`/`false`).
+    /// None of them: no narrowing. A name the catalogue does not know is an error naming the header.
+    pub fn narrowing(&self, headers: Option<&HeaderMap>) -> Result<Narrowing, PolicyError> {
+        let Some(headers) = headers else {
+            return Ok(None);
+        };
+        let header = |name: &'static str| -> Result<Option<String>, PolicyError> {
+            let values: Vec<&str> = headers
+                .get_all(name)
+                .iter()
+                .map(|value| value.to_str())
+                .collect::<Result<_, _>>()
+                .map_err(|_| PolicyError {
+                    setting: name,
+                    message: "must be ASCII text".to_owned(),
+                })?;
+            Ok((!values.is_empty()).then(|| values.join(",")))
+        };
+        let toolsets = header(HEADER_TOOLS.toolsets)?;
+        let tools = header(HEADER_TOOLS.tools)?;
+        let exclude = header(HEADER_TOOLS.exclude_tools)?;
+        let read_only = match header(HEADER_TOOLS.read_only)?.as_deref().map(str::trim) {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => {
+                return Err(PolicyError {
+                    setting: HEADER_TOOLS.read_only,
+                    message: format!("`{other}` is neither true nor false"),
+                });
+            }
+        };
+        if toolsets.is_none() && tools.is_none() && exclude.is_none() && !read_only {
+            return Ok(None);
+        }
+        // Without a set of its own, a request narrows from every tool its tenant offers.
+        let toolsets = match (&toolsets, &tools) {
+            (None, None) => Some("all"),
+            (toolsets, _) => toolsets.as_deref(),
+        };
+        let choice = ToolChoice::from_lists(toolsets, tools.as_deref(), exclude.as_deref(), read_only);
+        choice.resolve(&HEADER_TOOLS, &self.entries).map(Some)
+    }
+
+    /// The tools `tenant` offers to a request narrowed by `narrowing`, as `tools/list` shows them.
+    pub fn listed(&self, tenant: &Tenant, narrowing: &Narrowing) -> Vec<Tool> {
+        let mut shapes: Vec<(Arc<JsonObject>, String)> = Vec::new();
+        self.tools
+            .iter()
+            .filter(|tool| offers(tenant, narrowing, &tool.name))
+            .map(|tool| {
+                let mut tool = if tenant.settings.identity.is_some() {
+                    without_session_id(tool)
+                } else {
+                    tool.clone()
+                };
+                if let Some(schema) = tool.output_schema.clone() {
+                    match shapes.iter().find(|(shape, _)| *shape == schema) {
+                        Some((_, first)) => {
+                            // The description names the tool whose schema says it: a second copy
+                            // would cost every conversation its bytes again.
+                            tool.output_schema = None;
+                            let description = tool.description.as_deref().unwrap_or_default();
+                            tool.description = Some(format!("{description} Result as `{first}`'s.").into());
+                        }
+                        None => shapes.push((schema, tool.name.to_string())),
+                    }
+                }
+                tool
+            })
+            .collect()
+    }
+}
+
+/// Whether `tenant` offers `name` to a request narrowed by `narrowing`.
+pub fn offers(tenant: &Tenant, narrowing: &Narrowing, name: &str) -> bool {
+    tenant.tools.contains(name) && narrowing.as_ref().is_none_or(|allowed| allowed.contains(name))
+}
+
+/// The tool without its `session_id` argument: the deployment's session stands in for it.
+fn without_session_id(tool: &Tool) -> Tool {
+    let mut schema = tool.input_schema.as_ref().clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.remove("session_id");
+    }
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|name| name != "session_id");
+        if required.is_empty() {
+            schema.remove("required");
+        }
+    }
+    let mut tool = tool.clone();
+    tool.input_schema = Arc::new(schema);
+    tool
+}
+
+fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(object)) => Ok(Arc::new(object)),
+        _ => anyhow::bail!("the component's schema for `{tool}` is not a JSON object"),
+    }
+}
+
+fn to_mcp_tool(tool: ToolDescription) -> anyhow::Result<Tool> {
+    let input = schema_object(&tool.input_schema, &tool.name)?;
+    let output = schema_object(&tool.output_schema, &tool.name)?;
+    let mut listed = Tool::new(tool.name.clone(), tool.description, input).with_raw_output_schema(output);
+    if !repeats_name(&tool.title, &tool.name) {
+        listed = listed.with_title(tool.title);
+    }
+    listed.annotations = hints(&tool.annotations);
+    Ok(listed)
+}
+
+/// Whether a title only says the name again in words ("List user stories", "Create a task"):
+/// clients show the name then, and the model reads nothing new.
+fn repeats_name(title: &str, name: &str) -> bool {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| c == '_' || c.is_whitespace())
+            .map(str::to_lowercase)
+            .filter(|word| !word.is_empty() && !matches!(word.as_str(), "a" | "an" | "the"))
+            .collect()
+    };
+    words(title) == words(name)
+}
+
+/// The hints that differ from the specification's defaults (read-only false, destructive true,
+/// idempotent false, open world true), and no more: a model pays for every byte of `tools/list`.
+/// A tool that reads says `readOnlyHint`; one that writes says only what is not the default;
+/// one that deletes without being idempotent says nothing, as the defaults say it all.
+fn hints(annotations: &Annotations) -> Option<ToolAnnotations> {
+    let mut hints = ToolAnnotations::new();
+    if annotations.read_only {
+        hints = hints.read_only(true);
+    } else {
+        if !annotations.destructive {
+            hints = hints.destructive(false);
+        }
+        if annotations.idempotent {
+            hints = hints.idempotent(true);
+        }
+    }
+    if !annotations.open_world {
+        hints = hints.open_world(false);
+    }
+    let said = hints.read_only_hint.is_some()
+        || hints.destructive_hint.is_some()
+        || hints.idempotent_hint.is_some()
+        || hints.open_world_hint.is_some();
+    said.then_some(hints)
+}
+
+#[cfg(test)]
+mod tests;
