@@ -63,7 +63,7 @@ macro_rules! resource_tools {
             ),
             fields: &[
                 SESSION,
-                Field::optional($id, Kind::Id, concat!("Its id.")),
+                Field::optional($id, Kind::Id, "Its id."),
                 BY_REF[0],
                 BY_REF[1],
             ],
@@ -93,11 +93,7 @@ macro_rules! resource_tools {
                 $text,
                 " at the version you read (if it changed, nothing is deleted). This cannot be undone."
             ),
-            fields: &[
-                SESSION,
-                Field::required($id, Kind::Id, concat!("Its id.")),
-                VERSION,
-            ],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Its id."), VERSION],
             output_schema: deleted_schema,
             annotations: Annotations::DELETE,
             run: |call, args| crud::delete(call, args, &$res),
@@ -113,7 +109,7 @@ macro_rules! resource_tools {
                 $text,
                 " (by user id or username)."
             ),
-            fields: &[SESSION, Field::required($id, Kind::Id, concat!("Its id.")), USER],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Its id."), USER],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, Some("user")),
@@ -123,7 +119,7 @@ macro_rules! resource_tools {
             name: concat!("unassign_", $noun),
             title: concat!("Unassign ", $article, " ", $text),
             description: concat!("Remove every assignee from ", $article, " ", $text, "."),
-            fields: &[SESSION, Field::required($id, Kind::Id, concat!("Its id."))],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Its id.")],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, None),
