@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the official MCP conformance suite (server mode, Streamable HTTP) against taiga-mcp with the
-# pinned baseline, then lists and calls tools over stdio with the MCP Inspector CLI.
+# Runs the official MCP conformance suite (server mode, Streamable HTTP) against taiga-mcp for the
+# 2025-11-25 and 2026-07-28 requirements, each with its baseline, then lists and calls tools over stdio with the MCP Inspector CLI.
 # Needs target/debug/taiga-mcp and taiga-sim (make build) and npm; Node.js 22 comes from npm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,12 @@ export TAIGA_API_URL="$sim" ALLOW_HTTP_TAIGA=true TAIGA_MCP_CACHE_DIR="$work/cac
 pids+=($!)
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
-node node_modules/.bin/conformance server --url "http://localhost:$port/mcp" --expected-failures baseline.yml
+# Exactly what each protocol revision requires, each with the scenarios that cannot apply listed
+# (and why) in its baseline.
+for revision in 2025-11-25 2026-07-28; do
+    node node_modules/.bin/conformance server --url "http://localhost:$port/mcp" \
+        --requirements "$revision" --expected-failures "baseline-$revision.yml"
+done
 
 inspector() {
     node node_modules/.bin/mcp-inspector --cli "$target/debug/taiga-mcp" \
