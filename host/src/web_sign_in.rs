@@ -296,14 +296,15 @@ impl WebSignIn {
         if let Some(host) = &record.host {
             arguments["host"] = json!(host);
         }
-        let context = CallContext {
-            caller: record.caller.clone(),
-            namespace: tenant.namespace.clone(),
-            settings: tenant.settings.clone(),
-        };
         let result = self
             .sandbox
-            .call_tool("login", &arguments.to_string(), &context, &tenant.policy, None)
+            .call_tool(
+                "login",
+                &arguments.to_string(),
+                &call_context(tenant, record),
+                &tenant.policy,
+                None,
+            )
             .await
             .map_err(|_| "The bridge could not sign you in just now; try again.".to_owned())?;
         let body: Value = serde_json::from_str(&result.structured).unwrap_or_default();
@@ -326,6 +327,15 @@ impl WebSignIn {
                 .unwrap_or("Taiga refused the sign-in.")
                 .to_owned(),
         })
+    }
+}
+
+/// A call for the caller whose `login` asked for the link, in its tenant.
+fn call_context(tenant: &Tenant, record: &Record) -> CallContext {
+    CallContext {
+        caller: record.caller.clone(),
+        namespace: tenant.namespace.clone(),
+        settings: tenant.settings.clone(),
     }
 }
 
@@ -399,14 +409,9 @@ async fn submit(
                 // Another post of the same link won, or the link expired meanwhile: this session
                 // would belong to nobody.
                 let logout = json!({"session_id": result["session_id"]}).to_string();
-                let context = CallContext {
-                    caller: done.caller.clone(),
-                    namespace: tenant.namespace.clone(),
-                    settings: tenant.settings.clone(),
-                };
                 let _ = web
                     .sandbox
-                    .call_tool("logout", &logout, &context, &tenant.policy, None)
+                    .call_tool("logout", &logout, &call_context(&tenant, &done), &tenant.policy, None)
                     .await;
                 return page::gone();
             }

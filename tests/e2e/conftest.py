@@ -110,6 +110,17 @@ async def connect(
         yield client
 
 
+def register(simulator: Simulator, username: str, password: str) -> None:
+    """A Taiga user of a test's own (through Taiga's public registration), whose password is unlike
+    anything else in a log."""
+    data = json.dumps({"type": "public", "username": username, "full_name": username,
+                       "email": f"{username}@example.com", "password": password, "accepted_terms": True}).encode()
+    request = urllib.request.Request(
+        f"{simulator.url}/api/v1/auth/register", data=data, method="POST", headers={"content-type": "application/json"}
+    )
+    simulator.open(request).close()
+
+
 def body(result: Any) -> dict[str, Any]:
     """The structured content of a tool result, checked against its text twin."""
     assert result.structured_content is not None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Simulator, call_error, call_ok, connect
+from conftest import register, Simulator, call_error, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -24,16 +24,6 @@ def taiga_login(simulator: Simulator, username: str, password: str) -> dict:
     )
     with simulator.open(request) as response:
         return json.load(response)
-
-
-def register(simulator: Simulator, username: str, password: str) -> None:
-    """A Taiga user of our own, whose password is unlike anything else in a log."""
-    data = json.dumps({"type": "public", "username": username, "full_name": username, "email": f"{username}@example.com",
-                       "password": password, "accepted_terms": True}).encode()
-    request = urllib.request.Request(
-        f"{simulator.url}/api/v1/auth/register", data=data, method="POST", headers={"content-type": "application/json"}
-    )
-    simulator.open(request).close()
 
 
 def list_bytes(tools) -> int:

@@ -28,7 +28,7 @@ async def test_tools_list_describes_every_tool(simulator: Simulator, cache_dir: 
         for name, field in tool.input_schema["properties"].items():
             assert field.get("description"), f"{tool.name}.{name} has no description"
         # An output schema, or the name of the tool whose schema the result shares (written once).
-        shared = re.search(r"Result as `(\w+)`'s\.$", tool.description)
+        shared = re.search(r"Result: as `(\w+)`\.$", tool.description)
         if shared:
             assert tool.output_schema is None and tools[shared[1]].output_schema["type"] == "object"
         else:

@@ -25,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import TAIGA_MCP, HttpServer, Simulator, body, free_port, server_env
+from conftest import register, TAIGA_MCP, HttpServer, Simulator, body, free_port, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -39,15 +39,6 @@ SIGNED_IN = "You can close this tab."
 # Every line of the bridge and its libraries at trace level, but the compiler's (it compiles the
 # component at start, one trace line per branch).
 TRACE = "trace,cranelift=info,wasmtime_cranelift=info"
-
-
-def register(simulator: Simulator, username: str, password: str) -> None:
-    data = json.dumps({"type": "public", "username": username, "full_name": username, "email": f"{username}@example.com",
-                       "password": password, "accepted_terms": True}).encode()
-    request = urllib.request.Request(
-        f"{simulator.url}/api/v1/auth/register", data=data, method="POST", headers={"content-type": "application/json"}
-    )
-    simulator.open(request).close()
 
 
 @pytest.fixture
@@ -64,13 +55,22 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def sign_in(browser: webdriver.Chrome, url: str, password: str, username: str | None = None) -> str:
     """Opens the link, fills the form as a person would and returns the page's text after sending it."""
-    browser.get(url)
-    if username is not None:
-        field = browser.find_element(By.ID, "username")
-        field.clear()
-        field.send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(password)
-    form_page = browser.find_element(By.TAG_NAME, "html")
+    for attempt in range(3):
+        # chromium now and then reports a node of the page it just left; filling the form again is
+        # harmless, sending it twice would not be, so only the filling is retried.
+        try:
+            browser.get(url)
+            WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.ID, "password")))
+            if username is not None:
+                field = browser.find_element(By.ID, "username")
+                field.clear()
+                field.send_keys(username)
+            browser.find_element(By.ID, "password").send_keys(password)
+            form_page = browser.find_element(By.TAG_NAME, "html")
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(form_page))
     return browser.find_element(By.TAG_NAME, "body").text

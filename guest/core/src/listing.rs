@@ -17,7 +17,7 @@ pub const DEFAULT_PAGE_SIZE: i64 = 30;
 pub const MAX_ALL_ITEMS: usize = 1000;
 
 /// The `page` argument.
-pub const PAGE: Field = Field::optional("page", Kind::Integer { min: 1, max: 100_000 }, "From 1 (default 1).");
+pub const PAGE: Field = Field::optional("page", Kind::Integer { min: 1, max: 100_000 }, "Default 1.");
 /// The `page_size` argument.
 pub const PAGE_SIZE: Field = Field::optional(
     "page_size",
@@ -25,7 +25,7 @@ pub const PAGE_SIZE: Field = Field::optional(
         min: 1,
         max: MAX_PAGE_SIZE,
     },
-    "Per page (default 30).",
+    "Default 30.",
 );
 /// The `all` argument.
 pub const ALL: Field = Field::optional("all", Kind::Bool, "Every page (up to 1000 items).");

@@ -121,7 +121,7 @@ pub const SESSION: Field = Field::required("session_id", Kind::SessionId, "From 
 pub const VERSION: Field = Field::required(
     "version",
     Kind::Version,
-    "From your last read; a stale one is VERSION_CONFLICT.",
+    "From your last read (stale: VERSION_CONFLICT).",
 );
 
 /// The JSON Schema of an arguments object with exactly these fields.

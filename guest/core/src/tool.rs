@@ -95,7 +95,7 @@ pub fn list_schema(item: Value) -> Value {
         "type": "object",
         "properties": {
             "items": {"type": "array", "items": item},
-            "total": {"type": ["integer", "null"], "description": "All pages' items; null if Taiga does not count."},
+            "total": {"type": ["integer", "null"]},
             "page": {"type": "integer"},
             "page_size": {"type": "integer"},
             "has_next": {"type": "boolean"}

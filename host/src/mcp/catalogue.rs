@@ -107,7 +107,7 @@ impl Catalogue {
                             // would cost every conversation its bytes again.
                             tool.output_schema = None;
                             let description = tool.description.as_deref().unwrap_or_default();
-                            tool.description = Some(format!("{description} Result as `{first}`'s.").into());
+                            tool.description = Some(format!("{description} Result: as `{first}`.").into());
                         }
                         None => shapes.push((schema, tool.name.to_string())),
                     }
@@ -167,7 +167,8 @@ fn repeats_name(title: &str, name: &str) -> bool {
             .filter(|word| !word.is_empty() && !matches!(word.as_str(), "a" | "an" | "the"))
             .collect()
     };
-    words(title) == words(name)
+    // "Log out" says `logout` too.
+    words(title).concat() == words(name).concat()
 }
 
 /// The hints that differ from the specification's defaults (read-only false, destructive true,

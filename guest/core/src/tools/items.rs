@@ -18,18 +18,14 @@ const NEW_TITLE: Field = Field::optional("title", Kind::Text { min: 1, max: 500 
 const DESCRIPTION: Field = Field::optional("description", Kind::Text { min: 0, max: 5000 }, "In Markdown.");
 pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name.");
 pub(super) const ASSIGNEE: Field = Field::optional("assigned_to", Kind::IdOrName, "User id or username.");
-pub(super) const TAGS: Field = Field::optional(
-    "tags",
-    Kind::Strings { max: 50, max_len: 255 },
-    "Replace the current tags.",
-);
+pub(super) const TAGS: Field = Field::optional("tags", Kind::Strings { max: 50, max_len: 255 }, "Replaces the tags.");
 const SPRINT: Field = Field::optional("sprint_id", Kind::NullableId, "Sprint id, or null for the backlog.");
 const Q: Field = Field::optional(
     "q",
     Kind::Text { min: 1, max: 200 },
-    "Words to find in titles, descriptions and tags.",
+    "Words in titles, descriptions or tags.",
 );
-const USER: Field = Field::required("user", Kind::IdOrName, "A member's user id or username.");
+const USER: Field = Field::required("user", Kind::IdOrName, "Member's id or username.");
 const BY_REF: &[Field] = &[
     Field::optional("project_id", Kind::Id, "Project id, with ref."),
     Field::optional(
@@ -63,7 +59,7 @@ macro_rules! resource_tools {
             ),
             fields: &[
                 SESSION,
-                Field::optional($id, Kind::Id, "Its id."),
+                Field::optional($id, Kind::Id, "Id."),
                 BY_REF[0],
                 BY_REF[1],
             ],
@@ -93,7 +89,7 @@ macro_rules! resource_tools {
                 $text,
                 " at the version you read (if it changed, nothing is deleted). This cannot be undone."
             ),
-            fields: &[SESSION, Field::required($id, Kind::Id, "Its id."), VERSION],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Id."), VERSION],
             output_schema: deleted_schema,
             annotations: Annotations::DELETE,
             run: |call, args| crud::delete(call, args, &$res),
@@ -107,9 +103,9 @@ macro_rules! resource_tools {
                 $article,
                 " ",
                 $text,
-                " (by user id or username)."
+                "."
             ),
-            fields: &[SESSION, Field::required($id, Kind::Id, "Its id."), USER],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Id."), USER],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, Some("user")),
@@ -119,7 +115,7 @@ macro_rules! resource_tools {
             name: concat!("unassign_", $noun),
             title: concat!("Unassign ", $article, " ", $text),
             description: concat!("Remove every assignee from ", $article, " ", $text, "."),
-            fields: &[SESSION, Field::required($id, Kind::Id, "Its id.")],
+            fields: &[SESSION, Field::required($id, Kind::Id, "Id.")],
             output_schema: full_schema,
             annotations: Annotations::UPDATE,
             run: |call, args| crud::assign(call, args, &$res, None),

@@ -108,7 +108,7 @@ pub const UPDATE_PROJECT: Tool = Tool {
     name: "update_project",
     title: "Update a project",
     description: "Change a project's name, description or visibility (admins only). Projects have no version in \
-        Taiga, so this tool takes none: the last write wins.",
+        Taiga: the last write wins.",
     fields: &[
         SESSION,
         PROJECT_ID,
@@ -125,7 +125,7 @@ pub const DELETE_PROJECT: Tool = Tool {
     name: "delete_project",
     title: "Delete a project",
     description: "Delete a project and everything in it (admins only). This cannot be undone. Projects have no \
-        version in Taiga, so this tool takes none.",
+        version in Taiga.",
     fields: &[SESSION, PROJECT_ID],
     output_schema: crate::tool::deleted_schema,
     annotations: Annotations::DELETE,

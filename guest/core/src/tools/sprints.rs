@@ -74,8 +74,7 @@ pub const CREATE_SPRINT: Tool = Tool {
 pub const UPDATE_SPRINT: Tool = Tool {
     name: "update_sprint",
     title: "Update a sprint",
-    description: "Rename a sprint or change its dates. Sprints have no version in Taiga, so this tool takes \
-        none: the last write wins.",
+    description: "Rename a sprint or change its dates. Sprints have no version in Taiga: the last write wins.",
     fields: &[
         SESSION,
         SPRINT_ID,
@@ -105,7 +104,7 @@ pub const DELETE_SPRINT: Tool = Tool {
 pub const CLOSE_SPRINT: Tool = Tool {
     name: "close_sprint",
     title: "Close a sprint",
-    description: "Mark a sprint closed. Sprints have no version in Taiga, so this tool takes none.",
+    description: "Mark a sprint closed. Sprints have no version in Taiga.",
     fields: &[SESSION, SPRINT_ID],
     output_schema: sprint_schema,
     annotations: Annotations::UPDATE,

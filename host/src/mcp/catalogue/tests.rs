@@ -122,7 +122,7 @@ fn a_shape_is_written_out_once_and_named_after() {
     assert_eq!(listed[1].output_schema, None);
     assert_eq!(
         listed[1].description.as_deref(),
-        Some("get_user_story. Result as `get_epic`'s.")
+        Some("get_user_story. Result: as `get_epic`.")
     );
     // Alone, a tool keeps its whole shape: it never points at a tool that is not listed.
     let alone = catalogue().listed(&tenant(&["get_user_story"], false), &None);
@@ -178,6 +178,7 @@ fn headers_narrow_and_never_widen() {
 fn a_title_that_only_repeats_the_name_is_left_out() {
     assert!(repeats_name("Create a user story", "create_user_story"));
     assert!(repeats_name("List issues", "list_issues"));
+    assert!(repeats_name("Log out", "logout"));
     assert!(!repeats_name(
         "Get a project's statuses, types and members",
         "get_project_metadata"
