@@ -454,15 +454,6 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
         tools.len(),
         tools_json.len()
     );
-    println!("\n## tools/list by toolset\n");
-    println!("| TAIGA_TOOLSETS | tools | bytes |\n|---|---|---|");
-    for toolset in TOOLSETS_MEASURED {
-        let bridge = spawn(&binary, &sim_url, &cache, &[("TAIGA_TOOLSETS", toolset)]).await?;
-        let listed = bridge.client.list_all_tools().await?;
-        let bytes = serde_json::to_vec(&json!({"tools": listed}))?.len();
-        println!("| {toolset} | {} | {bytes} |", listed.len());
-        bridge.client.cancel().await?;
-    }
 
     let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
     let login = call(
@@ -502,6 +493,15 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
         serde_json::to_vec(&story)?.len()
     );
     println!("| the same story straight from Taiga | {} |", raw_story.len());
+    println!("\n## tools/list by toolset\n");
+    println!("| TAIGA_TOOLSETS | tools | bytes |\n|---|---|---|");
+    for toolset in TOOLSETS_MEASURED {
+        let bridge = spawn(&binary, &sim_url, &cache, &[("TAIGA_TOOLSETS", toolset)]).await?;
+        let listed = bridge.client.list_all_tools().await?;
+        let bytes = serde_json::to_vec(&json!({"tools": listed}))?.len();
+        println!("| {toolset} | {} | {bytes} |", listed.len());
+        bridge.client.cancel().await?;
+    }
 
     // Per-call overhead over stdio.
     let rows = latency_calls(&session, project);
