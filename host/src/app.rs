@@ -7,9 +7,9 @@ use rmcp::ServiceExt;
 
 use crate::config::{Config, StoreBackend, Transport};
 use crate::http::{Health, HttpPolicy};
-use crate::mcp::{Audience, TaigaServer};
+use crate::mcp::{Audience, Catalogue, TaigaServer};
 use crate::metrics::Metrics;
-use crate::policy::{self, CatalogueEntry};
+use crate::policy;
 use crate::sandbox::{CallPolicy, ComponentSource, Identity, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
 use crate::tenants::{Tenant, TenantDefaults, Tenants, offered_tools};
@@ -137,19 +137,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics.clone(),
         config.call_slots,
     )?);
-    let catalogue: Arc<Vec<CatalogueEntry>> = Arc::new(
-        sandbox
-            .list_tools()
-            .await?
-            .into_iter()
-            .map(|tool| CatalogueEntry {
-                name: tool.name,
-                toolset: tool.toolset,
-                read_only: tool.annotations.read_only,
-                in_default: tool.in_default,
-            })
-            .collect(),
-    );
+    // Read once: the choices of tools, the tenants and the server all work from it.
+    let catalogue = Arc::new(Catalogue::new(sandbox.list_tools().await?)?);
     let tenants = match &config.tenants {
         Some(path) => {
             let defaults = TenantDefaults {
@@ -158,7 +147,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 allow_http_taiga: config.allow_http_taiga,
                 trust: config.taiga.trust.clone(),
                 tool_choice: config.tool_choice.clone(),
-                catalogue: catalogue.clone(),
+                catalogue: Arc::new(catalogue.entries().to_vec()),
             };
             let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
             Some(Arc::new(tenants))
@@ -175,7 +164,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let tools = offered_tools(
                 &config.tool_choice,
                 &policy::ENVIRONMENT_TOOLS,
-                &catalogue,
+                catalogue.entries(),
                 config.sign_in.identity.is_some(),
             )
             .map_err(|err| anyhow::anyhow!("{err}"))?;
@@ -199,8 +188,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         page_origin,
         config.sign_in_link,
     ));
-    let server = TaigaServer::new(sandbox, single.clone(), audience, metrics.clone())
-        .await?
+    let server = TaigaServer::new(sandbox, catalogue, single.clone(), audience, metrics.clone())
         .with_web_sign_in(web_sign_in.clone());
     let health = Health { store, metrics };
     let with_identity: Vec<Arc<Tenant>> = match &tenants {

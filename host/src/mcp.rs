@@ -30,7 +30,8 @@ use crate::web_sign_in::{Link, Unfinished, WebSignIn};
 
 mod catalogue;
 
-use catalogue::{Catalogue, Narrowing, offers};
+pub use catalogue::Catalogue;
+use catalogue::{Narrowing, offers};
 
 /// How long clients may keep `tools/list` and `server/discover`: a day. Within a process the list
 /// changes only when a tenants file is reloaded; a client that keeps it that long after such a
@@ -113,22 +114,22 @@ impl Drop for InFlightGuard {
 impl TaigaServer {
     /// Reads the catalogue once; it is constant for a component. `tenant` serves every call when
     /// given; otherwise each request must carry its authenticated tenant (see [`crate::http`]).
-    pub async fn new(
+    pub fn new(
         sandbox: Arc<Sandbox>,
+        tools: Arc<Catalogue>,
         tenant: Option<Arc<Tenant>>,
         audience: Audience,
         metrics: Arc<Metrics>,
-    ) -> anyhow::Result<Self> {
-        let tools = Catalogue::new(sandbox.list_tools().await?)?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             sandbox,
-            tools: Arc::new(tools),
+            tools,
             tenant,
             audience,
             metrics,
             in_flight: Arc::new(AtomicUsize::new(0)),
             web_sign_in: None,
-        })
+        }
     }
 
     /// Lets `login` without a password send the user to a sign-in page, for clients that open one.

@@ -39,6 +39,12 @@ impl Catalogue {
         Ok(Self { tools, entries })
     }
 
+    /// What choices of tools are made from: each tool's name, toolset, whether it only reads and
+    /// whether `default` offers it.
+    pub fn entries(&self) -> &[CatalogueEntry] {
+        &self.entries
+    }
+
     /// Whether the component has a tool of this name.
     pub fn knows(&self, name: &str) -> bool {
         self.entries.iter().any(|entry| entry.name == name)
