@@ -165,6 +165,20 @@ fn check_fields(
                     }
                 }
             }
+            "due_date" if !value.is_null() => {
+                if !value.as_str().is_some_and(is_date) {
+                    return Err(field_error(
+                        field,
+                        "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]",
+                    ));
+                }
+                value.clone()
+            }
+            "is_blocked" => Value::from(
+                value
+                    .as_bool()
+                    .ok_or_else(|| field_error(field, "Must be a valid boolean."))?,
+            ),
             "estimated_start" | "estimated_finish" => {
                 let text = value.as_str().unwrap_or_default();
                 if !is_date(text) {
@@ -205,6 +219,32 @@ fn is_date(text: &str) -> bool {
             .iter()
             .enumerate()
             .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+}
+
+/// taiga-back's `DueDateSerializerMixin.get_due_date_status`: "due soon" within 14 days.
+fn due_date_status(due_date: &Value, is_closed: bool) -> &'static str {
+    let Some(due) = due_date.as_str() else {
+        return "not_set";
+    };
+    let today = &now()[..10];
+    if is_closed {
+        "no_longer_applicable"
+    } else if due < today {
+        "past_due"
+    } else if days_between(today, due) <= 14 {
+        "due_soon"
+    } else {
+        "set"
+    }
+}
+
+/// Days from one `YYYY-MM-DD` date to a later one.
+fn days_between(from: &str, to: &str) -> i64 {
+    let day = |date: &str| {
+        let part = |range: std::ops::Range<usize>| date.get(range).and_then(|p| p.parse::<i64>().ok()).unwrap_or(0);
+        taiga_tools::time::days_from_civil(part(0..4), part(5..7) as u32, part(8..10) as u32)
+    };
+    day(to) - day(from)
 }
 
 fn order_stamp() -> Value {
@@ -438,7 +478,7 @@ impl State {
         let mut diff = Map::new();
         for (field, value) in changes.iter().filter(|(field, value)| item.get(field) != *value) {
             diff.insert(field.clone(), json!([item.get(field), value]));
-            if matches!(field.as_str(), "description" | "content") {
+            if matches!(field.as_str(), "description" | "content" | "blocked_note") {
                 let html = |v: &Value| markdown(v.as_str().unwrap_or_default());
                 diff.insert(format!("{field}_html"), json!([html(item.get(field)), html(value)]));
             }
@@ -465,6 +505,15 @@ impl State {
             let editions = stored.get("editions").as_i64().unwrap_or(1) + 1;
             stored.fields.insert("editions".into(), editions.into());
         }
+        self.record(kind, id, user, diff, comment);
+        Ok(())
+    }
+
+    /// Adds a history entry to an item, unless nothing changed and nothing was said.
+    pub fn record(&mut self, kind: ItemKind, id: i64, user: i64, diff: Map<String, Value>, comment: String) {
+        let Some(stored) = self.items.get_mut(&(kind, id)) else {
+            return;
+        };
         if !diff.is_empty() || !comment.is_empty() {
             let sequence = stored.history.len() + 1;
             stored.history.push(HistoryEntry {
@@ -475,7 +524,6 @@ impl State {
                 comment,
             });
         }
-        Ok(())
     }
 
     /// Deletes an item (no OCC, as in Taiga); milestone deletion detaches its items.
@@ -596,17 +644,21 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             ] {
                 body.insert(field.into(), item.fields.get(field).cloned().unwrap_or(default));
             }
-            body.insert("due_date_status".into(), "not_set".into());
+            body.insert(
+                "due_date_status".into(),
+                due_date_status(item.get("due_date"), is_closed).into(),
+            );
             body.insert("attachments".into(), json!([]));
             body.insert(
                 "total_comments".into(),
                 item.history.iter().filter(|e| !e.comment.is_empty()).count().into(),
             );
+            // Who asks is not known here: `is_watcher` and `is_voter` stay false (a guess for watchers).
             for field in ["is_watcher", "is_voter"] {
                 body.insert(field.into(), false.into());
             }
-            for field in ["total_watchers", "total_voters"] {
-                body.insert(field.into(), 0.into());
+            for (total, list) in [("total_watchers", "watchers"), ("total_voters", "voters")] {
+                body.insert(total.into(), item.get(list).as_array().map_or(0, Vec::len).into());
             }
             for field in ["ref", "version", "created_date", "modified_date", "subject"] {
                 body.insert(field.into(), item.get(field).clone());
@@ -634,7 +686,8 @@ pub fn render(state: &State, item: &Item, detail: bool) -> Value {
             }
             if detail {
                 let description = item.get("description").as_str().unwrap_or_default().to_owned();
-                body.insert("blocked_note_html".into(), "".into());
+                let note = item.get("blocked_note").as_str().unwrap_or_default();
+                body.insert("blocked_note_html".into(), markdown(note).into());
                 body.insert("description_html".into(), markdown(&description).into());
                 body.insert("description".into(), description.into());
                 if matches!(item.kind, ItemKind::Task | ItemKind::Issue) {
@@ -773,6 +826,20 @@ fn points_value(state: &State, project: i64, points_id: &Value) -> Option<f64> {
         .and_then(|p| p["value"].as_f64())
 }
 
+/// A story's points per role id, as numbers (roles estimated `?` have none).
+pub fn points_per_role(state: &State, story: &Item) -> Vec<(String, f64)> {
+    story
+        .get("points")
+        .as_object()
+        .map(|points| {
+            points
+                .iter()
+                .filter_map(|(role, id)| Some((role.clone(), points_value(state, story.project, id)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn total_points(state: &State, story: &Item) -> Value {
     let values: Vec<f64> = story
         .get("points")
@@ -864,18 +931,29 @@ pub fn markdown(text: &str) -> String {
         .join("\n")
 }
 
-/// Taiga's `values_diff`: text fields show a rendered diff instead of the raw values.
-fn values_diff(diff: &Map<String, Value>) -> Value {
+/// Taiga's `values_diff`: text fields show a rendered diff instead of the raw values; attachment
+/// and custom attribute changes are split into what is new, changed and deleted (recording 213).
+pub fn values_diff(state: &State, diff: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (field, change) in diff {
         match field.as_str() {
-            "description" | "content" => {
+            "milestone" => {
+                let name = |id: &Value| sprint_name(state, id);
+                out.insert(field.clone(), json!([name(&change[0]), name(&change[1])]));
+            }
+            "description" | "content" | "blocked_note" => {
                 let new = change[1].as_str().unwrap_or_default();
                 let old = change[0].as_str().unwrap_or_default();
-                let rendered = format!(
-                    "<del style=\"background:#ffe6e6;\">{old}</del><ins style=\"background:#e6ffe6;\">{new}</ins>"
-                );
+                let removed = if old.is_empty() {
+                    String::new()
+                } else {
+                    format!("<del style=\"background:#ffe6e6;\">{old}</del>")
+                };
+                let rendered = format!("{removed}<ins style=\"background:#e6ffe6;\">{new}</ins>");
                 out.insert(format!("{field}_diff"), json!([null, rendered]));
+            }
+            "attachments" | "custom_attributes" => {
+                out.insert(field.clone(), list_diff(field, &change[0], &change[1]));
             }
             _ => {
                 out.insert(field.clone(), change.clone());
@@ -885,9 +963,71 @@ fn values_diff(diff: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
+/// A sprint's name by id, null for none (history shows names where it stored ids).
+fn sprint_name(state: &State, id: &Value) -> Value {
+    id.as_i64()
+        .and_then(|id| state.item(ItemKind::Milestone, id))
+        .map_or(Value::Null, |sprint| sprint.get("name").clone())
+}
+
+fn list_diff(field: &str, old: &Value, new: &Value) -> Value {
+    let (old, new) = (
+        old.as_array().cloned().unwrap_or_default(),
+        new.as_array().cloned().unwrap_or_default(),
+    );
+    let find = |list: &[Value], id: &Value| list.iter().find(|entry| entry["id"] == *id).cloned();
+    let inserted = |text: &Value| {
+        format!(
+            "<ins style=\"background:#e6ffe6;\">{}</ins>",
+            text.as_str().unwrap_or_default()
+        )
+    };
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    for entry in &new {
+        match find(&old, &entry["id"]) {
+            None if field == "custom_attributes" => {
+                let mut entry = entry.clone();
+                entry["value_diff"] = inserted(&entry["value"]).into();
+                added.push(entry);
+            }
+            None => added.push(entry.clone()),
+            Some(before) if before != *entry && field == "custom_attributes" => changed.push(json!({
+                "name": entry["name"], "type": entry["type"],
+                "changes": {"value": [before["value"], entry["value"]]},
+                "value_diff": format!(
+                    "<del style=\"background:#ffe6e6;\">{}</del>{}",
+                    before["value"].as_str().unwrap_or_default(),
+                    inserted(&entry["value"])
+                ),
+            })),
+            Some(before) if before != *entry => changed.push(json!({
+                "url": entry["url"], "filename": entry["filename"], "thumb_url": "",
+                "changes": {"description": [before["description"], entry["description"]]},
+            })),
+            Some(_) => {}
+        }
+    }
+    let deleted: Vec<Value> = old
+        .iter()
+        .filter(|entry| find(&new, &entry["id"]).is_none())
+        .cloned()
+        .collect();
+    json!({"new": added, "changed": changed, "deleted": deleted})
+}
+
 /// The history entry body Taiga returns from `/history/<kind>/<id>`.
 pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
     let user = state.user(entry.user);
+    let mut values = json!({"users": {}});
+    if let Some(change) = entry.diff.get("milestone") {
+        let names: Map<String, Value> = [&change[0], &change[1]]
+            .into_iter()
+            .filter(|id| !id.is_null())
+            .map(|id| (id.to_string(), sprint_name(state, id)))
+            .collect();
+        values["milestone"] = Value::Object(names);
+    }
     json!({
         "id": entry.id,
         "user": {
@@ -903,8 +1043,8 @@ pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
         "key": format!("{}:{}", item.kind.history_key(), item.id),
         "diff": entry.diff,
         "snapshot": null,
-        "values": {"users": {}},
-        "values_diff": values_diff(&entry.diff),
+        "values": values,
+        "values_diff": values_diff(state, &entry.diff),
         "comment": entry.comment,
         "comment_html": if entry.comment.is_empty() { String::new() } else { markdown(&entry.comment) },
         "delete_comment_date": null,

@@ -31,6 +31,12 @@ pub struct State {
     pub wiki_links: Vec<serde_json::Value>,
     /// Attachments, as Taiga renders them plus a private `_kind` tag.
     pub attachments: Vec<serde_json::Value>,
+    /// The bytes of each attachment, by its `attached_file` path under `/media/`.
+    pub attachment_files: HashMap<String, Vec<u8>>,
+    /// Custom attribute definitions, as Taiga renders them plus a private `_kind` tag.
+    pub custom_attributes: Vec<serde_json::Value>,
+    /// Custom attribute values per item: `{attribute id: value}` and their own version.
+    pub custom_values: BTreeMap<(ItemKind, i64), (serde_json::Map<String, Value>, i64)>,
     /// The login `type` of the auth plugin installed besides `normal`, if any (`ldap`).
     pub auth_plugin: Option<String>,
     /// The plugin's directory (LDAP, Active Directory): users it signs in who may not be Taiga

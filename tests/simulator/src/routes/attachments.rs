@@ -2,12 +2,12 @@
 
 use axum::extract::{Multipart, Path};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
 use crate::model::ItemKind;
-use crate::model::{gravatar, now};
+use crate::model::now;
 use crate::request::{json_body, path_id};
 use crate::respond;
 
@@ -52,7 +52,7 @@ pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
 pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     let user = ctx.require_user()?;
     let mut fields = serde_json::Map::new();
-    let mut file: Option<(String, usize, String)> = None;
+    let mut file: Option<(String, Vec<u8>, String)> = None;
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -78,12 +78,12 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
             let digest = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
                 (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
             });
-            file = Some((file_name, bytes.len(), format!("{digest:016x}{:024x}", bytes.len())));
+            file = Some((file_name, bytes.to_vec(), format!("{digest:016x}{:024x}", bytes.len())));
         } else if let Ok(text) = field.text().await {
             fields.insert(name, Value::from(text));
         }
     }
-    let Some((name, size, sha1)) = file else {
+    let Some((name, bytes, sha1)) = file else {
         return Err(respond::required("attached_file"));
     };
     let project = fields
@@ -113,14 +113,21 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     let path = format!("attachments/{}/{}/{sha1}/{name}", &sha1[..1], &sha1[1..2]);
     let attachment = json!({
         "_kind": kind.path(),
-        "id": id, "project": item, "owner": user, "object_id": object, "name": name, "size": size,
+        "id": id, "project": item, "owner": user, "object_id": object, "name": name, "size": bytes.len(),
         "description": fields.get("description").cloned().unwrap_or_else(|| Value::from("")),
         "is_deprecated": false, "from_comment": false, "order": 0, "sha1": sha1,
         "attached_file": path, "created_date": stamp, "modified_date": stamp,
-        "url": format!("{}/media/{path}#{}", ctx.url.split("/api/").next().unwrap_or_default(), gravatar(&path)),
+        "url": format!(
+            "{}/media/{path}#_taiga-refresh={}:{id}",
+            ctx.url.split("/api/").next().unwrap_or_default(),
+            kind.history_name().unwrap_or_default()
+        ),
         "preview_url": Value::Null, "thumbnail_card_url": Value::Null,
     });
+    let before = history_entries(&state, kind, object);
+    state.attachment_files.insert(path, bytes);
     state.attachments.push(attachment.clone());
+    record(&mut state, kind, object, user, before);
     Ok(respond::created(public(&attachment)))
 }
 
@@ -133,6 +140,17 @@ pub async fn detail(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer 
         .iter()
         .find(|a| matches(a, kind) && a["id"] == id)
         .ok_or_else(|| respond::no_match("Attachment"))?;
+    let visible = attachment["project"]
+        .as_i64()
+        .and_then(|p| state.project(p))
+        .is_some_and(|p| state.can_view(p, ctx.user));
+    if !visible {
+        return Err(if ctx.user.is_none() {
+            respond::not_authenticated()
+        } else {
+            respond::forbidden()
+        });
+    }
     Ok(respond::ok(public(attachment)))
 }
 
@@ -157,6 +175,8 @@ pub async fn patch(ctx: Ctx, kind: ItemKind, Path(id): Path<String>, body: axum:
     let mut state = ctx.state();
     check_editable(&state, kind, id, user)?;
     let stamp = now();
+    let object = object_of(&state, kind, id);
+    let before = history_entries(&state, kind, object);
     let Some(attachment) = state.attachments.iter_mut().find(|a| matches(a, kind) && a["id"] == id) else {
         return Err(respond::forbidden());
     };
@@ -166,7 +186,9 @@ pub async fn patch(ctx: Ctx, kind: ItemKind, Path(id): Path<String>, body: axum:
         }
     }
     attachment["modified_date"] = stamp.into();
-    Ok(respond::ok(public(attachment)))
+    let answer = public(attachment);
+    record(&mut state, kind, object, user, before);
+    Ok(respond::ok(answer))
 }
 
 /// `PUT` is refused with Taiga's misleading message.
@@ -184,6 +206,74 @@ pub async fn delete(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer 
     let user = ctx.require_user()?;
     let mut state = ctx.state();
     check_editable(&state, kind, id, user)?;
+    let object = object_of(&state, kind, id);
+    let before = history_entries(&state, kind, object);
+    let removed: Vec<Value> = state
+        .attachments
+        .iter()
+        .filter(|a| matches(a, kind) && a["id"] == id)
+        .cloned()
+        .collect();
     state.attachments.retain(|a| !(matches(a, kind) && a["id"] == id));
+    for attachment in removed {
+        if let Some(path) = attachment["attached_file"].as_str() {
+            state.attachment_files.remove(path);
+        }
+    }
+    record(&mut state, kind, object, user, before);
     Ok(respond::no_content())
+}
+
+fn object_of(state: &crate::state::State, kind: ItemKind, id: i64) -> Option<i64> {
+    state
+        .attachments
+        .iter()
+        .find(|a| matches(a, kind) && a["id"] == id)
+        .and_then(|a| a["object_id"].as_i64())
+}
+
+/// An item's attachments as its history lists them (recording 213).
+fn history_entries(state: &crate::state::State, kind: ItemKind, object: Option<i64>) -> Value {
+    let entries: Vec<Value> = state
+        .attachments
+        .iter()
+        .filter(|a| matches(a, kind) && object.is_some_and(|o| a["object_id"] == o))
+        .map(|a| {
+            json!({
+                "id": a["id"], "url": a["url"].as_str().and_then(|u| u.split('#').next()),
+                "order": a["order"], "filename": a["name"], "description": a["description"],
+                "attached_file": a["attached_file"], "is_deprecated": a["is_deprecated"], "thumbnail_file": null,
+            })
+        })
+        .collect();
+    Value::Array(entries)
+}
+
+/// Adds the change of an item's attachments to its history.
+fn record(state: &mut crate::state::State, kind: ItemKind, object: Option<i64>, user: i64, before: Value) {
+    let after = history_entries(state, kind, object);
+    if let Some(object) = object.filter(|_| before != after) {
+        let mut diff = serde_json::Map::new();
+        diff.insert("attachments".into(), json!([before, after]));
+        state.record(kind, object, user, diff, String::new());
+    }
+}
+
+/// `GET /media/{path}`: an attachment's bytes, typed by its name. Taiga's web server serves these
+/// without asking who is reading (a protected-media setup adds a token; not simulated).
+pub async fn media(ctx: Ctx, Path(path): Path<String>) -> Response {
+    let bytes = ctx.state().attachment_files.get(&path).cloned();
+    match bytes {
+        Some(bytes) => {
+            let kind = match path.rsplit('.').next().unwrap_or_default() {
+                "txt" | "md" => "text/plain",
+                "json" => "application/json",
+                "png" => "image/png",
+                "pdf" => "application/pdf",
+                _ => "application/octet-stream",
+            };
+            ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response()
+        }
+        None => respond::html_not_found(&format!("/media/{path}")),
+    }
 }

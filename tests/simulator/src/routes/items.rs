@@ -184,7 +184,7 @@ pub async fn create(ctx: Ctx, kind: ItemKind, body: Bytes) -> Answer {
 }
 
 /// Finds a visible item, answering 404 / 401 / 403 as Taiga does.
-fn visible<'a>(state: &'a State, ctx: &Ctx, kind: ItemKind, id: i64) -> Result<&'a Item, Response> {
+pub fn visible<'a>(state: &'a State, ctx: &Ctx, kind: ItemKind, id: i64) -> Result<&'a Item, Response> {
     let item = state.item(kind, id).ok_or_else(|| respond::no_match(kind.model()))?;
     let project = state
         .project(item.project)

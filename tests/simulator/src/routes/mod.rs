@@ -1,19 +1,25 @@
 //! The routes, one module per Taiga resource.
 
+mod actions;
 mod attachments;
 pub mod auth;
 mod bulk;
+mod custom_attributes;
 mod epics;
 pub mod items;
 mod members;
 mod misc;
 mod projects;
+mod search;
+mod stats;
+mod timeline;
 
 use axum::Router;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post};
 
 use crate::model::ItemKind;
+use actions::Mark;
 
 use crate::context::Sim;
 use crate::respond;
@@ -39,6 +45,12 @@ pub fn router() -> Router<Sim> {
         .route("/api/v1/memberships", get(members::list).post(members::create))
         .route("/api/v1/memberships/{id}", get(members::detail).delete(members::delete))
         .route("/api/v1/history/{kind}/{id}", get(items::history))
+        .route("/api/v1/search", get(search::search))
+        .route("/api/v1/timeline/project/{id}", get(timeline::project))
+        .route("/api/v1/milestones/{id}/stats", get(stats::sprint))
+        .route("/api/v1/projects/{id}/stats", get(stats::project))
+        .route("/api/v1/issues/{id}/promote_to_user_story", post(actions::promote))
+        .route("/media/{*path}", get(attachments::media))
         .route("/api/v1/wiki/by_slug", get(items::wiki_by_slug))
         .route("/api/v1/userstories/bulk_create", post(bulk::create_stories))
         .route(
@@ -80,6 +92,37 @@ pub fn router() -> Router<Sim> {
             );
         if kind.has_ref() {
             router = router.route(&format!("{base}/by_ref"), get(move |ctx| items::by_ref(ctx, kind)));
+        }
+        if custom_attributes::KINDS.contains(&kind) {
+            let name = kind.history_name().unwrap_or_default();
+            router = router
+                .route(
+                    &format!("/api/v1/{name}-custom-attributes"),
+                    get(move |ctx| custom_attributes::list(ctx, kind))
+                        .post(move |ctx, body| custom_attributes::create(ctx, kind, body)),
+                )
+                .route(
+                    &format!("{base}/custom-attributes-values/{{id}}"),
+                    get(move |ctx, id| custom_attributes::values(ctx, kind, id))
+                        .patch(move |ctx, id, body| custom_attributes::set_values(ctx, kind, id, body)),
+                );
+            for (action, mark, on) in [
+                ("watch", Mark::Watch, true),
+                ("unwatch", Mark::Watch, false),
+                ("upvote", Mark::Vote, true),
+                ("downvote", Mark::Vote, false),
+            ] {
+                router = router.route(
+                    &format!("{base}/{{id}}/{action}"),
+                    post(move |ctx, id| actions::mark(ctx, kind, mark, on, id)),
+                );
+            }
+            for (list, mark) in [("watchers", Mark::Watch), ("voters", Mark::Vote)] {
+                router = router.route(
+                    &format!("{base}/{{id}}/{list}"),
+                    get(move |ctx, id| actions::users(ctx, kind, mark, id)),
+                );
+            }
         }
         if kind != ItemKind::Milestone {
             router = router
