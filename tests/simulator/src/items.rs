@@ -931,16 +931,18 @@ pub fn markdown(text: &str) -> String {
         .join("\n")
 }
 
-/// Taiga's `values_diff`: text fields show a rendered diff instead of the raw values; attachment
-/// and custom attribute changes are split into what is new, changed and deleted (recording 213).
-pub fn values_diff(state: &State, diff: &Map<String, Value>) -> Value {
+/// Taiga's `values_diff`: sprints, statuses, priorities, severities and types by name (recordings
+/// 92, 103, 213); text fields show a rendered diff instead of the raw values; attachment and
+/// custom attribute changes are split into what is new, changed and deleted (recording 213).
+pub fn values_diff(state: &State, item: &Item, diff: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (field, change) in diff {
+        if let Some(names) = diff_names(state, item, field) {
+            let name = |id: &Value| names.get(&id.to_string()).cloned().unwrap_or(Value::Null);
+            out.insert(field.clone(), json!([name(&change[0]), name(&change[1])]));
+            continue;
+        }
         match field.as_str() {
-            "milestone" => {
-                let name = |id: &Value| sprint_name(state, id);
-                out.insert(field.clone(), json!([name(&change[0]), name(&change[1])]));
-            }
             "description" | "content" | "blocked_note" => {
                 let new = change[1].as_str().unwrap_or_default();
                 let old = change[0].as_str().unwrap_or_default();
@@ -963,11 +965,24 @@ pub fn values_diff(state: &State, diff: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
-/// A sprint's name by id, null for none (history shows names where it stored ids).
-fn sprint_name(state: &State, id: &Value) -> Value {
-    id.as_i64()
-        .and_then(|id| state.item(ItemKind::Milestone, id))
-        .map_or(Value::Null, |sprint| sprint.get("name").clone())
+/// For a field history shows by name (the sprint, or one of the item's project lookups), the
+/// names by id as Taiga freezes them in an entry's `values` (recordings 92 and 103).
+fn diff_names(state: &State, item: &Item, field: &str) -> Option<Map<String, Value>> {
+    if field == "milestone" {
+        let sprints = state
+            .items
+            .values()
+            .filter(|sprint| sprint.kind == ItemKind::Milestone && sprint.project == item.project);
+        return Some(sprints.map(|s| (s.id.to_string(), s.get("name").clone())).collect());
+    }
+    let (_, lookup) = item.kind.lookups().iter().find(|(name, _)| *name == field)?;
+    let entries = lookup_items(state, item.project, *lookup);
+    Some(
+        entries
+            .iter()
+            .map(|e| (e["id"].to_string(), e["name"].clone()))
+            .collect(),
+    )
 }
 
 fn list_diff(field: &str, old: &Value, new: &Value) -> Value {
@@ -1020,13 +1035,20 @@ fn list_diff(field: &str, old: &Value, new: &Value) -> Value {
 pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
     let user = state.user(entry.user);
     let mut values = json!({"users": {}});
-    if let Some(change) = entry.diff.get("milestone") {
-        let names: Map<String, Value> = [&change[0], &change[1]]
-            .into_iter()
-            .filter(|id| !id.is_null())
-            .map(|id| (id.to_string(), sprint_name(state, id)))
-            .collect();
-        values["milestone"] = Value::Object(names);
+    for (field, change) in &entry.diff {
+        if let Some(names) = diff_names(state, item, field) {
+            let used: Map<String, Value> = [&change[0], &change[1]]
+                .into_iter()
+                .filter(|id| !id.is_null())
+                .map(|id| {
+                    (
+                        id.to_string(),
+                        names.get(&id.to_string()).cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            values[field] = Value::Object(used);
+        }
     }
     json!({
         "id": entry.id,
@@ -1044,7 +1066,7 @@ pub fn history_body(state: &State, item: &Item, entry: &HistoryEntry) -> Value {
         "diff": entry.diff,
         "snapshot": null,
         "values": values,
-        "values_diff": values_diff(state, &entry.diff),
+        "values_diff": values_diff(state, item, &entry.diff),
         "comment": entry.comment,
         "comment_html": if entry.comment.is_empty() { String::new() } else { markdown(&entry.comment) },
         "delete_comment_date": null,
@@ -1093,6 +1115,34 @@ mod tests {
         assert_eq!(
             issue["priority"],
             state.project(project).unwrap().lookups.defaults()["default_priority"]
+        );
+    }
+
+    /// Recording 92: a status change shows the statuses' names, and `values` holds them by id.
+    #[test]
+    fn history_names_statuses_as_taiga_does() {
+        let (mut state, admin, project) = state();
+        let id = state
+            .create_item(
+                ItemKind::Task,
+                admin,
+                &body(json!({"project": project, "subject": "a"})),
+            )
+            .unwrap();
+        let statuses = lookup_items(&state, project, Lookup::TaskStatus);
+        let (new, progress) = (&statuses[0], &statuses[1]);
+        let entry = HistoryEntry {
+            id: "e".into(),
+            user: admin,
+            created_at: now(),
+            diff: body(json!({"status": [new["id"], progress["id"]]})),
+            comment: String::new(),
+        };
+        let shown = history_body(&state, state.item(ItemKind::Task, id).unwrap(), &entry);
+        assert_eq!(shown["values_diff"]["status"], json!([new["name"], progress["name"]]));
+        assert_eq!(
+            shown["values"]["status"],
+            json!({new["id"].to_string(): new["name"], progress["id"].to_string(): progress["name"]})
         );
     }
 

@@ -197,6 +197,9 @@ pub struct Mount {
     /// holding the user `dana` (password `directory-pass`), who is no Taiga user until her first
     /// sign-in.
     pub auth_plugin: Option<String>,
+    /// Where attachments' files are served, as Taiga's `MEDIA_URL` setting says (a CDN, another
+    /// host); `None` serves them at `/media/` of Taiga's own origin.
+    pub media_url: Option<String>,
 }
 
 impl Mount {
@@ -226,6 +229,7 @@ impl Simulator {
         let base_path = mount.base_path()?;
         let shared = Arc::new(Shared::new(mount.tls.is_some()));
         seed.load(&mut shared.state());
+        shared.state().media_url = mount.media_url;
         if let Some(plugin) = mount.auth_plugin {
             let mut state = shared.state();
             state.auth_plugin = Some(plugin);

@@ -33,6 +33,10 @@ struct Flags {
     /// `dana` with the password `directory-pass`.
     #[arg(long)]
     auth_plugin: Option<String>,
+    /// Give attachments' urls under this address, as Taiga's `MEDIA_URL` setting does when files
+    /// are served by another host (`https://media.example.com/media`).
+    #[arg(long)]
+    media_url: Option<String>,
 }
 
 #[tokio::main]
@@ -47,6 +51,7 @@ async fn main() -> std::io::Result<()> {
         base_path: args.base_path,
         tls,
         auth_plugin: args.auth_plugin,
+        media_url: args.media_url,
     };
     let simulator = Simulator::start_on(address, args.seed, mount).await?;
     println!("taiga-sim listening on {}", simulator.url());

@@ -37,6 +37,9 @@ pub struct State {
     pub custom_attributes: Vec<serde_json::Value>,
     /// Custom attribute values per item: `{attribute id: value}` and their own version.
     pub custom_values: BTreeMap<(ItemKind, i64), (serde_json::Map<String, Value>, i64)>,
+    /// Taiga's `MEDIA_URL`, when attachments are served from elsewhere than `/media/` of the
+    /// request's origin (`Mount::media_url`).
+    pub media_url: Option<String>,
     /// The login `type` of the auth plugin installed besides `normal`, if any (`ldap`).
     pub auth_plugin: Option<String>,
     /// The plugin's directory (LDAP, Active Directory): users it signs in who may not be Taiga

@@ -111,6 +111,10 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     let id = state.next_id("attachment");
     let stamp = now();
     let path = format!("attachments/{}/{}/{sha1}/{name}", &sha1[..1], &sha1[1..2]);
+    let media = state
+        .media_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/media", ctx.url.split("/api/").next().unwrap_or_default()));
     let attachment = json!({
         "_kind": kind.path(),
         "id": id, "project": item, "owner": user, "object_id": object, "name": name, "size": bytes.len(),
@@ -118,8 +122,8 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
         "is_deprecated": false, "from_comment": false, "order": 0, "sha1": sha1,
         "attached_file": path, "created_date": stamp, "modified_date": stamp,
         "url": format!(
-            "{}/media/{path}#_taiga-refresh={}:{id}",
-            ctx.url.split("/api/").next().unwrap_or_default(),
+            "{}/{path}#_taiga-refresh={}:{id}",
+            media.trim_end_matches('/'),
             kind.history_name().unwrap_or_default()
         ),
         "preview_url": Value::Null, "thumbnail_card_url": Value::Null,

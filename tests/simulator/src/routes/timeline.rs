@@ -112,7 +112,7 @@ fn entries(state: &State, project: &Project) -> Vec<Value> {
                 state,
                 change.user,
                 &change.comment,
-                values_diff(state, &change.diff),
+                values_diff(state, item, &change.diff),
             ));
             all.push(entry(
                 project,
