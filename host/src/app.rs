@@ -25,6 +25,7 @@ pub fn settings(config: &Config) -> Settings {
         login_lockout_seconds: config.login_lockout.as_secs(),
         request_timeout_ms: u32::try_from(config.request_timeout.as_millis()).unwrap_or(u32::MAX),
         max_response_bytes: config.max_response_bytes,
+        max_attachment_bytes: config.max_attachment_bytes,
         login_type: config.sign_in.login_type.clone(),
         identity: config.sign_in.identity.as_ref().map(Identity::from),
     }

@@ -172,6 +172,11 @@ pub struct Cli {
     #[arg(long, env = "MAX_RESPONSE_MB", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_response_mb: u64,
 
+    /// Largest attachment a call uploads or reads back, in KiB. A file travels base64-encoded in a
+    /// JSON-RPC message, and Streamable HTTP takes messages up to 4 MiB: 2048 KiB at most.
+    #[arg(long, env = "MAX_ATTACHMENT_KB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=2048))]
+    pub max_attachment_kb: u64,
+
     /// Where sessions and login counters live: `memory` (this process only) or a Redis URL
     /// (`redis://host:6379/0`) shared by several replicas.
     #[arg(long, env = "SESSION_STORE", default_value = "memory")]
@@ -404,6 +409,8 @@ pub struct Config {
     pub call_timeout: Duration,
     /// Largest Taiga response read, in bytes.
     pub max_response_bytes: u64,
+    /// Largest attachment uploaded or read back, in bytes.
+    pub max_attachment_bytes: u64,
     /// Memory limit per call, in bytes.
     pub call_memory_bytes: usize,
     /// Calls that can run at once.
@@ -559,6 +566,7 @@ impl Cli {
             session_cleanup_interval: Duration::from_secs(self.session_cleanup_interval),
             call_timeout: Duration::from_secs(self.call_timeout.unwrap_or(self.request_timeout * 2)),
             max_response_bytes: self.max_response_mb * 1024 * 1024,
+            max_attachment_bytes: self.max_attachment_kb * 1024,
             call_memory_bytes: usize::try_from(self.call_memory_mb * 1024 * 1024).unwrap_or(usize::MAX),
             call_slots: self.call_slots,
             log_level: self.log_level,
@@ -596,6 +604,7 @@ mod tests {
         assert_eq!(config.call_timeout, Duration::from_secs(60));
         assert_eq!(config.login_lockout, Duration::from_secs(900));
         assert_eq!(config.max_response_bytes, 16 * 1024 * 1024);
+        assert_eq!(config.max_attachment_bytes, 1024 * 1024);
     }
 
     #[test]

@@ -503,6 +503,7 @@ mod tests {
                 login_lockout_seconds: 60,
                 request_timeout_ms: 1000,
                 max_response_bytes: 1024,
+                max_attachment_bytes: 1024,
                 login_type: "normal".to_owned(),
                 identity: None,
             },

@@ -57,6 +57,7 @@ impl Guest for Component {
                 login_lockout_seconds: context.settings.login_lockout_seconds,
                 request_timeout_ms: context.settings.request_timeout_ms,
                 max_response_bytes: context.settings.max_response_bytes,
+                max_attachment_bytes: context.settings.max_attachment_bytes,
                 login_type: context.settings.login_type,
                 identity: context.settings.identity.map(|identity| match identity {
                     WitIdentity::Password(credentials) => Identity::Password {

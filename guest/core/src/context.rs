@@ -17,6 +17,8 @@ pub struct Settings {
     pub request_timeout_ms: u32,
     /// Largest Taiga response body read, in bytes.
     pub max_response_bytes: u64,
+    /// Largest attachment uploaded or read back, in bytes.
+    pub max_attachment_bytes: u64,
     /// The `type` every sign-in posts to Taiga's `/auth`: `normal` or an auth plugin's.
     pub login_type: String,
     /// The deployment's own Taiga identity, for calls without a `session_id`.
@@ -67,6 +69,7 @@ impl Default for Settings {
             login_lockout_seconds: 900,
             request_timeout_ms: 30_000,
             max_response_bytes: 16 * 1024 * 1024,
+            max_attachment_bytes: 1024 * 1024,
             login_type: "normal".to_owned(),
             identity: None,
         }

@@ -28,7 +28,7 @@ pub const PAGE_SIZE: Field = Field::optional(
     "Default 30.",
 );
 /// The `all` argument.
-pub const ALL: Field = Field::optional("all", Kind::Bool, "Every page (up to 1000 items).");
+pub const ALL: Field = Field::optional("all", Kind::Bool, "All pages, up to 1000 items.");
 
 fn fetch(
     api: &Api<'_>,

@@ -129,6 +129,8 @@ pub const COMPACT_ITEM: Compact = Compact {
         "milestone_name",
         "milestone_slug",
         "is_closed",
+        "is_blocked",
+        "due_date",
     ],
     map: compact_item,
     page: Some(compact_item_page),
@@ -159,6 +161,10 @@ struct ItemRow {
     milestone_slug: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     is_closed: Option<Value>,
+    #[serde(default)]
+    is_blocked: Value,
+    #[serde(default)]
+    due_date: Value,
 }
 
 impl ItemRow {
@@ -178,6 +184,13 @@ impl ItemRow {
         if let Some(is_closed) = self.is_closed {
             out.insert("is_closed".into(), is_closed);
         }
+        // Shown only when they say something: most items are neither blocked nor due.
+        if self.is_blocked == true {
+            out.insert("is_blocked".into(), self.is_blocked);
+        }
+        if !self.due_date.is_null() {
+            out.insert("due_date".into(), self.due_date);
+        }
         Value::Object(out)
     }
 }
@@ -195,6 +208,8 @@ pub fn compact_item(item: &Value) -> Value {
         milestone_name: item.get("milestone_name").cloned(),
         milestone_slug: item.get("milestone_slug").cloned(),
         is_closed: item.get("is_closed").cloned(),
+        is_blocked: item["is_blocked"].clone(),
+        due_date: item["due_date"].clone(),
     }
     .into_compact()
 }
@@ -264,7 +279,9 @@ pub fn full_item(item: &Value) -> Value {
         ("total_points", "total_points"),
         ("total_comments", "total_comments"),
         ("is_blocked", "is_blocked"),
+        ("blocked_note", "blocked_note"),
         ("due_date", "due_date"),
+        ("due_date_status", "due_date_status"),
         ("created_date", "created_date"),
         ("modified_date", "modified_date"),
     ] {
@@ -368,7 +385,9 @@ pub fn compact_schema() -> Value {
             "ref": {"type": "integer"},
             "title": {"type": "string"},
             "status": {"type": ["string", "null"]},
-            "version": {"type": "integer"}
+            "version": {"type": "integer"},
+            "is_blocked": {"type": "boolean"},
+            "due_date": {"type": "string", "format": "date"}
         },
         "required": ["id", "title"]
     })
@@ -426,7 +445,7 @@ pub const USER_STORY: Resource = Resource {
     history: Some("userstory"),
     statuses: Some("us_statuses"),
     both: &[map("sprint_id", "milestone", Conv::Sprint)],
-    fields: &[],
+    fields: BLOCKED_AND_DUE,
     filters: &[map("epic_id", "epic", Conv::Plain), TAG_FILTER, TEXT_FILTER],
     compact: COMPACT_ITEM,
     full: full_item,
@@ -444,7 +463,7 @@ pub const TASK: Resource = Resource {
         map("user_story_id", "user_story", Conv::Plain),
         map("sprint_id", "milestone", Conv::Sprint),
     ],
-    fields: &[],
+    fields: BLOCKED_AND_DUE,
     filters: &[],
     compact: COMPACT_ITEM,
     full: full_item,
@@ -463,7 +482,7 @@ pub const ISSUE: Resource = Resource {
         map("severity", "severity", Conv::Lookup("severities")),
         map("type", "type", Conv::Lookup("issue_types")),
     ],
-    fields: &[],
+    fields: BLOCKED_AND_DUE,
     filters: &[TAG_FILTER, TEXT_FILTER],
     compact: COMPACT_ITEM,
     full: full_item,
@@ -483,6 +502,14 @@ pub const EPIC: Resource = Resource {
     compact: COMPACT_ITEM,
     full: full_item,
 };
+
+/// Whether an item is blocked, why, and when it is due: written by stories, tasks and issues.
+/// Taiga filters lists on none of them.
+const BLOCKED_AND_DUE: &[Mapping] = &[
+    map("is_blocked", "is_blocked", Conv::Plain),
+    map("blocked_note", "blocked_note", Conv::Plain),
+    map("due_date", "due_date", Conv::Plain),
+];
 
 /// The `tags` filter of item lists.
 const TAG_FILTER: Mapping = map("tags", "tags", Conv::Tags);

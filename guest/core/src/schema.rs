@@ -51,6 +51,13 @@ pub enum Kind {
     },
     /// A positive id, or null to mean "none" (the backlog, no assignee).
     NullableId,
+    /// A calendar date `YYYY-MM-DD`, or null to clear it.
+    NullableDate,
+    /// An object of at most `max` names, each to a string, number, boolean or null.
+    Values {
+        /// Most entries.
+        max: usize,
+    },
 }
 
 /// One named input field.
@@ -108,6 +115,8 @@ impl Field {
                 "type": "array", "minItems": 1, "maxItems": max, "items": {"type": "integer", "minimum": 1}
             }),
             Kind::NullableId => json!({"type": ["integer", "null"], "minimum": 1}),
+            Kind::NullableDate => json!({"type": ["string", "null"], "format": "date"}),
+            Kind::Values { max } => json!({"type": "object", "maxProperties": max}),
         };
         schema["description"] = Value::from(self.description);
         schema

@@ -70,6 +70,38 @@ impl TaigaUrl {
         rest.find('/').map_or("", |start| &rest[start..])
     }
 
+    /// The origin, `scheme://host[:port]`, without the base path.
+    pub fn origin(&self) -> &str {
+        &self.0[..self.0.len() - self.base_path().len()]
+    }
+
+    /// `url` without its fragment, if it is on this server's origin (same scheme, host and port)
+    /// and its path has no dot segment, backslash, space or control character. Taiga answers with
+    /// URLs (an attachment's `url`) that the bridge then fetches: one pointing anywhere else would
+    /// make the bridge a proxy into the operator's network (SSRF).
+    pub fn same_origin(&self, url: &str) -> Result<String, String> {
+        let url = url.split('#').next().unwrap_or_default();
+        let refused = || {
+            format!(
+                "`{url}` is not on {}; the bridge fetches files only from the session's Taiga",
+                self.origin()
+            )
+        };
+        let (scheme, rest) = url.split_once("://").ok_or_else(refused)?;
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(authority_end);
+        let origin = format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase());
+        if origin != self.origin() || !path.starts_with('/') {
+            return Err(refused());
+        }
+        let path_only = path.split('?').next().unwrap_or_default();
+        let dot_segment = path_only.split('/').any(|segment| matches!(segment, "." | ".."));
+        if dot_segment || path.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control()) {
+            return Err(refused());
+        }
+        Ok(format!("{origin}{path}"))
+    }
+
     /// The absolute URL of an API path such as `/projects/3`.
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.0)
@@ -223,11 +255,40 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
         self.send(Method::Delete, path, None, what).map(drop)
     }
 
+    /// POST a `multipart/form-data` body (built by [`Multipart`]) and parse the JSON answer.
+    pub fn post_multipart(&self, path: &str, form: &Multipart, what: &str) -> ToolResult<Value> {
+        let body = Body {
+            content_type: form.content_type(),
+            bytes: form.body(),
+        };
+        let request = self.request(Method::Post, self.base.api(path), Some(body), self.max_response_bytes);
+        parse_optional_json(&self.exchange(&request, what)?)
+    }
+
+    /// GET a file at an absolute URL on the session's Taiga origin (see [`TaigaUrl::same_origin`]),
+    /// reading at most `max_bytes` of it.
+    pub fn download(&self, url: &str, max_bytes: u64, what: &str) -> ToolResult<HttpResponse> {
+        let url = self
+            .base
+            .same_origin(url)
+            .map_err(|message| ToolError::new(ErrorCode::HostNotAllowed, message))?;
+        let request = self.request(Method::Get, url, None, max_bytes);
+        self.exchange(&request, what)
+    }
+
     fn send(&self, method: Method, path: &str, body: Option<&Value>, what: &str) -> ToolResult<HttpResponse> {
-        let request = self.request(method, path, body);
+        let body = body.map(|body| Body {
+            content_type: "application/json".to_owned(),
+            bytes: body.to_string().into_bytes(),
+        });
+        let request = self.request(method, self.base.api(path), body, self.max_response_bytes);
+        self.exchange(&request, what)
+    }
+
+    fn exchange(&self, request: &HttpRequest, what: &str) -> ToolResult<HttpResponse> {
         let response = self
             .platform
-            .send(&request)
+            .send(request)
             .map_err(|err| transport_error(err, self.base))?;
         if (200..300).contains(&response.status) {
             Ok(response)
@@ -235,6 +296,101 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
             Err(status_error(&response, what))
         }
     }
+}
+
+/// A request body with its type.
+struct Body {
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// A `multipart/form-data` body (RFC 7578) of text fields and one file, as `curl -F` and Python
+/// `requests` send it. Hand-written: the few lines it takes keep a multipart crate out of the
+/// component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Multipart {
+    boundary: String,
+    fields: Vec<(String, String)>,
+    file: Option<(String, String, String, Vec<u8>)>,
+}
+
+impl Multipart {
+    /// An empty form whose parts are separated by `--<boundary>`; `boundary` must not occur in
+    /// any part (see [`Multipart::boundary_for`]).
+    pub fn new(boundary: String) -> Self {
+        Self {
+            boundary,
+            fields: Vec::new(),
+            file: None,
+        }
+    }
+
+    /// A boundary made of `random` hex that does not occur in `content`.
+    pub fn boundary_for(mut random: impl FnMut() -> [u8; 16], content: &[u8]) -> String {
+        loop {
+            let hex: String = random().iter().map(|byte| format!("{byte:02x}")).collect();
+            let boundary = format!("taiga-mcp-{hex}");
+            if !content
+                .windows(boundary.len())
+                .any(|window| window == boundary.as_bytes())
+            {
+                return boundary;
+            }
+        }
+    }
+
+    /// Adds a text field.
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.fields.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the file part: field name, file name, MIME type and bytes.
+    pub fn file(mut self, name: &str, file_name: &str, mime: &str, bytes: Vec<u8>) -> Self {
+        self.file = Some((name.to_owned(), file_name.to_owned(), mime.to_owned(), bytes));
+        self
+    }
+
+    /// The `Content-Type` header value.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, value) in &self.fields {
+            out.extend_from_slice(
+                format!(
+                    "--{}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                    self.boundary,
+                    quoted(name)
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, file_name, mime, bytes)) = &self.file {
+            out.extend_from_slice(
+                format!(
+                    "--{}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {mime}\r\n\r\n",
+                    self.boundary,
+                    quoted(name),
+                    quoted(file_name)
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        out
+    }
+}
+
+/// A header parameter value as browsers write it in `Content-Disposition` (WHATWG's multipart
+/// encoding): `"` as `%22`, CR and LF as `%0D` and `%0A`, so that a name cannot end its header.
+fn quoted(value: &str) -> String {
+    value.replace('"', "%22").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// `User-Agent` of every request: a plain client names itself, and proxies and WAFs in front of
@@ -245,7 +401,7 @@ impl<P: Platform + ?Sized> Taiga<'_, P> {
     /// The request as it goes on the wire. A body carries its `Content-Length`: Taiga (Django)
     /// reads a body by that header only, so a chunked body without it arrives empty (recordings
     /// 178-180). A request without a body carries neither.
-    fn request(&self, method: Method, path: &str, body: Option<&Value>) -> HttpRequest {
+    fn request(&self, method: Method, url: String, body: Option<Body>, max_response_bytes: u64) -> HttpRequest {
         let mut headers = vec![
             ("accept".to_owned(), "application/json".to_owned()),
             ("user-agent".to_owned(), USER_AGENT.to_owned()),
@@ -254,9 +410,8 @@ impl<P: Platform + ?Sized> Taiga<'_, P> {
             headers.push(("authorization".to_owned(), format!("Bearer {token}")));
         }
         let body = match body {
-            Some(body) => {
-                let bytes = body.to_string().into_bytes();
-                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+            Some(Body { content_type, bytes }) => {
+                headers.push(("content-type".to_owned(), content_type));
                 headers.push(("content-length".to_owned(), bytes.len().to_string()));
                 bytes
             }
@@ -264,11 +419,11 @@ impl<P: Platform + ?Sized> Taiga<'_, P> {
         };
         HttpRequest {
             method,
-            url: self.base.api(path),
+            url,
             headers,
             body,
             timeout_ms: self.timeout_ms,
-            max_response_bytes: self.max_response_bytes,
+            max_response_bytes,
         }
     }
 }
@@ -631,6 +786,82 @@ mod tests {
         let with_body: Vec<Method> = sent.iter().filter(|r| !r.body.is_empty()).map(|r| r.method).collect();
         assert_eq!(with_body, [Method::Post, Method::Patch]);
         assert_eq!(sent[0].body.len(), body.to_string().len(), "bytes, not characters");
+    }
+
+    /// A multipart upload goes with its length, its boundary in its type, and the file as sent;
+    /// a boundary never occurs in the content.
+    #[test]
+    fn multipart_uploads_carry_their_length_and_boundary() {
+        let platform = crate::testing::FakePlatform::new();
+        platform.respond(|_| Ok(response(201, "{\"id\": 1}", &[])));
+        let base = TaigaUrl::parse("https://taiga.example.com").unwrap();
+        let taiga = Taiga::new(&platform, &base, 1000, 1 << 20).with_token("t");
+        let content = b"line one\r\n--not-a-boundary\r\n\x00\xff".to_vec();
+        let form = Multipart::new("b0undary".to_owned())
+            .text("object_id", "7")
+            .text("description", "say \"hi\"")
+            .file("attached_file", "notes\".txt", "text/plain", content.clone());
+        taiga.post_multipart("/userstories/attachments", &form, "x").unwrap();
+        let sent = &platform.sent.borrow()[0];
+        let header = |name: &str| sent.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        assert_eq!(
+            header("content-type").as_deref(),
+            Some("multipart/form-data; boundary=b0undary")
+        );
+        assert_eq!(header("content-length"), Some(sent.body.len().to_string()));
+        assert_eq!(sent.url, "https://taiga.example.com/api/v1/userstories/attachments");
+        let mut expected = b"--b0undary\r\nContent-Disposition: form-data; name=\"object_id\"\r\n\r\n7\r\n\
+            --b0undary\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nsay \"hi\"\r\n\
+            --b0undary\r\nContent-Disposition: form-data; name=\"attached_file\"; filename=\"notes%22.txt\"\r\n\
+            Content-Type: text/plain\r\n\r\n"
+            .to_vec();
+        expected.extend_from_slice(&content);
+        expected.extend_from_slice(b"\r\n--b0undary--\r\n");
+        assert_eq!(sent.body, expected);
+        let mut draws = [[b'a'; 16], [b'b'; 16]].into_iter();
+        let taken = format!("taiga-mcp-{}", "61".repeat(16));
+        let boundary = Multipart::boundary_for(|| draws.next().unwrap(), taken.as_bytes());
+        assert_eq!(boundary, format!("taiga-mcp-{}", "62".repeat(16)));
+    }
+
+    /// Files are fetched from the session's origin only; anything else is refused before a request.
+    #[test]
+    fn downloads_stay_on_the_session_origin() {
+        let base = TaigaUrl::parse("https://taiga.example.com/taiga").unwrap();
+        assert_eq!(base.origin(), "https://taiga.example.com");
+        assert_eq!(
+            base.same_origin("https://TAIGA.example.com/media/a/b/notes.txt#_taiga-refresh=userstory:1"),
+            Ok("https://taiga.example.com/media/a/b/notes.txt".to_owned())
+        );
+        assert_eq!(
+            base.same_origin("https://taiga.example.com/media/x.txt?token=abc"),
+            Ok("https://taiga.example.com/media/x.txt?token=abc".to_owned())
+        );
+        for refused in [
+            "http://taiga.example.com/media/x.txt",
+            "https://taiga.example.com:8443/media/x.txt",
+            "https://taiga.example.com.evil.test/media/x.txt",
+            "https://evil.test/media/x.txt",
+            "https://taiga.example.com@evil.test/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://taiga.example.com/media/../../admin",
+            "https://taiga.example.com/media/a\\b",
+            "https://taiga.example.com",
+            "file:///etc/passwd",
+            "/media/x.txt",
+        ] {
+            assert!(base.same_origin(refused).is_err(), "{refused}");
+        }
+        let platform = crate::testing::FakePlatform::new();
+        platform.respond(|_| Ok(response(200, "secret", &[])));
+        let taiga = Taiga::new(&platform, &base, 1000, 1 << 20);
+        let err = taiga.download("http://10.0.0.1/x", 100, "attachment 1").unwrap_err();
+        assert_eq!(err.code, ErrorCode::HostNotAllowed);
+        assert!(platform.sent.borrow().is_empty(), "nothing sent for a foreign url");
+        taiga
+            .download("https://taiga.example.com/media/x.txt", 100, "attachment 1")
+            .unwrap();
+        assert_eq!(platform.sent.borrow()[0].max_response_bytes, 100);
     }
 
     /// Every error Taiga answered in the recordings, by number, and the code it maps to.

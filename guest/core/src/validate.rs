@@ -125,7 +125,7 @@ fn check_value(field: &Field, value: &Value) -> ToolResult<()> {
                 format!("must be one of {}", choices.join(", ")),
             )),
         },
-        Kind::Date => {
+        Kind::Date | Kind::NullableDate => {
             let text = value
                 .as_str()
                 .ok_or_else(|| ToolError::invalid(name, "must be a date string YYYY-MM-DD"))?;
@@ -163,6 +163,21 @@ fn check_value(field: &Field, value: &Value) -> ToolResult<()> {
                 seen.push(item.clone());
             }
             Ok(())
+        }
+        Kind::Values { max } => {
+            let values = value
+                .as_object()
+                .ok_or_else(|| ToolError::invalid(name, "must be an object of names to values"))?;
+            if values.len() > max {
+                return Err(ToolError::invalid(name, format!("must have at most {max} entries")));
+            }
+            match values.iter().find(|(_, value)| value.is_array() || value.is_object()) {
+                Some((key, _)) => Err(ToolError::invalid(
+                    name,
+                    format!("`{key}` must be a string, number, true/false or null"),
+                )),
+                None => Ok(()),
+            }
         }
         Kind::SessionId => {
             let text = value

@@ -116,6 +116,8 @@ fn field_type(tool: &Tool, field: &Field, enums: &BTreeMap<(&str, &str), Enum>) 
         Kind::Strings { .. } => ("list<string>".to_owned(), "Vec<String>".to_owned()),
         Kind::Ids { .. } => ("list<u32>".to_owned(), "Vec<u32>".to_owned()),
         Kind::NullableId => ("id-or-none".to_owned(), "IdOrNone".to_owned()),
+        Kind::NullableDate => ("date-or-none".to_owned(), "DateOrNone".to_owned()),
+        Kind::Values { .. } => ("json-object".to_owned(), "JsonObject".to_owned()),
     };
     if field.required {
         (wit, rust)
@@ -134,6 +136,8 @@ fn bounds(kind: Kind) -> Option<String> {
         Kind::Date => Some("YYYY-MM-DD".to_owned()),
         Kind::Strings { max, max_len } => Some(format!("at most {max}, each at most {max_len} characters")),
         Kind::Ids { max } => Some(format!("1 to {max} distinct positive ids")),
+        Kind::NullableDate => Some("YYYY-MM-DD, or none".to_owned()),
+        Kind::Values { max } => Some(format!("at most {max} names")),
         Kind::SessionId | Kind::Version | Kind::Bool | Kind::IdOrName | Kind::Choice(_) | Kind::NullableId => None,
     }
 }
@@ -171,7 +175,11 @@ pub fn wit() -> String {
     out.push_str("    /// A Taiga object by id, or by name (a status, priority, severity, type, role or username).\n");
     out.push_str("    variant id-or-name {\n        id(u32),\n        name(string),\n    }\n\n");
     out.push_str("    /// A Taiga object by id, or none (the backlog, no assignee).\n");
-    out.push_str("    variant id-or-none {\n        none,\n        id(u32),\n    }\n");
+    out.push_str("    variant id-or-none {\n        none,\n        id(u32),\n    }\n\n");
+    out.push_str("    /// A date `YYYY-MM-DD`, or none to clear it.\n");
+    out.push_str("    variant date-or-none {\n        none,\n        date(string),\n    }\n\n");
+    out.push_str("    /// A JSON object as text, e.g. `{\"Customer\": \"ACME\"}`.\n");
+    out.push_str("    record json-object {\n        text: string,\n    }\n");
     let mut written = Vec::new();
     for item in enums.values() {
         if written.contains(&item.name) {
@@ -241,7 +249,7 @@ pub fn rust() -> String {
     };
     let _ = writeln!(
         out,
-        "use crate::bindings::{{Guest, IdOrName, IdOrNone, {}}};\nuse crate::{{Arg, Gateway, run}};\n",
+        "use crate::bindings::{{DateOrNone, Guest, IdOrName, IdOrNone, JsonObject, {}}};\nuse crate::{{Arg, Gateway, run}};\n",
         used.join(", ")
     );
     out.push_str("impl Guest for Gateway {\n");

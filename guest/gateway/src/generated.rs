@@ -3,7 +3,7 @@
 
 //! The typed exports, each forwarding its parameters to the tool as JSON arguments.
 
-use crate::bindings::{Guest, IdOrName, IdOrNone, Resource, Template, Visibility};
+use crate::bindings::{DateOrNone, Guest, IdOrName, IdOrNone, JsonObject, AddCommentResource, DeleteAttachmentResource, GetAttachmentResource, GetCustomValuesResource, GetItemHistoryResource, ListAttachmentsResource, ListCommentsResource, ListCustomAttributesResource, SetCustomValuesResource, Template, UnwatchItemResource, UpdateAttachmentResource, UploadAttachmentResource, Visibility, WatchItemResource};
 use crate::{Arg, Gateway, run};
 
 impl Guest for Gateway {
@@ -70,11 +70,11 @@ impl Guest for Gateway {
     fn taiga_get_user_story(user_story_id: Option<u32>, project_id: Option<u32>, ref_: Option<u32>) -> Result<String, String> {
         run("get_user_story", vec![("user_story_id", user_story_id.arg()), ("project_id", project_id.arg()), ("ref", ref_.arg())])
     }
-    fn taiga_create_user_story(project_id: u32, title: String, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, sprint_id: Option<u32>, points: Option<IdOrName>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("create_user_story", vec![("project_id", project_id.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("sprint_id", sprint_id.arg()), ("points", points.arg()), ("tags", tags.arg())])
+    fn taiga_create_user_story(project_id: u32, title: String, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, sprint_id: Option<u32>, points: Option<IdOrName>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<String>) -> Result<String, String> {
+        run("create_user_story", vec![("project_id", project_id.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("sprint_id", sprint_id.arg()), ("points", points.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
-    fn taiga_update_user_story(user_story_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, sprint_id: Option<IdOrNone>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("update_user_story", vec![("user_story_id", user_story_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("sprint_id", sprint_id.arg()), ("tags", tags.arg())])
+    fn taiga_update_user_story(user_story_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, sprint_id: Option<IdOrNone>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<DateOrNone>) -> Result<String, String> {
+        run("update_user_story", vec![("user_story_id", user_story_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("sprint_id", sprint_id.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
     fn taiga_delete_user_story(user_story_id: u32, version: u32) -> Result<String, String> {
         run("delete_user_story", vec![("user_story_id", user_story_id.arg()), ("version", version.arg())])
@@ -100,11 +100,11 @@ impl Guest for Gateway {
     fn taiga_get_task(task_id: Option<u32>, project_id: Option<u32>, ref_: Option<u32>) -> Result<String, String> {
         run("get_task", vec![("task_id", task_id.arg()), ("project_id", project_id.arg()), ("ref", ref_.arg())])
     }
-    fn taiga_create_task(project_id: Option<u32>, user_story_id: Option<u32>, title: String, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("create_task", vec![("project_id", project_id.arg()), ("user_story_id", user_story_id.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg())])
+    fn taiga_create_task(project_id: Option<u32>, user_story_id: Option<u32>, title: String, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<String>) -> Result<String, String> {
+        run("create_task", vec![("project_id", project_id.arg()), ("user_story_id", user_story_id.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
-    fn taiga_update_task(task_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, user_story_id: Option<u32>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("update_task", vec![("task_id", task_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("user_story_id", user_story_id.arg()), ("tags", tags.arg())])
+    fn taiga_update_task(task_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, user_story_id: Option<u32>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<DateOrNone>) -> Result<String, String> {
+        run("update_task", vec![("task_id", task_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("user_story_id", user_story_id.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
     fn taiga_delete_task(task_id: u32, version: u32) -> Result<String, String> {
         run("delete_task", vec![("task_id", task_id.arg()), ("version", version.arg())])
@@ -121,11 +121,11 @@ impl Guest for Gateway {
     fn taiga_get_issue(issue_id: Option<u32>, project_id: Option<u32>, ref_: Option<u32>) -> Result<String, String> {
         run("get_issue", vec![("issue_id", issue_id.arg()), ("project_id", project_id.arg()), ("ref", ref_.arg())])
     }
-    fn taiga_create_issue(project_id: u32, title: String, description: Option<String>, priority: Option<IdOrName>, severity: Option<IdOrName>, type_: Option<IdOrName>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("create_issue", vec![("project_id", project_id.arg()), ("title", title.arg()), ("description", description.arg()), ("priority", priority.arg()), ("severity", severity.arg()), ("type", type_.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg())])
+    fn taiga_create_issue(project_id: u32, title: String, description: Option<String>, priority: Option<IdOrName>, severity: Option<IdOrName>, type_: Option<IdOrName>, status: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<String>) -> Result<String, String> {
+        run("create_issue", vec![("project_id", project_id.arg()), ("title", title.arg()), ("description", description.arg()), ("priority", priority.arg()), ("severity", severity.arg()), ("type", type_.arg()), ("status", status.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
-    fn taiga_update_issue(issue_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, priority: Option<IdOrName>, severity: Option<IdOrName>, type_: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>) -> Result<String, String> {
-        run("update_issue", vec![("issue_id", issue_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("priority", priority.arg()), ("severity", severity.arg()), ("type", type_.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg())])
+    fn taiga_update_issue(issue_id: u32, version: u32, title: Option<String>, description: Option<String>, status: Option<IdOrName>, priority: Option<IdOrName>, severity: Option<IdOrName>, type_: Option<IdOrName>, assigned_to: Option<IdOrName>, tags: Option<Vec<String>>, is_blocked: Option<bool>, blocked_note: Option<String>, due_date: Option<DateOrNone>) -> Result<String, String> {
+        run("update_issue", vec![("issue_id", issue_id.arg()), ("version", version.arg()), ("title", title.arg()), ("description", description.arg()), ("status", status.arg()), ("priority", priority.arg()), ("severity", severity.arg()), ("type", type_.arg()), ("assigned_to", assigned_to.arg()), ("tags", tags.arg()), ("is_blocked", is_blocked.arg()), ("blocked_note", blocked_note.arg()), ("due_date", due_date.arg())])
     }
     fn taiga_delete_issue(issue_id: u32, version: u32) -> Result<String, String> {
         run("delete_issue", vec![("issue_id", issue_id.arg()), ("version", version.arg())])
@@ -169,22 +169,70 @@ impl Guest for Gateway {
     fn taiga_delete_wiki_page(wiki_page_id: u32, version: u32) -> Result<String, String> {
         run("delete_wiki_page", vec![("wiki_page_id", wiki_page_id.arg()), ("version", version.arg())])
     }
-    fn taiga_add_comment(resource: Resource, id: u32, text: String) -> Result<String, String> {
+    fn taiga_add_comment(resource: AddCommentResource, id: u32, text: String) -> Result<String, String> {
         run("add_comment", vec![("resource", resource.arg()), ("id", id.arg()), ("text", text.arg())])
     }
-    fn taiga_list_comments(resource: Resource, id: u32) -> Result<String, String> {
+    fn taiga_list_comments(resource: ListCommentsResource, id: u32) -> Result<String, String> {
         run("list_comments", vec![("resource", resource.arg()), ("id", id.arg())])
+    }
+    fn taiga_list_attachments(resource: ListAttachmentsResource, id: u32) -> Result<String, String> {
+        run("list_attachments", vec![("resource", resource.arg()), ("id", id.arg())])
+    }
+    fn taiga_upload_attachment(resource: UploadAttachmentResource, id: u32, file_name: String, text: Option<String>, base64: Option<String>, description: Option<String>) -> Result<String, String> {
+        run("upload_attachment", vec![("resource", resource.arg()), ("id", id.arg()), ("file_name", file_name.arg()), ("text", text.arg()), ("base64", base64.arg()), ("description", description.arg())])
+    }
+    fn taiga_update_attachment(resource: UpdateAttachmentResource, attachment_id: u32, description: Option<String>, is_deprecated: Option<bool>) -> Result<String, String> {
+        run("update_attachment", vec![("resource", resource.arg()), ("attachment_id", attachment_id.arg()), ("description", description.arg()), ("is_deprecated", is_deprecated.arg())])
+    }
+    fn taiga_delete_attachment(resource: DeleteAttachmentResource, attachment_id: u32) -> Result<String, String> {
+        run("delete_attachment", vec![("resource", resource.arg()), ("attachment_id", attachment_id.arg())])
+    }
+    fn taiga_get_attachment(resource: GetAttachmentResource, attachment_id: u32) -> Result<String, String> {
+        run("get_attachment", vec![("resource", resource.arg()), ("attachment_id", attachment_id.arg())])
+    }
+    fn taiga_list_custom_attributes(project_id: u32, resource: ListCustomAttributesResource) -> Result<String, String> {
+        run("list_custom_attributes", vec![("project_id", project_id.arg()), ("resource", resource.arg())])
+    }
+    fn taiga_get_custom_values(resource: GetCustomValuesResource, id: u32) -> Result<String, String> {
+        run("get_custom_values", vec![("resource", resource.arg()), ("id", id.arg())])
+    }
+    fn taiga_set_custom_values(resource: SetCustomValuesResource, id: u32, version: u32, values: JsonObject) -> Result<String, String> {
+        run("set_custom_values", vec![("resource", resource.arg()), ("id", id.arg()), ("version", version.arg()), ("values", values.arg())])
+    }
+    fn taiga_promote_issue_to_user_story(issue_id: u32) -> Result<String, String> {
+        run("promote_issue_to_user_story", vec![("issue_id", issue_id.arg())])
+    }
+    fn taiga_watch_item(resource: WatchItemResource, id: u32) -> Result<String, String> {
+        run("watch_item", vec![("resource", resource.arg()), ("id", id.arg())])
+    }
+    fn taiga_unwatch_item(resource: UnwatchItemResource, id: u32) -> Result<String, String> {
+        run("unwatch_item", vec![("resource", resource.arg()), ("id", id.arg())])
+    }
+    fn taiga_search_project(project_id: u32, text: String) -> Result<String, String> {
+        run("search_project", vec![("project_id", project_id.arg()), ("text", text.arg())])
+    }
+    fn taiga_get_sprint_stats(sprint_id: u32) -> Result<String, String> {
+        run("get_sprint_stats", vec![("sprint_id", sprint_id.arg())])
+    }
+    fn taiga_get_project_stats(project_id: u32) -> Result<String, String> {
+        run("get_project_stats", vec![("project_id", project_id.arg())])
+    }
+    fn taiga_get_item_history(resource: GetItemHistoryResource, id: u32, page: Option<u32>, page_size: Option<u32>) -> Result<String, String> {
+        run("get_item_history", vec![("resource", resource.arg()), ("id", id.arg()), ("page", page.arg()), ("page_size", page_size.arg())])
+    }
+    fn taiga_get_project_timeline(project_id: u32, page: Option<u32>, page_size: Option<u32>) -> Result<String, String> {
+        run("get_project_timeline", vec![("project_id", project_id.arg()), ("page", page.arg()), ("page_size", page_size.arg())])
     }
 }
 
-impl Arg for Resource {
+impl Arg for AddCommentResource {
     fn arg(self) -> Option<serde_json::Value> {
         let text = match self {
-            Resource::UserStory => "user_story",
-            Resource::Task => "task",
-            Resource::Issue => "issue",
-            Resource::Epic => "epic",
-            Resource::Wiki => "wiki",
+            AddCommentResource::UserStory => "user_story",
+            AddCommentResource::Task => "task",
+            AddCommentResource::Issue => "issue",
+            AddCommentResource::Epic => "epic",
+            AddCommentResource::Wiki => "wiki",
         };
         Some(text.into())
     }
@@ -205,6 +253,157 @@ impl Arg for Visibility {
         let text = match self {
             Visibility::Private => "private",
             Visibility::Public => "public",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for DeleteAttachmentResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            DeleteAttachmentResource::UserStory => "user_story",
+            DeleteAttachmentResource::Task => "task",
+            DeleteAttachmentResource::Issue => "issue",
+            DeleteAttachmentResource::Epic => "epic",
+            DeleteAttachmentResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for GetAttachmentResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            GetAttachmentResource::UserStory => "user_story",
+            GetAttachmentResource::Task => "task",
+            GetAttachmentResource::Issue => "issue",
+            GetAttachmentResource::Epic => "epic",
+            GetAttachmentResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for GetCustomValuesResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            GetCustomValuesResource::UserStory => "user_story",
+            GetCustomValuesResource::Task => "task",
+            GetCustomValuesResource::Issue => "issue",
+            GetCustomValuesResource::Epic => "epic",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for GetItemHistoryResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            GetItemHistoryResource::UserStory => "user_story",
+            GetItemHistoryResource::Task => "task",
+            GetItemHistoryResource::Issue => "issue",
+            GetItemHistoryResource::Epic => "epic",
+            GetItemHistoryResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for ListAttachmentsResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            ListAttachmentsResource::UserStory => "user_story",
+            ListAttachmentsResource::Task => "task",
+            ListAttachmentsResource::Issue => "issue",
+            ListAttachmentsResource::Epic => "epic",
+            ListAttachmentsResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for ListCommentsResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            ListCommentsResource::UserStory => "user_story",
+            ListCommentsResource::Task => "task",
+            ListCommentsResource::Issue => "issue",
+            ListCommentsResource::Epic => "epic",
+            ListCommentsResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for ListCustomAttributesResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            ListCustomAttributesResource::UserStory => "user_story",
+            ListCustomAttributesResource::Task => "task",
+            ListCustomAttributesResource::Issue => "issue",
+            ListCustomAttributesResource::Epic => "epic",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for SetCustomValuesResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            SetCustomValuesResource::UserStory => "user_story",
+            SetCustomValuesResource::Task => "task",
+            SetCustomValuesResource::Issue => "issue",
+            SetCustomValuesResource::Epic => "epic",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for UnwatchItemResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            UnwatchItemResource::UserStory => "user_story",
+            UnwatchItemResource::Task => "task",
+            UnwatchItemResource::Issue => "issue",
+            UnwatchItemResource::Epic => "epic",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for UpdateAttachmentResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            UpdateAttachmentResource::UserStory => "user_story",
+            UpdateAttachmentResource::Task => "task",
+            UpdateAttachmentResource::Issue => "issue",
+            UpdateAttachmentResource::Epic => "epic",
+            UpdateAttachmentResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for UploadAttachmentResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            UploadAttachmentResource::UserStory => "user_story",
+            UploadAttachmentResource::Task => "task",
+            UploadAttachmentResource::Issue => "issue",
+            UploadAttachmentResource::Epic => "epic",
+            UploadAttachmentResource::Wiki => "wiki",
+        };
+        Some(text.into())
+    }
+}
+
+impl Arg for WatchItemResource {
+    fn arg(self) -> Option<serde_json::Value> {
+        let text = match self {
+            WatchItemResource::UserStory => "user_story",
+            WatchItemResource::Task => "task",
+            WatchItemResource::Issue => "issue",
+            WatchItemResource::Epic => "epic",
         };
         Some(text.into())
     }

@@ -27,7 +27,7 @@ mod bindings {
     });
 }
 
-use bindings::{IdOrName, IdOrNone};
+use bindings::{DateOrNone, IdOrName, IdOrNone, JsonObject};
 
 /// The component.
 struct Gateway;
@@ -90,6 +90,23 @@ impl Arg for IdOrNone {
             Self::None => Value::Null,
             Self::Id(id) => id.into(),
         })
+    }
+}
+
+impl Arg for DateOrNone {
+    fn arg(self) -> Option<Value> {
+        Some(match self {
+            Self::None => Value::Null,
+            Self::Date(date) => date.into(),
+        })
+    }
+}
+
+/// The object the text holds; text that is not one goes on as text, for the tool's own check
+/// to refuse by name.
+impl Arg for JsonObject {
+    fn arg(self) -> Option<Value> {
+        Some(serde_json::from_str::<Value>(&self.text).unwrap_or(Value::String(self.text)))
     }
 }
 

@@ -17,6 +17,7 @@ fn defaults() -> TenantDefaults {
             login_lockout_seconds: 900,
             request_timeout_ms: 30_000,
             max_response_bytes: 1 << 24,
+            max_attachment_bytes: 1 << 20,
             login_type: "normal".to_owned(),
             identity: None,
         },

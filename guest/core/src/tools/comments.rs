@@ -4,33 +4,11 @@ use serde_json::json;
 
 use crate::api::Api;
 use crate::crud;
-use crate::error::{ToolError, ToolResult};
-use crate::resource::Resource;
-use crate::resource::{EPIC, ISSUE, TASK, USER_STORY, WIKI};
 use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool};
-use crate::validate::Args;
+use crate::tools::target::{ITEM_ID, WITH_WIKI, resource, resource_field};
 
-const COMMENTABLE: &[&str] = &["user_story", "task", "issue", "epic", "wiki"];
-
-fn commentable(args: &Args) -> ToolResult<&'static Resource> {
-    Ok(match args.required_text("resource")? {
-        "user_story" => &USER_STORY,
-        "task" => &TASK,
-        "issue" => &ISSUE,
-        "epic" => &EPIC,
-        "wiki" => &WIKI,
-        _ => {
-            return Err(ToolError::invalid(
-                "resource",
-                format!("must be one of {}", COMMENTABLE.join(", ")),
-            ));
-        }
-    })
-}
-
-const RESOURCE: Field = Field::required("resource", Kind::Choice(COMMENTABLE), "What is commented on.");
-const ITEM_ID: Field = Field::required("id", Kind::Id, "Its id.");
+const RESOURCE: Field = resource_field(WITH_WIKI);
 
 pub const ADD_COMMENT: Tool = Tool {
     name: "add_comment",
@@ -58,7 +36,7 @@ pub const ADD_COMMENT: Tool = Tool {
         let api = Api::open(call, args)?;
         crud::add_comment(
             &api,
-            commentable(args)?,
+            resource(args, WITH_WIKI)?,
             args.required_int("id")?,
             args.required_text("text")?,
         )
@@ -80,6 +58,6 @@ pub const LIST_COMMENTS: Tool = Tool {
     annotations: Annotations::READ,
     run: |call, args| {
         let api = Api::open(call, args)?;
-        crud::list_comments(&api, commentable(args)?, args.required_int("id")?)
+        crud::list_comments(&api, resource(args, WITH_WIKI)?, args.required_int("id")?)
     },
 };

@@ -19,7 +19,12 @@ const DESCRIPTION: Field = Field::optional("description", Kind::Text { min: 0, m
 pub(super) const STATUS: Field = Field::optional("status", Kind::IdOrName, "Status id or name.");
 pub(super) const ASSIGNEE: Field = Field::optional("assigned_to", Kind::IdOrName, "User id or username.");
 pub(super) const TAGS: Field = Field::optional("tags", Kind::Strings { max: 50, max_len: 255 }, "Replaces the tags.");
+const INITIAL_TAGS: Field = Field::optional("tags", Kind::Strings { max: 50, max_len: 255 }, "Tags.");
 const SPRINT: Field = Field::optional("sprint_id", Kind::NullableId, "Sprint id, or null for the backlog.");
+const BLOCKED: Field = Field::optional("is_blocked", Kind::Bool, "Blocked.");
+const BLOCKED_NOTE: Field = Field::optional("blocked_note", Kind::Text { min: 0, max: 1000 }, "Why blocked.");
+const DUE_DATE: Field = Field::optional("due_date", Kind::Date, "Due date.");
+const DUE_DATE_CHANGE: Field = Field::optional("due_date", Kind::NullableDate, "Null clears it.");
 const Q: Field = Field::optional(
     "q",
     Kind::Text { min: 1, max: 200 },
@@ -143,15 +148,15 @@ fn no_sprint_and_backlog(args: &Args) -> ToolResult<Vec<(&'static str, Option<St
 pub const LIST_USER_STORIES: Tool = Tool {
     name: "list_user_stories",
     title: "List user stories",
-    description: "List a project's user stories, compact, 30 per page, filtered as the arguments say.",
+    description: "List a project's user stories, compact, 30 per page.",
     fields: &[
         SESSION,
         PROJECT,
         STATUS,
         ASSIGNEE,
         Field::optional("sprint_id", Kind::Id, "Only stories in this sprint."),
-        Field::optional("backlog", Kind::Bool, "Only stories in no sprint (the backlog)."),
-        Field::optional("epic_id", Kind::Id, "Only stories linked to this epic."),
+        Field::optional("backlog", Kind::Bool, "Only the backlog."),
+        Field::optional("epic_id", Kind::Id, "Only this epic's stories."),
         Field::optional(
             "tags",
             Kind::Strings { max: 20, max_len: 255 },
@@ -173,8 +178,8 @@ pub const LIST_USER_STORIES: Tool = Tool {
 pub const CREATE_USER_STORY: Tool = Tool {
     name: "create_user_story",
     title: "Create a user story",
-    description: "Create a user story in a project. Status, assignee and points accept names; the status defaults \
-        to the project's default.",
+    description: "Create a user story in a project. Status, assignee and points take names; the status defaults \
+        to the project's.",
     fields: &[
         SESSION,
         PROJECT,
@@ -182,13 +187,16 @@ pub const CREATE_USER_STORY: Tool = Tool {
         DESCRIPTION,
         STATUS,
         ASSIGNEE,
-        Field::optional("sprint_id", Kind::Id, "Sprint to put it in (default: the backlog)."),
+        Field::optional("sprint_id", Kind::Id, "Sprint id (default: the backlog)."),
         Field::optional(
             "points",
             Kind::IdOrName,
-            "Estimate for every estimating role: a points id or value, e.g. \"3\" or \"1/2\".",
+            "Points for every estimating role: id or value, e.g. \"3\" or \"1/2\".",
         ),
-        TAGS,
+        INITIAL_TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE,
     ],
     output_schema: full_schema,
     annotations: Annotations::CREATE,
@@ -218,8 +226,7 @@ fn create_user_story(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 pub const UPDATE_USER_STORY: Tool = Tool {
     name: "update_user_story",
     title: "Update a user story",
-    description: "Change a user story's title, description, status, assignee, sprint or tags, at the version you \
-        read.",
+    description: "Change a user story at the version you read; give only what changes.",
     fields: &[
         SESSION,
         Field::required("user_story_id", Kind::Id, "The user story id."),
@@ -230,6 +237,9 @@ pub const UPDATE_USER_STORY: Tool = Tool {
         ASSIGNEE,
         SPRINT,
         TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE_CHANGE,
     ],
     output_schema: full_schema,
     annotations: Annotations::UPDATE,
@@ -239,7 +249,7 @@ pub const UPDATE_USER_STORY: Tool = Tool {
 pub const LIST_TASKS: Tool = Tool {
     name: "list_tasks",
     title: "List tasks",
-    description: "List a project's tasks, compact, 30 per page, filtered as the arguments say.",
+    description: "List a project's tasks, compact, 30 per page.",
     fields: &[
         SESSION,
         PROJECT,
@@ -263,17 +273,16 @@ pub const CREATE_TASK: Tool = Tool {
         story's sprint.",
     fields: &[
         SESSION,
-        Field::optional(
-            "project_id",
-            Kind::Id,
-            "Project id (optional when user_story_id is given).",
-        ),
-        Field::optional("user_story_id", Kind::Id, "User story the task belongs to."),
+        Field::optional("project_id", Kind::Id, "Project id (or give user_story_id)."),
+        Field::optional("user_story_id", Kind::Id, "Its user story."),
         TITLE,
         DESCRIPTION,
         STATUS,
         ASSIGNEE,
-        TAGS,
+        INITIAL_TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE,
     ],
     output_schema: full_schema,
     annotations: Annotations::CREATE,
@@ -298,8 +307,7 @@ fn create_task(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 pub const UPDATE_TASK: Tool = Tool {
     name: "update_task",
     title: "Update a task",
-    description: "Change a task's title, description, status, assignee, user story or tags, at the version \
-        you read.",
+    description: "Change a task at the version you read; give only what changes.",
     fields: &[
         SESSION,
         Field::required("task_id", Kind::Id, "The task id."),
@@ -310,19 +318,27 @@ pub const UPDATE_TASK: Tool = Tool {
         ASSIGNEE,
         Field::optional("user_story_id", Kind::Id, "Move it under this user story."),
         TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE_CHANGE,
     ],
     output_schema: full_schema,
     annotations: Annotations::UPDATE,
     run: |call, args| crud::update(call, args, &TASK),
 };
 
-const PRIORITY: Field = Field::optional("priority", Kind::IdOrName, "Priority id or name (Low, Normal, High).");
-const SEVERITY: Field = Field::optional(
+// create_issue names Taiga's default choices once; list_issues and update_issue take the same.
+const PRIORITY: Field = Field::optional("priority", Kind::IdOrName, "Priority id or name.");
+const SEVERITY: Field = Field::optional("severity", Kind::IdOrName, "Severity id or name.");
+const ISSUE_TYPE: Field = Field::optional("type", Kind::IdOrName, "Issue type id or name.");
+const PRIORITY_WITH_NAMES: Field =
+    Field::optional("priority", Kind::IdOrName, "Priority id or name (Low, Normal, High).");
+const SEVERITY_WITH_NAMES: Field = Field::optional(
     "severity",
     Kind::IdOrName,
     "Severity id or name (Wishlist, Minor, Normal, Important, Critical).",
 );
-const ISSUE_TYPE: Field = Field::optional(
+const ISSUE_TYPE_WITH_NAMES: Field = Field::optional(
     "type",
     Kind::IdOrName,
     "Issue type id or name (Bug, Question, Enhancement).",
@@ -331,7 +347,7 @@ const ISSUE_TYPE: Field = Field::optional(
 pub const LIST_ISSUES: Tool = Tool {
     name: "list_issues",
     title: "List issues",
-    description: "List a project's issues, compact, newest first, 30 per page, filtered as the arguments say.",
+    description: "List a project's issues, compact, newest first, 30 per page.",
     fields: &[
         SESSION,
         PROJECT,
@@ -358,19 +374,22 @@ pub const LIST_ISSUES: Tool = Tool {
 pub const CREATE_ISSUE: Tool = Tool {
     name: "create_issue",
     title: "Create an issue",
-    description: "Report an issue in a project. Priority, severity, type and status take names or ids and default \
-        to the project's defaults.",
+    description: "Report an issue in a project. Priority, severity, type and status take names or ids; each \
+        defaults to the project's.",
     fields: &[
         SESSION,
         PROJECT,
         TITLE,
         DESCRIPTION,
-        PRIORITY,
-        SEVERITY,
-        ISSUE_TYPE,
+        PRIORITY_WITH_NAMES,
+        SEVERITY_WITH_NAMES,
+        ISSUE_TYPE_WITH_NAMES,
         STATUS,
         ASSIGNEE,
-        TAGS,
+        INITIAL_TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE,
     ],
     output_schema: full_schema,
     annotations: Annotations::CREATE,
@@ -380,8 +399,7 @@ pub const CREATE_ISSUE: Tool = Tool {
 pub const UPDATE_ISSUE: Tool = Tool {
     name: "update_issue",
     title: "Update an issue",
-    description: "Change an issue's title, description, status, priority, severity, type, assignee or tags, at the \
-        version you read.",
+    description: "Change an issue at the version you read; give only what changes.",
     fields: &[
         SESSION,
         Field::required("issue_id", Kind::Id, "The issue id."),
@@ -394,6 +412,9 @@ pub const UPDATE_ISSUE: Tool = Tool {
         ISSUE_TYPE,
         ASSIGNEE,
         TAGS,
+        BLOCKED,
+        BLOCKED_NOTE,
+        DUE_DATE_CHANGE,
     ],
     output_schema: full_schema,
     annotations: Annotations::UPDATE,
@@ -405,7 +426,7 @@ const COLOR: Field = Field::optional("color", Kind::Text { min: 7, max: 7 }, "Co
 pub const LIST_EPICS: Tool = Tool {
     name: "list_epics",
     title: "List epics",
-    description: "List a project's epics, compact, 30 per page, filtered as the arguments say.",
+    description: "List a project's epics, compact, 30 per page.",
     fields: &[SESSION, PROJECT, STATUS, ASSIGNEE, Q, PAGE, PAGE_SIZE, ALL],
     output_schema: list_output,
     annotations: Annotations::READ,
@@ -416,7 +437,16 @@ pub const CREATE_EPIC: Tool = Tool {
     name: "create_epic",
     title: "Create an epic",
     description: "Create an epic in a project (the project needs its epics module on in Taiga's UI to show it).",
-    fields: &[SESSION, PROJECT, TITLE, DESCRIPTION, STATUS, ASSIGNEE, COLOR, TAGS],
+    fields: &[
+        SESSION,
+        PROJECT,
+        TITLE,
+        DESCRIPTION,
+        STATUS,
+        ASSIGNEE,
+        COLOR,
+        INITIAL_TAGS,
+    ],
     output_schema: full_schema,
     annotations: Annotations::CREATE,
     run: |call, args| crud::create(call, args, &EPIC, args.required_int("project_id")?, Map::new()),

@@ -1,11 +1,18 @@
 //! The tool catalogue as data, and the dispatcher that validates arguments and runs a tool.
 
+mod actions;
+mod activity;
+mod attachments;
 mod bulk;
 mod comments;
+mod custom_fields;
 mod items;
 mod projects;
+mod reports;
+mod search;
 mod session;
 mod sprints;
+mod target;
 mod wiki;
 
 use serde_json::{Map, Value};
@@ -80,6 +87,22 @@ pub fn catalogue() -> &'static [Tool] {
         wiki::DELETE_WIKI_PAGE,
         comments::ADD_COMMENT,
         comments::LIST_COMMENTS,
+        attachments::LIST_ATTACHMENTS,
+        attachments::UPLOAD_ATTACHMENT,
+        attachments::UPDATE_ATTACHMENT,
+        attachments::DELETE_ATTACHMENT,
+        attachments::GET_ATTACHMENT,
+        custom_fields::LIST_CUSTOM_ATTRIBUTES,
+        custom_fields::GET_CUSTOM_VALUES,
+        custom_fields::SET_CUSTOM_VALUES,
+        actions::PROMOTE_ISSUE_TO_USER_STORY,
+        actions::WATCH_ITEM,
+        actions::UNWATCH_ITEM,
+        search::SEARCH_PROJECT,
+        reports::GET_SPRINT_STATS,
+        reports::GET_PROJECT_STATS,
+        activity::GET_ITEM_HISTORY,
+        activity::GET_PROJECT_TIMELINE,
     ];
     TOOLS
 }
@@ -210,6 +233,42 @@ pub const TOOLSETS: &[Toolset] = &[
         name: "comments",
         description: "Comments on stories, tasks, issues, epics and wiki pages.",
         tools: &["add_comment", "list_comments"],
+    },
+    Toolset {
+        name: "attachments",
+        description: "Files attached to stories, tasks, issues, epics and wiki pages.",
+        tools: &[
+            "list_attachments",
+            "upload_attachment",
+            "update_attachment",
+            "delete_attachment",
+            "get_attachment",
+        ],
+    },
+    Toolset {
+        name: "custom_fields",
+        description: "Custom fields of stories, tasks, issues and epics: definitions and values.",
+        tools: &["list_custom_attributes", "get_custom_values", "set_custom_values"],
+    },
+    Toolset {
+        name: "actions",
+        description: "Promote an issue to a user story; watch and unwatch items.",
+        tools: &["promote_issue_to_user_story", "watch_item", "unwatch_item"],
+    },
+    Toolset {
+        name: "search",
+        description: "Text search across a project.",
+        tools: &["search_project"],
+    },
+    Toolset {
+        name: "reports",
+        description: "Sprint burndown and project totals.",
+        tools: &["get_sprint_stats", "get_project_stats"],
+    },
+    Toolset {
+        name: "activity",
+        description: "An item's history and a project's timeline.",
+        tools: &["get_item_history", "get_project_timeline"],
     },
 ];
 

@@ -25,7 +25,7 @@ pub const LIST_PROJECTS: Tool = Tool {
         Field::optional(
             "member_only",
             Kind::Bool,
-            "Only projects the user is a member of (default true); false adds every one they can see.",
+            "Default true: only the user's own projects; false adds all they can see.",
         ),
     ],
     output_schema: || list_schema(project_summary_schema()),
@@ -55,8 +55,8 @@ pub const GET_PROJECT: Tool = Tool {
 pub const GET_PROJECT_METADATA: Tool = Tool {
     name: "get_project_metadata",
     title: "Get a project's statuses, types and members",
-    description: "What other tools need about a project, in one call: its statuses (of stories, tasks, issues, \
-        epics), priorities, severities, issue types, points, roles and members, each with id and name.",
+    description: "What other tools need about a project, in one call: the choices of each kind (statuses, \
+        priorities...) and its members, each with id and name.",
     fields: &[SESSION, PROJECT_ID],
     output_schema: || {
         json!({

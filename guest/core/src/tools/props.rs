@@ -180,6 +180,8 @@ fn valid_arguments(tool: &Tool) -> Value {
             field.required
                 || (field.kind == Kind::Id && !matches!(field.name, "ref" | "project_id"))
                 || (tool.name == "login" && field.name != "host")
+                // Tools that need one of several optional fields.
+                || matches!((tool.name, field.name), ("upload_attachment", "text") | ("update_attachment", "description"))
         })
         .map(|field| {
             let value = match field.kind {
@@ -190,7 +192,8 @@ fn valid_arguments(tool: &Tool) -> Value {
                 Kind::Integer { min, .. } => json!(min),
                 Kind::Bool => json!(true),
                 Kind::Choice(choices) => json!(choices[0]),
-                Kind::Date => json!("2026-01-05"),
+                Kind::Date | Kind::NullableDate => json!("2026-01-05"),
+                Kind::Values { .. } => json!({"Customer": "x"}),
                 Kind::Strings { .. } => json!(["x"]),
                 Kind::Ids { .. } => json!([1]),
             };

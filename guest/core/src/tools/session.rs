@@ -15,14 +15,14 @@ use crate::validate::Args;
 pub const LOGIN: Tool = Tool {
     name: "login",
     title: "Log in to Taiga",
-    description: "Sign in to Taiga first, and again on SESSION_INVALID or SESSION_EXPIRED; returns the session_id \
-        other tools take. Leave out the password: the user signs in on a page the bridge opens, so the password \
-        stays out of this conversation. Ask for it only if the call says this client cannot open that page.",
+    description: "Sign in first, and again on SESSION_INVALID or SESSION_EXPIRED; returns the session_id other \
+        tools take. Leave out the password: the user then signs in on a page the bridge opens, out of this \
+        conversation. Ask for it only if the call says this client cannot open that page.",
     fields: &[
         Field::optional(
             "username",
             Kind::Text { min: 1, max: 255 },
-            "Taiga username or email; needed with a password, filled in on the sign-in page.",
+            "Taiga username or email (with a password; else typed on the sign-in page).",
         ),
         Field::optional(
             "password",
@@ -32,14 +32,14 @@ pub const LOGIN: Tool = Tool {
         Field::optional(
             "host",
             Kind::Text { min: 1, max: 255 },
-            "Taiga server URL; default: the bridge's own. Must be on its allow-list.",
+            "Taiga server URL (default: the bridge's). Must be on its allow-list.",
         ),
     ],
     output_schema: || {
         json!({
             "type": "object",
             "properties": {
-                "session_id": {"type": "string", "description": "Pass this to every other tool."},
+                "session_id": {"type": "string"},
                 "username": {"type": "string"},
                 "expires_at": {"type": "string", "format": "date-time"}
             },
@@ -58,7 +58,7 @@ pub const LOGIN: Tool = Tool {
 pub const LOGOUT: Tool = Tool {
     name: "logout",
     title: "Log out",
-    description: "End a session at once. Later calls with this session_id answer SESSION_INVALID.",
+    description: "End the session now; later calls with its session_id answer SESSION_INVALID.",
     fields: &[SESSION],
     output_schema: || {
         json!({
@@ -79,7 +79,7 @@ pub const LOGOUT: Tool = Tool {
 pub const SESSION_STATUS: Tool = Tool {
     name: "session_status",
     title: "Session status",
-    description: "Whether the session is active, whose it is, and when it began, was last used and ends.",
+    description: "Whether the session is active, whose it is, when it began, was last used and ends.",
     fields: &[SESSION],
     output_schema: || {
         json!({

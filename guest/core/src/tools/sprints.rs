@@ -24,7 +24,7 @@ fn check_dates(args: &Args) -> ToolResult<()> {
 pub const LIST_SPRINTS: Tool = Tool {
     name: "list_sprints",
     title: "List sprints",
-    description: "List a project's sprints, latest first, with their dates, story counts and points.",
+    description: "List a project's sprints, latest first.",
     fields: &[
         SESSION,
         PROJECT,
