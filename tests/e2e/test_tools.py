@@ -27,6 +27,10 @@ EXPECTED_TOOLS = {
     "list_sprints", "get_sprint", "create_sprint", "update_sprint", "delete_sprint", "close_sprint",
     "list_wiki_pages", "get_wiki_page", "create_wiki_page", "update_wiki_page", "delete_wiki_page",
     "add_comment", "list_comments",
+    "list_attachments", "upload_attachment", "update_attachment", "delete_attachment", "get_attachment",
+    "list_custom_attributes", "get_custom_values", "set_custom_values",
+    "promote_issue_to_user_story", "watch_item", "unwatch_item",
+    "search_project", "get_sprint_stats", "get_project_stats", "get_item_history", "get_project_timeline",
 }
 
 

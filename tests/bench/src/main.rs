@@ -399,8 +399,25 @@ struct Setup {
 /// The choices whose `tools/list` size the bench reports: the two named sets, then each toolset
 /// (which always comes with the session tools).
 const TOOLSETS_MEASURED: &[&str] = &[
-    "default", "all", "session", "projects", "members", "epics", "stories", "bulk", "tasks", "issues", "sprints",
-    "wiki", "comments",
+    "default",
+    "all",
+    "session",
+    "projects",
+    "members",
+    "epics",
+    "stories",
+    "bulk",
+    "tasks",
+    "issues",
+    "sprints",
+    "wiki",
+    "comments",
+    "attachments",
+    "custom_fields",
+    "actions",
+    "search",
+    "reports",
+    "activity",
 ];
 
 /// Start-up, context cost, per-call latency, the large list and memory, through one stdio client.

@@ -91,7 +91,7 @@ impl Bench {
         Ok(samples)
     }
 
-    /// `list-tools`: pure computation in the guest (59 tools and their schemas), no I/O.
+    /// `list-tools`: pure computation in the guest (75 tools and their schemas), no I/O.
     async fn time_catalogue(&self, calls: usize) -> anyhow::Result<Vec<Duration>> {
         let mut samples = Vec::with_capacity(calls);
         for _ in 0..calls {
@@ -144,6 +144,7 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
                     login_lockout_seconds: 60,
                     request_timeout_ms: 30_000,
                     max_response_bytes: 16 << 20,
+                    max_attachment_bytes: 1 << 20,
                     login_type: "normal".to_owned(),
                     identity: None,
                 },
