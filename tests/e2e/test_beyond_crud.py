@@ -298,7 +298,7 @@ async def test_item_history_and_project_timeline(simulator: Simulator, cache_dir
         history = await s("get_item_history", resource="user_story", id=story["id"])
         newest, changed = history["items"][0], history["items"][1]
         assert newest["comment"] == "Looks good" and newest["author"] == "admin"
-        assert changed["changes"]["subject"] == ["Draft", "Final"]
+        assert changed["changes"]["title"] == ["Draft", "Final"]
         assert changed["changes"]["status"] == ["New", "In progress"]
         assert newest["at"] >= changed["at"]
         first = await s("get_item_history", resource="user_story", id=story["id"], page_size=1)

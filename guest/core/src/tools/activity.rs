@@ -10,9 +10,18 @@ use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool, list_schema};
 use crate::tools::target::{ITEM_ID, WITH_WIKI, resource, resource_field};
 
-/// Taiga's `values_diff` as `{field: [old, new]}`: rendered text diffs (`description_diff`) and
-/// their HTML (`*_html`) become `"changed"`; attachment and custom field changes are summed up
-/// by file and field name.
+/// Taiga's field names that the bridge's tools call otherwise.
+fn bridge_name(field: &str) -> &str {
+    match field {
+        "subject" => "title",
+        "milestone" => "sprint",
+        other => other,
+    }
+}
+
+/// Taiga's `values_diff` as `{field: [old, new]}` under the bridge's field names: rendered text
+/// diffs (`description_diff`) and their HTML (`*_html`) become `"changed"`; attachment and custom
+/// field changes are summed up by file and field name.
 pub fn compact_diff(values_diff: &Value) -> Value {
     let mut out = Map::new();
     for (field, change) in values_diff.as_object().into_iter().flatten() {
@@ -52,7 +61,7 @@ pub fn compact_diff(values_diff: &Value) -> Value {
                 out.insert("custom_fields".into(), Value::Object(fields));
             }
             _ => {
-                out.insert(field.clone(), change.clone());
+                out.insert(bridge_name(field).to_owned(), change.clone());
             }
         }
     }
@@ -231,7 +240,7 @@ mod tests {
         assert_eq!(
             compact_diff(&blocked),
             json!({"due_date": [null, "2026-12-24"], "is_blocked": [false, true], "blocked_note": "changed",
-                   "milestone": [null, "Sprint 1"]})
+                   "sprint": [null, "Sprint 1"]})
         );
         let custom = json!({"custom_attributes": {"new": [], "deleted": [],
             "changed": [{"name": "Customer", "type": "text", "changes": {"value": ["ACME", "Other"]}}]}});
