@@ -558,3 +558,63 @@ fn every_tool_is_in_exactly_one_toolset() {
     let listed: usize = TOOLSETS.iter().map(|toolset| toolset.tools.len()).sum();
     assert_eq!(listed, catalogue().len(), "a toolset names a tool the catalogue lacks");
 }
+
+/// A recorded exchange's response body.
+fn recorded_body(file: &str) -> Value {
+    let text = std::fs::read_to_string(recordings_dir().join(file)).expect("recording");
+    serde_json::from_str::<Value>(&text).expect("recording is JSON")["response"]["body"].clone()
+}
+
+/// Taiga as recorded for project 9 and its sprint 13 (recordings 205 and 206): nothing estimated,
+/// totals as `{}` and `[]`, a sprint end with no evolution yet.
+#[test]
+fn recorded_figures_become_totals_and_a_burndown() {
+    let platform = taiga(0);
+    let fallback = taiga(0);
+    platform.respond(move |request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        match path {
+            "/milestones/13/stats" => Ok(json_response(200, recorded_body("205-milestone-stats.json"), &[])),
+            "/projects/9/stats" => Ok(json_response(200, recorded_body("206-project-stats.json"), &[])),
+            _ => fallback.send(request),
+        }
+    });
+    let session = login(&platform);
+    let sprint = run(
+        &platform,
+        "get_sprint_stats",
+        json!({"session_id": session, "sprint_id": 13}),
+    );
+    assert!(!sprint.is_error, "{:?}", sprint.structured);
+    let recorded = recorded_body("205-milestone-stats.json");
+    let days = recorded["days"].as_array().unwrap();
+    let burndown = sprint.structured["burndown"].as_array().unwrap();
+    assert_eq!(burndown.len(), days.len());
+    assert_eq!(
+        burndown[0],
+        json!({"day": "2026-11-30", "open_points": 0.0, "optimal_points": 0.0})
+    );
+    assert_eq!(sprint.structured["start_date"], "2026-11-30");
+    assert_eq!(sprint.structured["end_date"], "2026-12-11");
+    assert_eq!(sprint.structured["total_points"], 0.0);
+    assert_eq!(sprint.structured["user_stories"], json!({"total": 1, "completed": 0}));
+    // Nothing estimated: completion counts stories.
+    assert_eq!(sprint.structured["completion_percent"], 0.0);
+
+    let project = run(
+        &platform,
+        "get_project_stats",
+        json!({"session_id": session, "project_id": 9}),
+    );
+    assert!(!project.is_error, "{:?}", project.structured);
+    assert_eq!(project.structured["defined_points"], 0.0);
+    assert_eq!(
+        project.structured["completion_percent"],
+        Value::Null,
+        "no whole, no percentage"
+    );
+    assert_eq!(
+        project.structured["sprints"][1],
+        json!({"name": "Project End", "optimal_points": 0, "remaining_points": null})
+    );
+}
