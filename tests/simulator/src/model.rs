@@ -7,6 +7,16 @@ use serde_json::{Map, Value};
 
 use crate::template::Lookups;
 
+/// A record kept as Taiga renders it plus the simulator's private `_kind` tag (attachments,
+/// custom attribute definitions), without the tag.
+pub fn without_kind_tag(record: &Value) -> Value {
+    let mut body = record.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("_kind");
+    }
+    body
+}
+
 /// A Taiga user.
 #[derive(Debug, Clone)]
 pub struct User {

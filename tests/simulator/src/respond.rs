@@ -91,6 +91,15 @@ fn with_www_authenticate(mut response: Response) -> Response {
     response
 }
 
+/// What Taiga answers for something the caller may not see: 401 to an anonymous request, 403 to
+/// a user.
+pub fn not_visible(user: Option<i64>) -> Response {
+    match user {
+        None => not_authenticated(),
+        Some(_) => forbidden(),
+    }
+}
+
 /// 401 for an anonymous request to something that needs a user.
 pub fn not_authenticated() -> Response {
     with_www_authenticate(api_error(

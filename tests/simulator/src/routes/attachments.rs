@@ -6,8 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
-use crate::model::ItemKind;
-use crate::model::now;
+use crate::model::{ItemKind, now, without_kind_tag};
 use crate::request::{json_body, path_id};
 use crate::respond;
 
@@ -15,14 +14,6 @@ use crate::respond::Answer;
 
 fn matches(attachment: &Value, kind: ItemKind) -> bool {
     attachment["_kind"] == kind.path()
-}
-
-fn public(attachment: &Value) -> Value {
-    let mut body = attachment.clone();
-    if let Some(object) = body.as_object_mut() {
-        object.remove("_kind");
-    }
-    body
 }
 
 /// `GET /<kind>/attachments?project=&object_id=`.
@@ -42,7 +33,7 @@ pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
                     .and_then(|p| state.project(p))
                     .is_some_and(|p| state.can_view(p, ctx.user))
             })
-            .map(public)
+            .map(without_kind_tag)
             .collect()
     };
     ctx.paginate(items)
@@ -132,7 +123,7 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     state.attachment_files.insert(path, bytes);
     state.attachments.push(attachment.clone());
     record(&mut state, kind, object, user, before);
-    Ok(respond::created(public(&attachment)))
+    Ok(respond::created(without_kind_tag(&attachment)))
 }
 
 /// `GET /<kind>/attachments/{id}`.
@@ -149,13 +140,9 @@ pub async fn detail(ctx: Ctx, kind: ItemKind, Path(id): Path<String>) -> Answer 
         .and_then(|p| state.project(p))
         .is_some_and(|p| state.can_view(p, ctx.user));
     if !visible {
-        return Err(if ctx.user.is_none() {
-            respond::not_authenticated()
-        } else {
-            respond::forbidden()
-        });
+        return Err(respond::not_visible(ctx.user));
     }
-    Ok(respond::ok(public(attachment)))
+    Ok(respond::ok(without_kind_tag(attachment)))
 }
 
 /// Refuses (403, as Taiga does for writes) unless the attachment exists and `user` may edit its project.
@@ -190,7 +177,7 @@ pub async fn patch(ctx: Ctx, kind: ItemKind, Path(id): Path<String>, body: axum:
         }
     }
     attachment["modified_date"] = stamp.into();
-    let answer = public(attachment);
+    let answer = without_kind_tag(attachment);
     record(&mut state, kind, object, user, before);
     Ok(respond::ok(answer))
 }

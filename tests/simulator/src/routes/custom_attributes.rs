@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
-use crate::model::{ItemKind, now};
+use crate::model::{ItemKind, now, without_kind_tag};
 use crate::request::{json_body, path_id};
 use crate::respond::{self, Answer};
 use crate::routes::items::visible;
@@ -41,14 +41,6 @@ fn tag(kind: ItemKind) -> &'static str {
     kind.history_name().unwrap_or_default()
 }
 
-fn public(attribute: &Value) -> Value {
-    let mut body = attribute.clone();
-    if let Some(object) = body.as_object_mut() {
-        object.remove("_kind");
-    }
-    body
-}
-
 /// `GET /<name>-custom-attributes?project=`: the project's definitions, in order.
 pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
     let project = ctx.param("project").and_then(|p| p.parse::<i64>().ok());
@@ -65,7 +57,7 @@ pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
                     .and_then(|p| state.project(p))
                     .is_some_and(|p| state.can_view(p, ctx.user))
             })
-            .map(public)
+            .map(without_kind_tag)
             .collect()
     };
     ctx.paginate(items)
@@ -115,7 +107,7 @@ pub async fn create(ctx: Ctx, kind: ItemKind, body: Bytes) -> Answer {
         "created_date": stamp, "modified_date": stamp,
     });
     state.custom_attributes.push(attribute.clone());
-    Ok(respond::created(public(&attribute)))
+    Ok(respond::created(without_kind_tag(&attribute)))
 }
 
 /// Whether an attribute has the id a values map keys it by (a JSON object key: text).

@@ -191,10 +191,8 @@ pub fn visible<'a>(state: &'a State, ctx: &Ctx, kind: ItemKind, id: i64) -> Resu
         .ok_or_else(|| respond::no_match(kind.model()))?;
     if state.can_view(project, ctx.user) {
         Ok(item)
-    } else if ctx.user.is_none() {
-        Err(respond::not_authenticated())
     } else {
-        Err(respond::forbidden())
+        Err(respond::not_visible(ctx.user))
     }
 }
 

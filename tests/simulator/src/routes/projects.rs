@@ -228,10 +228,7 @@ pub async fn detail(ctx: Ctx, Path(id): Path<String>) -> Answer {
         return Err(respond::not_found(""));
     };
     if !state.can_view(project, ctx.user) {
-        return Err(match ctx.user {
-            None => respond::not_authenticated(),
-            Some(_) => respond::forbidden(),
-        });
+        return Err(respond::not_visible(ctx.user));
     }
     Ok(respond::ok(detail_body(&state, project, ctx.user)))
 }

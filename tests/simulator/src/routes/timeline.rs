@@ -138,11 +138,7 @@ pub async fn project(ctx: Ctx, Path(id): Path<String>) -> Answer {
         let state = ctx.state();
         let project = state.project(id).ok_or_else(|| respond::no_match("Project"))?;
         if !state.can_view(project, ctx.user) {
-            return Err(if ctx.user.is_none() {
-                respond::not_authenticated()
-            } else {
-                respond::forbidden()
-            });
+            return Err(respond::not_visible(ctx.user));
         }
         entries(&state, project)
     };
