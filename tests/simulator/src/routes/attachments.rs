@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
-use crate::model::{ItemKind, now, without_kind_tag};
+use crate::model::{ItemKind, now, slugify, without_kind_tag};
 use crate::request::{json_body, path_id};
 use crate::respond;
 
@@ -101,7 +101,7 @@ pub async fn create(ctx: Ctx, kind: ItemKind, mut form: Multipart) -> Answer {
     }
     let id = state.next_id("attachment");
     let stamp = now();
-    let path = format!("attachments/{}/{}/{sha1}/{name}", &sha1[..1], &sha1[1..2]);
+    let path = stored_path(&format!("{sha1}{id:024x}"), &name);
     let media = state
         .media_url
         .clone()
@@ -240,6 +240,21 @@ fn history_entries(state: &crate::state::State, kind: ItemKind, object: Option<i
     Value::Array(entries)
 }
 
+/// Where taiga-back's `get_attachment_file_path` stores a file (recording 182):
+/// `attachments/a/b/c/d/<the rest of a 64-hex hash>/<name>`, the name lower-cased and its base
+/// slugified. Taiga hashes the time and random bytes; the simulator its own digest and the id.
+/// Taiga transliterates other scripts first (unidecode); here they are dropped (a simplification).
+fn stored_path(hash: &str, file_name: &str) -> String {
+    let lower = file_name.to_lowercase();
+    let (base, extension) = match lower.rsplit_once('.') {
+        Some((base, extension)) if !base.is_empty() => (base, format!(".{extension}")),
+        _ => (lower.as_str(), String::new()),
+    };
+    let (dirs, rest) = hash.split_at(4);
+    let dirs: Vec<String> = dirs.chars().map(String::from).collect();
+    format!("attachments/{}/{rest}/{}{extension}", dirs.join("/"), slugify(base))
+}
+
 /// Adds the change of an item's attachments to its history.
 fn record(state: &mut crate::state::State, kind: ItemKind, object: Option<i64>, user: i64, before: Value) {
     let after = history_entries(state, kind, object);
@@ -256,8 +271,10 @@ pub async fn media(ctx: Ctx, Path(path): Path<String>) -> Response {
     let bytes = ctx.state().attachment_files.get(&path).cloned();
     match bytes {
         Some(bytes) => {
+            // A guess (no recording fetches media): nginx's `mime.types`, as Taiga's docker image
+            // serves media; a type it does not know (`.md`) goes as `application/octet-stream`.
             let kind = match path.rsplit('.').next().unwrap_or_default() {
-                "txt" | "md" => "text/plain",
+                "txt" => "text/plain",
                 "json" => "application/json",
                 "png" => "image/png",
                 "pdf" => "application/pdf",
@@ -266,5 +283,21 @@ pub async fn media(ctx: Ctx, Path(path): Path<String>) -> Response {
             ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response()
         }
         None => respond::html_not_found(&format!("/media/{path}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_path;
+
+    /// Recording 182's path, `attachments/5/4/b/1/<60 hex>/notes.txt`, and Django's slugify of
+    /// what a person names a file.
+    #[test]
+    fn files_are_stored_as_taiga_names_them() {
+        let hash = "54b1".to_owned() + &"a".repeat(60);
+        let path = stored_path(&hash, "notes.txt");
+        assert_eq!(path, format!("attachments/5/4/b/1/{}/notes.txt", "a".repeat(60)));
+        assert!(stored_path(&hash, "Meeting Notes (final).MD").ends_with("/meeting-notes-final.md"));
+        assert!(stored_path(&hash, ".bashrc").ends_with("/bashrc"));
     }
 }
