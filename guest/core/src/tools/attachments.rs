@@ -322,10 +322,12 @@ fn read_back(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
         .as_str()
         .ok_or_else(|| ToolError::internal("Taiga's attachment has no url"))?;
     let response = api.taiga().download(url, cap, &what)?;
-    let content_type = response.header("content-type").map_or_else(
-        || mime_type(found["name"].as_str().unwrap_or_default()).to_owned(),
-        str::to_owned,
-    );
+    // A web server that does not know a type (nginx and `.md`) says only octet-stream; the name
+    // says more.
+    let content_type = match response.header("content-type") {
+        Some(given) if !given.starts_with("application/octet-stream") => given.to_owned(),
+        _ => mime_type(found["name"].as_str().unwrap_or_default()).to_owned(),
+    };
     let (encoding, content) = match String::from_utf8(response.body) {
         Ok(text) if !text.contains('\0') => ("text", text),
         Ok(text) => ("base64", STANDARD.encode(text.as_bytes())),
