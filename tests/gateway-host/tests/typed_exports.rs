@@ -384,3 +384,78 @@ async fn read_only_refuses_writes_before_any_request() {
     assert!(refused["message"].as_str().unwrap().contains("TAIGA_READ_ONLY"));
     assert_eq!(sim.requests().len(), before, "no request reached Taiga");
 }
+
+/// The world's shapes for issue 21's fields: a due date set and cleared through `date-or-none`,
+/// custom field values as a `json-object`, checked by the tool by name and type.
+#[tokio::test(flavor = "multi_thread")]
+async fn due_dates_and_custom_values_go_through_the_typed_world() {
+    let sim = simulator().await;
+    let url = sim.url();
+    let mut gateway = load_as_admin(&url).await;
+    let project = Val::U32(1);
+    let story = gateway
+        .call(
+            "taiga-create-user-story",
+            &arguments(
+                "taiga-create-user-story",
+                &[
+                    ("project-id", project),
+                    ("title", Val::String("Dated".into())),
+                    ("is-blocked", some(Val::Bool(true))),
+                    ("due-date", some(Val::String("2030-01-31".into()))),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(story["due_date"], "2030-01-31", "{story}");
+    assert_eq!(story["is_blocked"], true);
+    let id = u32::try_from(story["id"].as_u64().unwrap()).unwrap();
+    let version = u32::try_from(story["version"].as_u64().unwrap()).unwrap();
+    let cleared = gateway
+        .call(
+            "taiga-update-user-story",
+            &arguments(
+                "taiga-update-user-story",
+                &[
+                    ("user-story-id", Val::U32(id)),
+                    ("version", Val::U32(version)),
+                    ("due-date", some(Val::Variant("none".into(), None))),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared["due_date"], serde_json::Value::Null, "{cleared}");
+
+    let attribute = sim.state().next_id("custom_attribute");
+    sim.state().custom_attributes.push(serde_json::json!({
+        "_kind": "userstory", "id": attribute, "name": "Customer", "type": "text", "project": 1,
+        "description": "", "order": 1, "extra": null,
+    }));
+    let values = |text: &str| Val::Record(vec![("text".into(), Val::String(text.into()))]);
+    let set = |text: &str, version: u32| {
+        vec![
+            Val::Enum("user-story".into()),
+            Val::U32(id),
+            Val::U32(version),
+            values(text),
+        ]
+    };
+    let written = gateway
+        .call("taiga-set-custom-values", &set(r#"{"Customer": "ACME"}"#, 1))
+        .await
+        .unwrap();
+    assert_eq!(written["values"]["Customer"], "ACME", "{written}");
+    let refused = gateway
+        .call("taiga-set-custom-values", &set(r#"{"Customer": 3}"#, 2))
+        .await
+        .unwrap_err();
+    assert_eq!(refused["details"]["field"], "values", "{refused}");
+    let not_json = gateway
+        .call("taiga-set-custom-values", &set("Customer=ACME", 2))
+        .await
+        .unwrap_err();
+    assert_eq!(not_json["code"], "INVALID_INPUT");
+    assert_eq!(not_json["details"]["field"], "values");
+}
