@@ -288,7 +288,7 @@ pub async fn media(ctx: Ctx, Path(path): Path<String>) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::stored_path;
+    use super::*;
 
     /// Recording 182's path, `attachments/5/4/b/1/<60 hex>/notes.txt`, and Django's slugify of
     /// what a person names a file.
