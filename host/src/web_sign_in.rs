@@ -12,12 +12,13 @@
 //!
 //! Over HTTP the page is on the MCP listener (`/sign-in/<id>`, outside the tenant key check: the
 //! browser has none); over stdio the bridge opens a loopback listener on an ephemeral port for as
-//! long as a sign-in waits, as native apps do for OAuth (RFC 8252).
+//! long as a link it handed out is neither used up nor expired, as native apps do for OAuth
+//! (RFC 8252).
 
 mod page;
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -115,7 +116,11 @@ pub struct WebSignIn {
     origin: PageOrigin,
     link_ttl: Duration,
     loopback: Mutex<Option<Loopback>>,
-    waiting: AtomicUsize,
+    /// The store keys of the links the loopback listener serves: from `begin` until the link is
+    /// used up or expires. Counting links, not waiting calls: a link is handed out before its call
+    /// waits (the client's retry on 2026-07-28, the elicitation's answer on 2025-11-25), and
+    /// another sign-in may end in between.
+    open_links: std::sync::Mutex<HashSet<String>>,
 }
 
 fn random_hex() -> Result<String, getrandom::Error> {
@@ -156,7 +161,7 @@ impl WebSignIn {
             origin,
             link_ttl,
             loopback: Mutex::new(None),
-            waiting: AtomicUsize::new(0),
+            open_links: std::sync::Mutex::default(),
         }
     }
 
@@ -181,6 +186,16 @@ impl WebSignIn {
         self.store
             .set(NAMESPACE, &key, &serde_json::to_string(&record)?, self.link_ttl)
             .await?;
+        if matches!(self.origin, PageOrigin::Loopback) {
+            // Counted before the listener is looked up, so that a release cannot close it between.
+            self.links().insert(key.clone());
+            let this = Arc::clone(self);
+            let expiring = key.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(this.link_ttl).await;
+                this.release(&expiring).await;
+            });
+        }
         let base = self.base().await?;
         Ok(Link {
             url: format!("{base}/sign-in/{id}"),
@@ -218,16 +233,30 @@ impl WebSignIn {
     /// Waits until the user has signed in on `link_id`'s page and takes the `login` result; the
     /// link is then used up. Only `tenant`'s own links are found.
     pub async fn wait(&self, link_id: &str, tenant: &Tenant) -> Result<Value, Unfinished> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
         let outcome = self.poll(link_id, tenant).await;
-        if self.waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
-            // The loopback listener lives only while a sign-in waits.
-            if let Some(open) = self.loopback.lock().await.take() {
-                open.server.abort();
-                tracing::info!("closed the sign-in page listener");
-            }
+        if matches!(outcome, Ok(_) | Err(Unfinished::Expired)) {
+            self.release(&store_key(link_id)).await;
         }
         outcome
+    }
+
+    fn links(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.open_links.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The link under `key` is used up or expired; the loopback listener closes with the last one.
+    async fn release(&self, key: &str) {
+        // Under the listener's lock: a `begin` counts its link before it takes that lock.
+        let mut loopback = self.loopback.lock().await;
+        let none_left = {
+            let mut links = self.links();
+            links.remove(key);
+            links.is_empty()
+        };
+        if none_left && let Some(open) = loopback.take() {
+            open.server.abort();
+            tracing::info!("closed the sign-in page listener");
+        }
     }
 
     async fn poll(&self, link_id: &str, tenant: &Tenant) -> Result<Value, Unfinished> {

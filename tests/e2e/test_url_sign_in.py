@@ -173,6 +173,55 @@ async def test_a_browser_sign_in_completes_the_login_call_and_the_password_goes_
         assert FRANK[1] not in text
 
 
+class HeldElicitations(Elicitations):
+    """Accepts the first link at once and the second only when `release` is set: a user who has
+    not yet agreed to open it while another sign-in finishes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        result = await super().__call__(context, params)
+        if len(self.requests) > 1:
+            await self.release.wait()
+        return result
+
+
+@pytest.mark.parametrize("mode, version", [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+async def test_over_stdio_a_link_keeps_its_page_while_another_sign_in_ends(
+    simulator: Simulator, cache_dir: Path, browser: webdriver.Chrome, mode: str, version: str
+) -> None:
+    register(simulator, *FRANK)
+    elicitations = HeldElicitations()
+    params = StdioServerParameters(command=str(TAIGA_MCP), env=server_env(simulator, cache_dir))
+    async with Client(stdio_client(params), elicitation_callback=elicitations, mode=mode) as client:
+        assert client.protocol_version == version
+        results: dict[str, Any] = {}
+        async with anyio.create_task_group() as group:
+
+            async def login(username: str) -> None:
+                results[username] = await client.call_tool("login", {"username": username})
+
+            group.start_soon(login, "frank")
+            first = await elicitations.receive.receive()
+            group.start_soon(login, "admin")
+            second = await elicitations.receive.receive()
+            assert SIGNED_IN in await anyio.to_thread.run_sync(sign_in, browser, first, FRANK[1])
+            with anyio.fail_after(30):
+                while "frank" not in results:
+                    await anyio.sleep(0.05)
+            # The second link was handed out before the first sign-in ended: its page is still served.
+            elicitations.release.set()
+            assert SIGNED_IN in await anyio.to_thread.run_sync(sign_in, browser, second, "123123")
+        assert body(results["frank"])["username"] == "frank"
+        assert body(results["admin"])["username"] == "admin"
+        # No link left open: the listener closed while the server runs on.
+        with pytest.raises(WebDriverException, match="ERR_CONNECTION_REFUSED"):
+            browser.get(second)
+        assert not (await client.call_tool("session_status", {"session_id": body(results["admin"])["session_id"]})).is_error
+
+
 async def test_an_expired_link_ends_the_call_and_says_so(
     simulator: Simulator, cache_dir: Path, tmp_path: Path, browser: webdriver.Chrome
 ) -> None:
