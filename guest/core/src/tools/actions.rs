@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use crate::api::Api;
 use crate::call::Call;
 use crate::error::{ToolError, ToolResult};
-use crate::resource::USER_STORY;
+use crate::resource::{ISSUE, USER_STORY};
 use crate::schema::{Field, Kind, SESSION};
 use crate::tool::{Annotations, Tool};
-use crate::tools::target::{ITEM_ID, ITEMS, resource, resource_field};
+use crate::tools::target::{ITEM_ID, ITEMS, project_of, resource, resource_field};
 use crate::validate::Args;
 
 pub const PROMOTE_ISSUE_TO_USER_STORY: Tool = Tool {
@@ -35,8 +35,7 @@ fn promote(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let id = args.required_int("issue_id")?;
     let what = format!("issue {id}");
-    let issue = api.taiga().get(&format!("/issues/{id}"), &what)?;
-    let project = issue["project"].as_i64().unwrap_or_default();
+    let project = project_of(&api, &ISSUE, id)?;
     let refs = api.taiga().post(
         &format!("/issues/{id}/promote_to_user_story"),
         &json!({"project_id": project}),

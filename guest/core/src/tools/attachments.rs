@@ -13,7 +13,7 @@ use crate::resource::Resource;
 use crate::schema::{Field, Kind, SESSION};
 use crate::taiga::Multipart;
 use crate::tool::{Annotations, Tool};
-use crate::tools::target::{ITEM_ID, WITH_WIKI, resource, resource_field};
+use crate::tools::target::{ITEM_ID, WITH_WIKI, project_of, resource, resource_field};
 use crate::validate::Args;
 
 const RESOURCE: Field = resource_field(WITH_WIKI);
@@ -83,15 +83,6 @@ pub const LIST_ATTACHMENTS: Tool = Tool {
         Ok(json!({"items": items}))
     },
 };
-
-fn project_of(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<i64> {
-    let item = api
-        .taiga()
-        .get(&format!("{}/{id}", resource.path), &format!("{} {id}", resource.noun))?;
-    item["project"]
-        .as_i64()
-        .ok_or_else(|| ToolError::internal("Taiga's item has no project"))
-}
 
 pub const UPLOAD_ATTACHMENT: Tool = Tool {
     name: "upload_attachment",

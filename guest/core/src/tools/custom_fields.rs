@@ -15,7 +15,7 @@ use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::resource::Resource;
 use crate::schema::{Field, Kind, SESSION, VERSION};
 use crate::tool::{Annotations, Tool};
-use crate::tools::target::{ITEM_ID, ITEMS, resource, resource_field};
+use crate::tools::target::{ITEM_ID, ITEMS, project_of, resource, resource_field};
 use crate::validate::{Args, is_date};
 
 const RESOURCE: Field = resource_field(ITEMS);
@@ -87,12 +87,10 @@ fn values_path(resource: &Resource, id: i64) -> String {
 }
 
 fn read(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<Current> {
-    let what = format!("{} {id}", resource.noun);
-    let item = api.taiga().get(&format!("{}/{id}", resource.path), &what)?;
-    let project = item["project"]
-        .as_i64()
-        .ok_or_else(|| ToolError::internal("Taiga's item has no project"))?;
-    let values = api.taiga().get(&values_path(resource, id), &what)?;
+    let project = project_of(api, resource, id)?;
+    let values = api
+        .taiga()
+        .get(&values_path(resource, id), &format!("{} {id}", resource.noun))?;
     Ok(Current {
         definitions: definitions(api, resource, project)?,
         values: values["attributes_values"].as_object().cloned().unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! The item a tool acts on, named by `resource` (its kind) and `id`: comments, attachments,
 //! custom fields, watchers and history all take the pair.
 
+use crate::api::Api;
 use crate::error::{ToolError, ToolResult};
 use crate::resource::{EPIC, ISSUE, Resource, TASK, USER_STORY, WIKI};
 use crate::schema::{Field, Kind};
@@ -23,24 +24,25 @@ pub const ITEM_ID: Field = Field::required("id", Kind::Id, "The item's id.");
 pub fn resource(args: &Args, kinds: &[&str]) -> ToolResult<&'static Resource> {
     let name = args.required_text("resource")?;
     let found = match name {
-        "user_story" => &USER_STORY,
-        "task" => &TASK,
-        "issue" => &ISSUE,
-        "epic" => &EPIC,
-        "wiki" => &WIKI,
-        _ => {
-            return Err(ToolError::invalid(
-                "resource",
-                format!("must be one of {}", kinds.join(", ")),
-            ));
-        }
+        "user_story" => Some(&USER_STORY),
+        "task" => Some(&TASK),
+        "issue" => Some(&ISSUE),
+        "epic" => Some(&EPIC),
+        "wiki" => Some(&WIKI),
+        _ => None,
     };
-    if kinds.contains(&name) {
-        Ok(found)
-    } else {
-        Err(ToolError::invalid(
-            "resource",
-            format!("must be one of {}", kinds.join(", ")),
-        ))
-    }
+    found
+        .filter(|_| kinds.contains(&name))
+        .ok_or_else(|| ToolError::invalid("resource", format!("must be one of {}", kinds.join(", "))))
+}
+
+/// The project of `resource` `id`, read from Taiga: attachments and custom fields are filed
+/// under it.
+pub fn project_of(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<i64> {
+    let item = api
+        .taiga()
+        .get(&format!("{}/{id}", resource.path), &format!("{} {id}", resource.noun))?;
+    item["project"]
+        .as_i64()
+        .ok_or_else(|| ToolError::internal("Taiga's item has no project"))
 }
