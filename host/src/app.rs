@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rmcp::ServiceExt;
 
-use crate::config::{Config, StoreBackend, Transport};
+use crate::config::{Config, SignInPage, StoreBackend, Transport};
 use crate::http::{Health, HttpPolicy};
 use crate::mcp::{Audience, Catalogue, TaigaServer};
 use crate::metrics::Metrics;
@@ -13,7 +13,7 @@ use crate::policy;
 use crate::sandbox::{CallPolicy, ComponentSource, Identity, Limits, Sandbox, Settings};
 use crate::store::{MemoryStore, RedisStore, SessionStore};
 use crate::tenants::{Tenant, TenantDefaults, Tenants, offered_tools};
-use crate::web_sign_in::{PageOrigin, TenantSource, WebSignIn};
+use crate::web_sign_in::{PageOrigin, PageSettings, TenantSource, WebSignIn};
 
 /// The per-call settings the component receives.
 pub fn settings(config: &Config) -> Settings {
@@ -118,6 +118,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         call_timeout: config.call_timeout,
         request_timeout: config.request_timeout,
     };
+    if let Some(path) = &config.sign_in.exposed_password_file {
+        crate::tenants::warn_exposed("TAIGA_PASSWORD_FILE", path);
+    }
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::default());
     let upkeep = metrics.clone();
@@ -178,19 +181,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         (None, Some(single)) => TenantSource::Single(single.clone()),
         (None, None) => anyhow::bail!("a deployment serves its tenants or its single tenant"),
     };
-    let page_origin = match config.transport {
-        Transport::Http => PageOrigin::Listener(config.public_url.clone()),
-        Transport::Stdio => PageOrigin::Loopback,
+    let page_origin = match &config.sign_in_page {
+        SignInPage::Loopback => Some(PageOrigin::Loopback),
+        SignInPage::Listener { base, hosts } => Some(PageOrigin::Listener {
+            base: base.clone(),
+            hosts: hosts.clone(),
+        }),
+        SignInPage::Off(reason) => {
+            tracing::warn!(reason = %reason, "sign-in by page is off: login needs a password or the deployment's identity");
+            None
+        }
     };
-    let web_sign_in = Arc::new(WebSignIn::new(
-        store.clone(),
-        sandbox.clone(),
-        tenant_source,
-        page_origin,
-        config.sign_in_link,
-    ));
-    let server = TaigaServer::new(sandbox, catalogue, single.clone(), audience, metrics.clone())
-        .with_web_sign_in(web_sign_in.clone());
+    let web_sign_in = page_origin.map(|origin| {
+        Arc::new(WebSignIn::new(
+            store.clone(),
+            sandbox.clone(),
+            tenant_source,
+            PageSettings {
+                origin,
+                link_ttl: config.sign_in_link,
+                limits: config.sign_in_links,
+            },
+        ))
+    });
+    let mut server = TaigaServer::new(sandbox, catalogue, single.clone(), audience, metrics.clone());
+    if let Some(web_sign_in) = &web_sign_in {
+        server = server.with_web_sign_in(web_sign_in.clone());
+    }
     let health = Health { store, metrics };
     let with_identity: Vec<Arc<Tenant>> = match &tenants {
         Some(tenants) => tenants.all(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::policy::{self, AccessSettings, SignIn, SignInSettings, TaigaAccess, ToolChoice};
+use crate::policy::{self, AccessSettings, LinkLimits, SignIn, SignInSettings, TaigaAccess, ToolChoice};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,13 +72,28 @@ pub struct Cli {
     pub tenants: Option<PathBuf>,
 
     /// The URL users reach this server at, for the sign-in page's links (`https://mcp.example.com`).
-    /// Default: `http://` and the --listen address. Over stdio the page is on a loopback port instead.
+    /// Default: `http://` and the --listen address when that is a loopback address (sign-in by page
+    /// is off otherwise). Over stdio the page is on a loopback port instead.
     #[arg(long, env = "TAIGA_MCP_PUBLIC_URL")]
     pub public_url: Option<String>,
 
     /// How long a sign-in page link works, in seconds; it works once.
     #[arg(long, env = "SIGN_IN_LINK_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(2..=3600))]
     pub sign_in_link_seconds: u64,
+
+    /// New sign-in page links one caller (client address) may open within one link lifetime.
+    #[arg(long, env = "SIGN_IN_LINKS_PER_CALLER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub sign_in_links_per_caller: u32,
+
+    /// New sign-in page links one tenant may open within one link lifetime.
+    #[arg(long, env = "SIGN_IN_LINKS_PER_TENANT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub sign_in_links_per_tenant: u32,
+
+    /// Serve the sign-in page, which takes passwords, over plain HTTP on an address other than
+    /// loopback (a TAIGA_MCP_PUBLIC_URL of http://, or --listen on such an address without one).
+    /// Off: such a deployment refuses that URL, or turns sign-in by page off.
+    #[arg(long, env = "ALLOW_HTTP_SIGN_IN", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_http_sign_in: bool,
 
     /// Proxy addresses whose X-Forwarded-For names the caller, comma-separated; none by default.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", hide_default_value = true)]
@@ -256,6 +271,22 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Where the sign-in page (URL elicitation) is served, if anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInPage {
+    /// On a loopback listener opened while links are open (stdio).
+    Loopback,
+    /// On the HTTP listener, reached at `base`, answering the `hosts` names.
+    Listener {
+        /// The URL users reach the server at.
+        base: String,
+        /// The `Host` names the page answers to.
+        hosts: Vec<String>,
+    },
+    /// Not served, for this reason (logged at start).
+    Off(String),
+}
+
 /// Where sessions live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreBackend {
@@ -380,9 +411,11 @@ pub struct Config {
     /// The tenants file, if the deployment is shared.
     pub tenants: Option<PathBuf>,
     /// Where the sign-in page is reached over HTTP.
-    pub public_url: String,
+    pub sign_in_page: SignInPage,
     /// How long a sign-in link works.
     pub sign_in_link: Duration,
+    /// New sign-in links per caller and per tenant within one link lifetime.
+    pub sign_in_links: LinkLimits,
     /// Whether plain-HTTP Taiga servers may be named.
     pub allow_http_taiga: bool,
     /// Session store backend.
@@ -512,24 +545,15 @@ impl Cli {
                 });
             }
         }
-        let public_url = match self.public_url {
-            Some(url) => {
-                let parsed = url::Url::parse(&url).map_err(|err| ConfigError {
-                    variable: "TAIGA_MCP_PUBLIC_URL",
-                    message: format!("`{url}` is not a URL: {err}"),
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https")
-                    || parsed.query().is_some()
-                    || parsed.fragment().is_some()
-                {
-                    return Err(ConfigError {
-                        variable: "TAIGA_MCP_PUBLIC_URL",
-                        message: format!("`{url}` must be an http(s) URL without a query or fragment"),
-                    });
-                }
-                url.trim_end_matches('/').to_owned()
-            }
-            None => format!("http://{}", self.listen),
+        let http_allowed_hosts: Vec<String> = list(&self.http_allowed_hosts).map(str::to_owned).collect();
+        let sign_in_page = match self.transport {
+            Transport::Stdio => SignInPage::Loopback,
+            Transport::Http => sign_in_page(
+                self.public_url.as_deref(),
+                self.listen,
+                &http_allowed_hosts,
+                self.allow_http_sign_in,
+            )?,
         };
         if self.tenants.is_some() && self.transport != Transport::Http {
             return Err(ConfigError {
@@ -541,13 +565,17 @@ impl Cli {
             transport: self.transport,
             listen: self.listen,
             admin_listen: self.admin_listen,
-            http_allowed_hosts: list(&self.http_allowed_hosts).map(str::to_owned).collect(),
+            http_allowed_hosts,
             http_allowed_origins: list(&self.http_allowed_origins).map(str::to_owned).collect(),
             http_stateless: self.http_stateless,
             trusted_proxies,
             tenants: self.tenants,
-            public_url,
+            sign_in_page,
             sign_in_link: Duration::from_secs(self.sign_in_link_seconds),
+            sign_in_links: LinkLimits {
+                per_caller: self.sign_in_links_per_caller,
+                per_tenant: self.sign_in_links_per_tenant,
+            },
             allow_http_taiga: self.allow_http_taiga,
             session_store,
             taiga: access,
@@ -575,6 +603,60 @@ impl Cli {
             cache_dir,
         })
     }
+}
+
+/// Where the HTTP transport serves the sign-in page. A page that takes passwords is served over
+/// plain HTTP only on loopback, or where the operator says so (`ALLOW_HTTP_SIGN_IN`, for a proxy
+/// that terminates TLS on the same host): a public URL of `http://` elsewhere stops the server;
+/// without a public URL, a listen address nobody can open (`0.0.0.0`) or one off loopback turns
+/// sign-in by page off.
+fn sign_in_page(
+    public_url: Option<&str>,
+    listen: std::net::SocketAddr,
+    allowed_hosts: &[String],
+    allow_http: bool,
+) -> Result<SignInPage, ConfigError> {
+    let fail = |message: String| ConfigError {
+        variable: "TAIGA_MCP_PUBLIC_URL",
+        message,
+    };
+    let Some(url) = public_url else {
+        let ip = listen.ip();
+        if ip.is_unspecified() || (!ip.is_loopback() && !allow_http) {
+            return Ok(SignInPage::Off(format!(
+                "the sign-in page would be at http://{listen}, which a browser cannot open safely; set \
+                 TAIGA_MCP_PUBLIC_URL to the https:// URL users reach this server at"
+            )));
+        }
+        return Ok(SignInPage::Listener {
+            base: format!("http://{listen}"),
+            hosts: allowed_hosts.to_vec(),
+        });
+    };
+    let parsed = url::Url::parse(url).map_err(|err| fail(format!("`{url}` is not a URL: {err}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(fail(format!(
+            "`{url}` must be an http(s) URL without a query or fragment"
+        )));
+    }
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if parsed.scheme() == "http" && !loopback && !allow_http {
+        return Err(fail(format!(
+            "`{url}` would send passwords typed on the sign-in page in clear; use https://, or set \
+             ALLOW_HTTP_SIGN_IN=true if a proxy on this host terminates TLS"
+        )));
+    }
+    let mut hosts = allowed_hosts.to_vec();
+    hosts.push(host);
+    Ok(SignInPage::Listener {
+        base: url.trim_end_matches('/').to_owned(),
+        hosts,
+    })
 }
 
 fn default_cache_dir() -> Option<PathBuf> {
@@ -749,6 +831,50 @@ mod tests {
         assert!(file_settings("config = \"other.toml\"").is_err());
         assert!(file_settings("not toml at all").is_err());
         assert!(file_settings("request_timeout = { a = 1 }").is_err());
+    }
+
+    #[test]
+    fn a_page_that_takes_passwords_is_plain_http_only_on_loopback_or_when_allowed() {
+        let page = |args: &[&str]| parse(&[&["--transport", "http"], args].concat()).map(|config| config.sign_in_page);
+        let err = page(&["--public-url", "http://mcp.example.com"]).unwrap_err();
+        assert_eq!(err.variable, "TAIGA_MCP_PUBLIC_URL");
+        assert!(err.message.contains("ALLOW_HTTP_SIGN_IN"), "{}", err.message);
+        assert!(matches!(
+            page(&["--public-url", "http://mcp.example.com", "--allow-http-sign-in"]),
+            Ok(SignInPage::Listener { .. })
+        ));
+        let Ok(SignInPage::Listener { base, hosts }) = page(&["--public-url", "https://mcp.example.com/"]) else {
+            panic!("https is served");
+        };
+        assert_eq!(base, "https://mcp.example.com");
+        assert!(hosts.contains(&"mcp.example.com".to_owned()) && hosts.contains(&"localhost".to_owned()));
+        assert!(matches!(
+            page(&["--public-url", "http://127.0.0.1:9000"]),
+            Ok(SignInPage::Listener { .. })
+        ));
+        assert!(matches!(
+            page(&["--listen", "127.0.0.1:9000"]),
+            Ok(SignInPage::Listener { .. })
+        ));
+        for listen in ["0.0.0.0:8080", "[::]:8080"] {
+            assert!(matches!(
+                page(&["--listen", listen, "--allow-http-sign-in"]),
+                Ok(SignInPage::Off(_))
+            ));
+        }
+        assert!(matches!(page(&["--listen", "192.0.2.10:8080"]), Ok(SignInPage::Off(_))));
+        assert!(matches!(
+            page(&["--listen", "192.0.2.10:8080", "--allow-http-sign-in"]),
+            Ok(SignInPage::Listener { .. })
+        ));
+        assert_eq!(parse(&[]).unwrap().sign_in_page, SignInPage::Loopback);
+        assert_eq!(
+            parse(&[]).unwrap().sign_in_links,
+            LinkLimits {
+                per_caller: 5,
+                per_tenant: 100
+            }
+        );
     }
 
     #[test]

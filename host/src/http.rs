@@ -162,7 +162,7 @@ pub async fn serve(
     health: Health,
     policy: HttpPolicy,
     tenants: Option<Arc<Tenants>>,
-    web_sign_in: Arc<WebSignIn>,
+    web_sign_in: Option<Arc<WebSignIn>>,
     listen: SocketAddr,
     drain: Duration,
 ) -> anyhow::Result<()> {
@@ -190,7 +190,10 @@ pub async fn serve(
         mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
     }
     // The sign-in page is outside the tenant key check: the browser that opens it has no key.
-    let app = admin_routes(health).merge(mcp).merge(web_sign_in.routes());
+    let mut app = admin_routes(health).merge(mcp);
+    if let Some(web_sign_in) = web_sign_in {
+        app = app.merge(web_sign_in.routes());
+    }
     let listener = TcpListener::bind(listen).await?;
     tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

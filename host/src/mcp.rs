@@ -25,8 +25,8 @@ use taiga_tools::ErrorCode;
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
 use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox};
-use crate::tenants::{QuotaExceeded, Tenant};
-use crate::web_sign_in::{Link, Unfinished, WebSignIn};
+use crate::tenants::{Admission, QuotaExceeded, Tenant};
+use crate::web_sign_in::{Claim, Link, Refusal, Requester, Unfinished, WebSignIn};
 
 mod catalogue;
 
@@ -105,6 +105,12 @@ pub struct TaigaServer {
 /// Decrements the in-flight count when a call ends, however it ends.
 struct InFlightGuard(Arc<AtomicUsize>);
 
+/// A call admitted to run: in flight and under its tenant's quota until dropped.
+struct Running {
+    _in_flight: InFlightGuard,
+    _admission: Option<Admission>,
+}
+
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
@@ -141,7 +147,10 @@ impl TaigaServer {
     /// `login` without a password, for a client that can open a URL: the user signs in on the
     /// bridge's page. A 2025-11-25 client gets `elicitation/create` in mode `url` and, once the user
     /// is signed in, `notifications/elicitation/complete`; a 2026-07-28 client gets an
-    /// input-required result and, on its retry, the session. `None`: not this case.
+    /// input-required result whose `requestState` is the sign-in's claim and, on its retry, the
+    /// session. The arguments are checked as `login` checks them (and the server against the
+    /// tenant's allow-list) before anything is kept; the call is admitted and counted like any
+    /// other. `None`: not this case.
     async fn sign_in_on_page(
         &self,
         tenant: &Tenant,
@@ -164,53 +173,95 @@ impl TaigaServer {
         {
             return Ok(None);
         }
-        let text = |name: &str| arguments.get(name).and_then(Value::as_str);
-        let begin = || async {
-            web.begin(tenant, caller, text("username"), text("host"))
-                .await
-                .map_err(|err| McpError::internal_error(format!("cannot open a sign-in link: {err}"), None))
+        let started = Instant::now();
+        let finish = |result: CallToolResult| {
+            let code = match &result.structured_content {
+                Some(body) if result.is_error == Some(true) => body["code"].as_str().unwrap_or("ERROR").to_owned(),
+                _ => "OK".to_owned(),
+            };
+            self.metrics.tool_call(&tenant.id, "login", &code, started.elapsed());
+            Ok(Some(result.into()))
+        };
+        if let Err(refusal) = page_arguments(tenant, &arguments) {
+            return finish(CallToolResult::structured_error(refusal));
+        }
+        let _running = match self.admit(tenant, "login", caller, "") {
+            Ok(running) => running,
+            Err(refusal) => return Ok(Some(quota_failure(&tenant.id, refusal).into())),
+        };
+        let client = context.client_info().map(|info| info.title.unwrap_or(info.name));
+        let requester = Requester {
+            tenant,
+            caller,
+            mcp_session: mcp_session_of(context),
+            client: client.as_deref(),
         };
         let modern = context
             .protocol_version()
             .is_some_and(|version| version.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
-        let started = Instant::now();
-        let (link_id, completion) = if modern {
-            let Some(state) = &request.request_state else {
-                let link = begin().await?;
-                let ask = InputRequest::Elicitation(ElicitRequest::new(url_elicitation(&link)));
-                let pending =
-                    InputRequiredResult::new(Some(BTreeMap::from([(SIGN_IN_INPUT.to_owned(), ask)])), Some(link.id));
-                return Ok(Some(pending.into()));
-            };
-            let accepted = request
-                .input_responses
-                .as_ref()
-                .and_then(|responses| responses.get(SIGN_IN_INPUT))
-                .and_then(|answer| answer.get("action"))
-                .and_then(Value::as_str)
-                == Some("accept");
-            if !accepted {
-                return Ok(Some(declined().into()));
+        let text = |name: &str| arguments.get(name).and_then(Value::as_str);
+        let (claim, completion) = match &request.request_state {
+            Some(state) if modern => {
+                let claim = Claim::from_request_state(state);
+                let accepted = request
+                    .input_responses
+                    .as_ref()
+                    .and_then(|responses| responses.get(SIGN_IN_INPUT))
+                    .and_then(|answer| answer.get("action"))
+                    .and_then(Value::as_str)
+                    == Some("accept");
+                if !accepted {
+                    web.decline(&claim, &requester).await;
+                    return finish(declined());
+                }
+                (claim, None)
             }
-            (state.clone(), None)
-        } else {
-            let link = begin().await?;
-            match context.peer.create_elicitation(url_elicitation(&link)).await {
-                Ok(answer) if answer.action == ElicitationAction::Accept => {}
-                Ok(_) => return Ok(Some(declined().into())),
-                Err(_) => {
-                    return Ok(Some(
-                        failure(
+            _ => {
+                let link = match web.begin(&requester, text("username"), text("host")).await {
+                    Ok(link) => link,
+                    Err(refusal) => return finish(self.link_refused(tenant, caller, refusal)),
+                };
+                tracing::info!(
+                    target: "taiga_mcp::audit",
+                    tenant = %tenant.id,
+                    tool = "login",
+                    outcome = "LINK_OPENED",
+                    elicitation = %link.elicitation_id,
+                    caller = %Escaped(caller),
+                    "sign-in link opened"
+                );
+                self.metrics.sign_in_link(&tenant.id);
+                if modern {
+                    let ask = InputRequest::Elicitation(ElicitRequest::new(url_elicitation(&link)));
+                    let pending = InputRequiredResult::new(
+                        Some(BTreeMap::from([(SIGN_IN_INPUT.to_owned(), ask)])),
+                        Some(link.claim.request_state().to_owned()),
+                    );
+                    return Ok(Some(pending.into()));
+                }
+                // A client that never answers is not waited for longer than the link lives.
+                let answer = tokio::select! {
+                    answer = tokio::time::timeout(web.link_ttl(), context.peer.create_elicitation(url_elicitation(&link))) => answer,
+                    () = context.ct.cancelled() => Ok(Err(rmcp::service::ServiceError::Cancelled { reason: None })),
+                };
+                match answer {
+                    Ok(Ok(answer)) if answer.action == ElicitationAction::Accept => {}
+                    Ok(Ok(_)) => {
+                        web.decline(&link.claim, &requester).await;
+                        return finish(declined());
+                    }
+                    _ => {
+                        web.decline(&link.claim, &requester).await;
+                        return finish(failure(
                             ErrorCode::InvalidInput,
                             "the client did not open the sign-in page; call login again, or give the password",
-                        )
-                        .into(),
-                    ));
+                        ));
+                    }
                 }
+                (link.claim, Some(link.elicitation_id))
             }
-            (link.id, Some(link.elicitation_id))
         };
-        let result = match web.wait(&link_id, tenant).await {
+        let result = match web.wait(&claim, &requester, &context.ct).await {
             Ok(body) => {
                 let mut reply = CallToolResult::success(vec![ContentBlock::text(body.to_string())]);
                 reply.structured_content = Some(body);
@@ -218,11 +269,15 @@ impl TaigaServer {
             }
             Err(Unfinished::Expired) => failure(
                 ErrorCode::Timeout,
-                "the sign-in link expired before the user signed in; call login again for a new link",
+                "the sign-in link expired, was used, or is not this client's; call login again for a new link",
             ),
             Err(Unfinished::StoreUnavailable) => failure(
                 ErrorCode::StoreUnavailable,
                 "the bridge's session store cannot be reached; try again shortly",
+            ),
+            Err(Unfinished::Cancelled) => failure(
+                ErrorCode::InvalidInput,
+                "the sign-in was cancelled and its link closed; call login again when the user wants to sign in",
             ),
         };
         if let Some(elicitation_id) = completion {
@@ -235,12 +290,40 @@ impl TaigaServer {
                 .send_notification(ServerNotification::CustomNotification(done))
                 .await;
         }
-        let code = match &result.structured_content {
-            Some(body) if result.is_error == Some(true) => body["code"].as_str().unwrap_or("ERROR").to_owned(),
-            _ => "OK".to_owned(),
-        };
-        self.metrics.tool_call(&tenant.id, "login", &code, started.elapsed());
-        Ok(Some(result.into()))
+        finish(result)
+    }
+
+    /// A link the caps refused, counted and audited as a quota refusal.
+    fn link_refused(&self, tenant: &Tenant, caller: &str, refusal: Refusal) -> CallToolResult {
+        match refusal {
+            Refusal::TooMany { quota, limit } => {
+                self.metrics.quota_refusal(&tenant.id, quota);
+                tracing::info!(
+                    target: "taiga_mcp::audit",
+                    tenant = %tenant.id,
+                    tool = "login",
+                    outcome = ErrorCode::RateLimited.as_str(),
+                    quota,
+                    caller = %Escaped(caller),
+                    "sign-in link refused"
+                );
+                CallToolResult::structured_error(json!({
+                    "code": ErrorCode::RateLimited.as_str(),
+                    "message": format!(
+                        "{limit} sign-in links were opened within one link lifetime ({quota}); finish or wait for one \
+                         of them, or call login with the password"
+                    ),
+                    "details": {"quota": quota, "limit": limit},
+                }))
+            }
+            Refusal::Failed(err) => {
+                tracing::warn!(tenant = %tenant.id, error = %err, "cannot open a sign-in link");
+                failure(
+                    ErrorCode::StoreUnavailable,
+                    "the bridge cannot open a sign-in link just now; try again shortly",
+                )
+            }
+        }
     }
 
     /// The narrowing a request's `X-MCP-*` headers ask for (none over stdio).
@@ -268,6 +351,33 @@ impl TaigaServer {
     /// Tool calls running now, for a graceful stop.
     pub fn in_flight(&self) -> Arc<AtomicUsize> {
         self.in_flight.clone()
+    }
+
+    /// Counts a call in flight (a graceful stop waits for it) and admits it under its tenant's
+    /// quota, or says (counted and audited) which quota refuses it.
+    fn admit(&self, tenant: &Tenant, name: &str, caller: &str, session: &str) -> Result<Running, QuotaExceeded> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let in_flight = InFlightGuard(self.in_flight.clone());
+        match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())).transpose() {
+            Ok(admission) => Ok(Running {
+                _in_flight: in_flight,
+                _admission: admission,
+            }),
+            Err(refusal) => {
+                self.metrics.quota_refusal(&tenant.id, refusal.quota());
+                tracing::info!(
+                    target: "taiga_mcp::audit",
+                    tenant = %tenant.id,
+                    tool = name,
+                    outcome = ErrorCode::RateLimited.as_str(),
+                    quota = refusal.quota(),
+                    session = %session,
+                    caller = %Escaped(caller),
+                    "tool call refused by the tenant's quota"
+                );
+                Err(refusal)
+            }
+        }
     }
 
     /// Runs one call for `tenant` and turns every outcome but a dispatch error into a tool result.
@@ -300,30 +410,15 @@ impl TaigaServer {
                 "details": {"tool": name},
             })));
         }
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _running = InFlightGuard(self.in_flight.clone());
         // The client chooses this text: it is logged escaped, never as it came.
         let session = arguments
             .get("session_id")
             .and_then(Value::as_str)
             .map(|id| Escaped(&id.chars().take(8).collect::<String>()).to_string())
             .unwrap_or_default();
-        let _admitted = match tenant.gate.as_ref().map(|gate| gate.admit(Instant::now())).transpose() {
-            Ok(admission) => admission,
-            Err(refusal) => {
-                self.metrics.quota_refusal(&tenant.id, refusal.quota());
-                tracing::info!(
-                    target: "taiga_mcp::audit",
-                    tenant = %tenant.id,
-                    tool = name,
-                    outcome = ErrorCode::RateLimited.as_str(),
-                    quota = refusal.quota(),
-                    session = %session,
-                    caller = %Escaped(&caller),
-                    "tool call refused by the tenant's quota"
-                );
-                return Ok(quota_failure(&tenant.id, refusal));
-            }
+        let _running = match self.admit(tenant, name, &caller, &session) {
+            Ok(running) => running,
+            Err(refusal) => return Ok(quota_failure(&tenant.id, refusal)),
         };
         let context = CallContext {
             caller,
@@ -398,6 +493,47 @@ impl TaigaServer {
 
 /// The key of the sign-in in a 2026-07-28 input-required result.
 const SIGN_IN_INPUT: &str = "sign_in";
+
+/// The MCP session a request came in, when the transport has sessions.
+fn mcp_session_of(context: &RequestContext<RoleServer>) -> Option<&str> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get("mcp-session-id"))
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Checks `login`'s arguments for the page as the tool checks them (bounds and the server's
+/// form), and the server against the tenant's allow-list, so that no link is kept for text
+/// nobody can sign in with, and the page never shows a server the bridge may not reach.
+/// The error body of a refusal.
+fn page_arguments(tenant: &Tenant, arguments: &serde_json::Map<String, Value>) -> Result<(), Value> {
+    let refuse = |err: taiga_tools::ToolError| err.to_body();
+    let login = taiga_tools::catalogue()
+        .iter()
+        .find(|tool| tool.name == "login")
+        .ok_or_else(|| refuse(taiga_tools::ToolError::internal("the component has no login tool")))?;
+    taiga_tools::validate::Args::check(login.fields, arguments.clone()).map_err(refuse)?;
+    let Some(host) = arguments.get("host").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let server = taiga_tools::taiga::TaigaUrl::parse(host)
+        .map_err(|reason| refuse(taiga_tools::ToolError::invalid("host", reason)))?;
+    let allowed = format!("{}/api/v1/auth", server.as_str())
+        .parse::<http::Uri>()
+        .is_ok_and(|uri| tenant.policy.allow_list.matching(&uri).is_some());
+    if allowed {
+        return Ok(());
+    }
+    Err(refuse(
+        taiga_tools::ToolError::new(
+            ErrorCode::HostNotAllowed,
+            "this Taiga server is not on the bridge's allow-list; leave out `host` for the default server, or ask \
+             the operator to add it (TAIGA_ALLOWED_HOSTS)",
+        )
+        .with("field", "host"),
+    ))
+}
 
 fn url_elicitation(link: &Link) -> ElicitRequestParams {
     ElicitRequestParams::UrlElicitationParams {

@@ -28,16 +28,18 @@ const QUOTA_REFUSALS: &str = "taiga_mcp_quota_refusals_total";
 const LOGIN_RATE_LIMITED: &str = "taiga_mcp_login_rate_limited_total";
 const SANDBOX_TRAPS: &str = "taiga_mcp_sandbox_traps_total";
 const UNKNOWN_TOOLS: &str = "taiga_mcp_unknown_tool_calls_total";
+const SIGN_IN_LINKS: &str = "taiga_mcp_sign_in_links_total";
 const ACTIVE_SESSIONS: &str = "taiga_mcp_active_sessions";
 const STORE_ENTRIES: &str = "taiga_mcp_session_store_entries";
 const STORE_BYTES: &str = "taiga_mcp_session_store_bytes";
 
-const COUNTERS: [(&str, &str); 6] = [
+const COUNTERS: [(&str, &str); 7] = [
     (TOOL_CALLS, "Tool calls that ran, by tenant, tool and outcome code."),
     (TAIGA_REQUESTS, "Requests to Taiga by tenant and HTTP status."),
     (QUOTA_REFUSALS, "Calls refused by their tenant's quota, by quota."),
     (LOGIN_RATE_LIMITED, "Logins refused by the login rate limit."),
     (SANDBOX_TRAPS, "Calls whose sandbox trapped and was discarded."),
+    (SIGN_IN_LINKS, "Sign-in page links opened, by tenant."),
     (
         UNKNOWN_TOOLS,
         "Calls naming a tool the catalogue does not have, refused.",
@@ -142,6 +144,11 @@ impl Metrics {
             .increment(1);
     }
 
+    /// Records a sign-in page link opened.
+    pub fn sign_in_link(&self, tenant: &str) {
+        self.counter(SIGN_IN_LINKS, &[("tenant", tenant)]).increment(1);
+    }
+
     /// Records a sandbox trap.
     pub fn trap(&self, tenant: &str) {
         self.counter(SANDBOX_TRAPS, &[("tenant", tenant)]).increment(1);
@@ -186,6 +193,7 @@ mod tests {
         metrics.quota_refusal("globex", "calls_per_minute");
         metrics.trap("acme");
         metrics.unknown_tool("acme");
+        metrics.sign_in_link("acme");
         let text = metrics.render(Some(StoreUsage {
             sessions: 4,
             entries: 9,

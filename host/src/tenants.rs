@@ -241,6 +241,15 @@ impl Tenant {
     }
 }
 
+/// Warns that a password file others may read holds a Taiga password (the server goes on).
+pub fn warn_exposed(setting: &str, path: &std::path::Path) {
+    tracing::warn!(
+        setting,
+        path = %path.display(),
+        "the password file may be read by other users of this machine; chmod 600 it"
+    );
+}
+
 /// SHA-256 of an API key, as the tenants file stores it.
 pub fn hash_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
@@ -363,6 +372,9 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             },
         )
         .map_err(|err| fail(err.setting, err.message))?;
+        if let Some(path) = &sign_in.exposed_password_file {
+            warn_exposed(&format!("tenant `{id}`: taiga_password_file"), path);
+        }
         let settings = Settings {
             default_taiga_url: access.default_server.to_string(),
             login_type: sign_in.login_type,

@@ -3,12 +3,23 @@
 //! completes with the session. The password goes from the browser to the bridge and on to Taiga,
 //! never through the MCP client or the model.
 //!
-//! A link is a random 256-bit id. Its record (tenant, caller, CSRF token, and once signed in, the
-//! session) lives in the session store under the id's SHA-256, so the store holds no usable link
-//! and any replica can serve the page. It expires after `SIGN_IN_LINK_SECONDS` (ten minutes by default) and completes once.
+//! Two secrets per sign-in, never one for both jobs:
+//! - the page's id (256 random bits, the URL the user opens), which only shows the form and takes
+//!   the password;
+//! - the claim (256 random bits), which alone takes the resulting session. Over 2025-11-25 it never
+//!   leaves the process (the call that asked waits for the result itself); over 2026-07-28 it is the
+//!   input-required result's `requestState`, which only the client that asked receives.
+//!
+//! The link's record lives in the session store under the SHA-256 of the page's id, with the
+//! claim's SHA-256, the tenant, the caller and the MCP session that asked: the store holds neither
+//! secret, and any replica serves the page and the retry. Only a retry that brings the claim from
+//! the same tenant, caller and MCP session takes the result, once, with one compare-and-swap that
+//! removes the record. A link expires after `SIGN_IN_LINK_SECONDS`; a declined or cancelled
+//! sign-in removes it at once.
+//!
 //! The sign-in itself is the component's `login` tool, run for the caller that asked, so the
-//! login rate limits are the ones `login` applies. The session is created in the asking tenant's
-//! namespace and handed only to the tool call that asked: the page never shows it.
+//! login rate limits are the ones `login` applies. New links are counted per caller and per
+//! tenant within one link lifetime ([`LinkLimits`]), so one client cannot fill the store.
 //!
 //! Over HTTP the page is on the MCP listener (`/sign-in/<id>`, outside the tenant key check: the
 //! browser has none); over stdio the bridge opens a loopback listener on an ephemeral port for as
@@ -32,8 +43,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::logs::Escaped;
+use crate::policy::LinkLimits;
 use crate::sandbox::{CallContext, Sandbox};
 use crate::store::SessionStore;
 use crate::tenants::{Tenant, Tenants};
@@ -44,6 +57,9 @@ const NAMESPACE: &str = "web:sign-in";
 
 /// How often a waiting call looks for the sign-in's end.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Longest MCP client name a page shows.
+const MAX_CLIENT_NAME: usize = 64;
 
 /// Where a deployment's tenants are found by id.
 #[derive(Clone)]
@@ -65,17 +81,52 @@ impl TenantSource {
 
 /// Where the page is served.
 pub enum PageOrigin {
-    /// On the HTTP listener, reached at this public URL (`--public-url`, or the listen address).
-    Listener(String),
-    /// On a loopback listener opened while sign-ins wait (stdio).
+    /// On the HTTP listener, reached at `base` (`--public-url`, or the listen address), answering
+    /// only requests whose `Host` is one of `hosts` (with or without its port), as `/mcp` does.
+    Listener {
+        /// The public URL.
+        base: String,
+        /// The accepted `Host` names.
+        hosts: Vec<String>,
+    },
+    /// On a loopback listener opened while links are open (stdio); it answers `Host: 127.0.0.1`.
     Loopback,
 }
 
-/// A link's record in the store.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// How the sign-in pages are served.
+pub struct PageSettings {
+    /// Where.
+    pub origin: PageOrigin,
+    /// How long a link works.
+    pub link_ttl: Duration,
+    /// How many links may be opened.
+    pub limits: LinkLimits,
+}
+
+/// Who asked for a sign-in: only the same tenant, caller and MCP session take its result.
+#[derive(Clone, Copy)]
+pub struct Requester<'a> {
+    /// The tenant.
+    pub tenant: &'a Tenant,
+    /// The caller (client address, or the stdio client).
+    pub caller: &'a str,
+    /// The MCP session the request came in, when the transport has sessions.
+    pub mcp_session: Option<&'a str>,
+    /// The MCP client's name, shown on the page so that the user knows who asks.
+    pub client: Option<&'a str>,
+}
+
+/// A link's record in the store. It holds the CSRF token and, once signed in, Taiga's session:
+/// no `Debug`.
+#[derive(Clone, Serialize, Deserialize)]
 struct Record {
     tenant: String,
     caller: String,
+    /// SHA-256 of the MCP session that asked.
+    mcp_session: Option<String>,
+    /// SHA-256 of the claim secret.
+    claim: String,
+    client: Option<String>,
     username: Option<String>,
     host: Option<String>,
     csrf: String,
@@ -83,24 +134,72 @@ struct Record {
     signed_in: Option<Value>,
 }
 
+impl Record {
+    /// Whether `requester`, bringing `secret`, is the one that asked.
+    fn asked_by(&self, requester: &Requester<'_>, secret: &str) -> bool {
+        let session = requester.mcp_session.map(digest);
+        same(&digest(secret), &self.claim)
+            & (self.tenant == requester.tenant.id)
+            & same(&self.caller, requester.caller)
+            & (self.mcp_session == session)
+    }
+}
+
+/// What takes a link's result: the record's store key and the claim secret. Its text is the
+/// 2026-07-28 `requestState`; it is never the page's id, and never logged.
+pub struct Claim(String);
+
+impl Claim {
+    /// The claim a client sent back.
+    pub fn from_request_state(state: &str) -> Self {
+        Self(state.to_owned())
+    }
+
+    /// The text the client sends back.
+    pub fn request_state(&self) -> &str {
+        &self.0
+    }
+
+    fn parts(&self) -> Option<(&str, &str)> {
+        let (key, secret) = self.0.split_once('.')?;
+        let hex64 = |text: &str| text.len() == 64 && text.bytes().all(|byte| byte.is_ascii_hexdigit());
+        (hex64(key) && hex64(secret)).then_some((key, secret))
+    }
+}
+
 /// A sign-in waiting for its user.
-#[derive(Debug, Clone)]
 pub struct Link {
-    /// The link's secret id.
-    pub id: String,
     /// The page's URL.
     pub url: String,
-    /// A correlation id for the client (`elicitationId`), not the secret.
+    /// A correlation id for the client (`elicitationId`), not a secret.
     pub elicitation_id: String,
+    /// What takes the result.
+    pub claim: Claim,
+}
+
+/// Why no link was opened.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Too many links opened within one link lifetime, by this caller or in this tenant.
+    TooMany {
+        /// `sign_in_links_per_caller` or `sign_in_links_per_tenant`.
+        quota: &'static str,
+        /// The limit.
+        limit: u32,
+    },
+    /// The store or the randomness failed.
+    Failed(anyhow::Error),
 }
 
 /// Why a waiting sign-in ended without a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unfinished {
-    /// The link expired (or was never this tenant's).
+    /// The link expired, was used, or was never this requester's.
     Expired,
     /// The store could not be read.
     StoreUnavailable,
+    /// The call was cancelled; the link is gone.
+    Cancelled,
 }
 
 struct Loopback {
@@ -113,8 +212,7 @@ pub struct WebSignIn {
     store: Arc<dyn SessionStore>,
     sandbox: Arc<Sandbox>,
     tenants: TenantSource,
-    origin: PageOrigin,
-    link_ttl: Duration,
+    settings: PageSettings,
     loopback: Mutex<Option<Loopback>>,
     /// The store keys of the links the loopback listener serves: from `begin` until the link is
     /// used up or expires. Counting links, not waiting calls: a link is handed out before its call
@@ -126,18 +224,19 @@ pub struct WebSignIn {
 fn random_hex() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(hex(&bytes))
 }
 
-fn store_key(id: &str) -> String {
-    Sha256::digest(id.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The form a sign-in page posts.
-#[derive(Debug, Deserialize)]
+fn digest(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// The form a sign-in page posts. It holds a password: no `Debug`.
+#[derive(Deserialize)]
 struct Submission {
     username: String,
     password: String,
@@ -145,68 +244,104 @@ struct Submission {
 }
 
 impl WebSignIn {
-    /// Sign-ins for `tenants`, kept in `store`, signed in through `sandbox`, their page served at
-    /// `origin`; a link lives `link_ttl`.
+    /// Sign-ins for `tenants`, kept in `store`, signed in through `sandbox`, served as `settings` say.
     pub fn new(
         store: Arc<dyn SessionStore>,
         sandbox: Arc<Sandbox>,
         tenants: TenantSource,
-        origin: PageOrigin,
-        link_ttl: Duration,
+        settings: PageSettings,
     ) -> Self {
         Self {
             store,
             sandbox,
             tenants,
-            origin,
-            link_ttl,
+            settings,
             loopback: Mutex::new(None),
             open_links: std::sync::Mutex::default(),
         }
     }
 
-    /// A new link for `caller` of `tenant`, the username filled in when given.
+    /// How long a link works.
+    pub fn link_ttl(&self) -> Duration {
+        self.settings.link_ttl
+    }
+
+    /// Counts one new link against the caller's and the tenant's limits.
+    async fn count_link(&self, requester: &Requester<'_>) -> Result<(), Refusal> {
+        let LinkLimits { per_caller, per_tenant } = self.settings.limits;
+        let tenant = &requester.tenant.id;
+        for (key, quota, limit) in [
+            (
+                format!("links:caller:{tenant}|{}", requester.caller),
+                "sign_in_links_per_caller",
+                per_caller,
+            ),
+            (format!("links:tenant:{tenant}"), "sign_in_links_per_tenant", per_tenant),
+        ] {
+            let opened = self
+                .store
+                .increment(NAMESPACE, &key, 1, self.settings.link_ttl)
+                .await
+                .map_err(|err| Refusal::Failed(err.into()))?;
+            if opened > i64::from(limit) {
+                return Err(Refusal::TooMany { quota, limit });
+            }
+        }
+        Ok(())
+    }
+
+    /// A new link for `requester`, the username and Taiga server filled in when given (both
+    /// checked by the caller of this function).
     pub async fn begin(
         self: &Arc<Self>,
-        tenant: &Tenant,
-        caller: &str,
+        requester: &Requester<'_>,
         username: Option<&str>,
         host: Option<&str>,
-    ) -> anyhow::Result<Link> {
-        let id = random_hex()?;
+    ) -> Result<Link, Refusal> {
+        self.count_link(requester).await?;
+        let failed = |err: getrandom::Error| Refusal::Failed(err.into());
+        let id = random_hex().map_err(failed)?;
+        let secret = random_hex().map_err(failed)?;
         let record = Record {
-            tenant: tenant.id.clone(),
-            caller: caller.to_owned(),
+            tenant: requester.tenant.id.clone(),
+            caller: requester.caller.to_owned(),
+            mcp_session: requester.mcp_session.map(digest),
+            claim: digest(&secret),
+            client: requester
+                .client
+                .map(|name| name.chars().take(MAX_CLIENT_NAME).collect()),
             username: username.map(str::to_owned),
             host: host.map(str::to_owned),
-            csrf: random_hex()?,
+            csrf: random_hex().map_err(failed)?,
             signed_in: None,
         };
-        let key = store_key(&id);
+        let key = digest(&id);
+        let text = serde_json::to_string(&record).map_err(|err| Refusal::Failed(err.into()))?;
         self.store
-            .set(NAMESPACE, &key, &serde_json::to_string(&record)?, self.link_ttl)
-            .await?;
-        if matches!(self.origin, PageOrigin::Loopback) {
+            .set(NAMESPACE, &key, &text, self.settings.link_ttl)
+            .await
+            .map_err(|err| Refusal::Failed(err.into()))?;
+        if matches!(self.settings.origin, PageOrigin::Loopback) {
             // Counted before the listener is looked up, so that a release cannot close it between.
             self.links().insert(key.clone());
             let this = Arc::clone(self);
             let expiring = key.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(this.link_ttl).await;
+                tokio::time::sleep(this.settings.link_ttl).await;
                 this.release(&expiring).await;
             });
         }
-        let base = self.base().await?;
+        let base = self.base().await.map_err(Refusal::Failed)?;
         Ok(Link {
             url: format!("{base}/sign-in/{id}"),
             elicitation_id: key[..32].to_owned(),
-            id,
+            claim: Claim(format!("{key}.{secret}")),
         })
     }
 
     async fn base(self: &Arc<Self>) -> anyhow::Result<String> {
-        match &self.origin {
-            PageOrigin::Listener(base) => Ok(base.trim_end_matches('/').to_owned()),
+        match &self.settings.origin {
+            PageOrigin::Listener { base, .. } => Ok(base.trim_end_matches('/').to_owned()),
             PageOrigin::Loopback => {
                 let mut loopback = self.loopback.lock().await;
                 if let Some(open) = loopback.as_ref().filter(|open| !open.server.is_finished()) {
@@ -230,14 +365,81 @@ impl WebSignIn {
         }
     }
 
-    /// Waits until the user has signed in on `link_id`'s page and takes the `login` result; the
-    /// link is then used up. Only `tenant`'s own links are found.
-    pub async fn wait(&self, link_id: &str, tenant: &Tenant) -> Result<Value, Unfinished> {
-        let outcome = self.poll(link_id, tenant).await;
-        if matches!(outcome, Ok(_) | Err(Unfinished::Expired)) {
-            self.release(&store_key(link_id)).await;
+    /// Waits until the user has signed in on the claimed link's page and takes the `login`
+    /// result, once; the link is then gone. Another requester, or a claim that does not match,
+    /// finds nothing (`Expired`) and leaves the link to its owner. `cancel` ends the wait and the
+    /// link; so does the link's lifetime.
+    pub async fn wait(
+        &self,
+        claim: &Claim,
+        requester: &Requester<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<Value, Unfinished> {
+        let Some((key, secret)) = claim.parts() else {
+            return Err(Unfinished::Expired);
+        };
+        let deadline = tokio::time::Instant::now() + self.settings.link_ttl;
+        loop {
+            let stored = self
+                .store
+                .get(NAMESPACE, key)
+                .await
+                .map_err(|_| Unfinished::StoreUnavailable)?;
+            let Some((text, record)) = stored.and_then(|text| {
+                let record = serde_json::from_str::<Record>(&text).ok()?;
+                Some((text, record))
+            }) else {
+                self.release(key).await;
+                return Err(Unfinished::Expired);
+            };
+            if !record.asked_by(requester, secret) {
+                return Err(Unfinished::Expired);
+            }
+            if let Some(result) = record.signed_in {
+                // One compare-and-swap hands the result out and removes the link: of two retries
+                // bringing the same claim, one wins.
+                let taken = self
+                    .store
+                    .compare_and_swap(NAMESPACE, key, Some(&text), None, self.settings.link_ttl)
+                    .await
+                    .map_err(|_| Unfinished::StoreUnavailable)?;
+                self.release(key).await;
+                return if taken { Ok(result) } else { Err(Unfinished::Expired) };
+            }
+            tokio::select! {
+                () = cancel.cancelled() => {
+                    self.discard(key, &text).await;
+                    return Err(Unfinished::Cancelled);
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    self.discard(key, &text).await;
+                    return Err(Unfinished::Expired);
+                }
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
         }
-        outcome
+    }
+
+    /// Ends the claimed link at once (the user declined): its page is gone. Only the requester
+    /// that asked can end it.
+    pub async fn decline(&self, claim: &Claim, requester: &Requester<'_>) {
+        let Some((key, secret)) = claim.parts() else {
+            return;
+        };
+        if let Ok(Some(text)) = self.store.get(NAMESPACE, key).await
+            && serde_json::from_str::<Record>(&text).is_ok_and(|record| record.asked_by(requester, secret))
+        {
+            self.discard(key, &text).await;
+        }
+    }
+
+    /// Removes the link as it was read (not a signed-in one written since) and releases it.
+    async fn discard(&self, key: &str, read: &str) {
+        let _ = self
+            .store
+            .compare_and_swap(NAMESPACE, key, Some(read), None, self.settings.link_ttl)
+            .await;
+        self.release(key).await;
     }
 
     fn links(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
@@ -259,49 +461,47 @@ impl WebSignIn {
         }
     }
 
-    async fn poll(&self, link_id: &str, tenant: &Tenant) -> Result<Value, Unfinished> {
-        let key = store_key(link_id);
-        loop {
-            let stored = self
-                .store
-                .get(NAMESPACE, &key)
-                .await
-                .map_err(|_| Unfinished::StoreUnavailable)?;
-            let Some(record) = stored.and_then(|text| serde_json::from_str::<Record>(&text).ok()) else {
-                return Err(Unfinished::Expired);
-            };
-            if record.tenant != tenant.id {
-                return Err(Unfinished::Expired);
-            }
-            if let Some(result) = record.signed_in {
-                let _ = self.store.delete(NAMESPACE, &key).await;
-                return Ok(result);
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
-    /// The page's routes: `GET` shows the form, `POST` signs in.
+    /// The page's routes: `GET` shows the form, `POST` signs in. Every answer, the framework's
+    /// own refusals (413, 415, 422) included, carries the page's security headers.
     pub fn routes(self: Arc<Self>) -> Router {
         Router::new()
             .route("/sign-in/{id}", get(show).post(submit))
+            .layer(axum::middleware::map_response(page::harden))
             .with_state(self)
     }
 
+    /// Whether a request's `Host` is one this page answers to (DNS rebinding).
+    fn host_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) else {
+            return false;
+        };
+        let name = match host.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        };
+        match &self.settings.origin {
+            PageOrigin::Listener { hosts, .. } => hosts
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(host) || allowed.eq_ignore_ascii_case(name)),
+            PageOrigin::Loopback => name == "127.0.0.1",
+        }
+    }
+
     async fn record(&self, id: &str) -> Option<(String, Record)> {
-        let key = store_key(id);
+        let key = digest(id);
         let text = self.store.get(NAMESPACE, &key).await.ok()??;
         let record: Record = serde_json::from_str(&text).ok()?;
         record.signed_in.is_none().then_some((text, record))
     }
 
     fn secure(&self) -> bool {
-        matches!(&self.origin, PageOrigin::Listener(base) if base.starts_with("https://"))
+        matches!(&self.settings.origin, PageOrigin::Listener { base, .. } if base.starts_with("https://"))
     }
 
     fn form(
         &self,
         status: StatusCode,
+        id: &str,
         tenant: &Tenant,
         record: &Record,
         username: &str,
@@ -311,20 +511,34 @@ impl WebSignIn {
             status,
             &page::Form {
                 taiga_url: record.host.as_deref().unwrap_or(&tenant.settings.default_taiga_url),
+                client: record.client.as_deref(),
                 username,
                 csrf: &record.csrf,
+                cookie: &page::cookie_name(&digest(id)),
                 error,
                 secure: self.secure(),
             },
         )
     }
 
-    /// Runs the component's `login` for the link's caller; the result, or the message to show.
-    async fn sign_in(&self, tenant: &Tenant, record: &Record, submission: &Submission) -> Result<Value, String> {
+    /// Runs the component's `login` for the link's caller; the result, or the status and message
+    /// to show.
+    async fn sign_in(
+        &self,
+        tenant: &Tenant,
+        record: &Record,
+        submission: &Submission,
+    ) -> Result<Value, (StatusCode, String)> {
         let mut arguments = json!({"username": submission.username, "password": submission.password});
         if let Some(host) = &record.host {
             arguments["host"] = json!(host);
         }
+        let unavailable = || {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The bridge could not sign you in just now; try again.".to_owned(),
+            )
+        };
         let result = self
             .sandbox
             .call_tool(
@@ -335,7 +549,7 @@ impl WebSignIn {
                 None,
             )
             .await
-            .map_err(|_| "The bridge could not sign you in just now; try again.".to_owned())?;
+            .map_err(|_| unavailable())?;
         let body: Value = serde_json::from_str(&result.structured).unwrap_or_default();
         let code = body["code"].as_str().unwrap_or_default();
         tracing::info!(
@@ -349,12 +563,22 @@ impl WebSignIn {
         if !result.is_error {
             return Ok(body);
         }
-        Err(match code {
-            "INVALID_CREDENTIALS" => "Taiga refused the username or password.".to_owned(),
-            _ => body["message"]
+        let message = || {
+            body["message"]
                 .as_str()
                 .unwrap_or("Taiga refused the sign-in.")
-                .to_owned(),
+                .to_owned()
+        };
+        Err(match code {
+            "INVALID_CREDENTIALS" => (
+                StatusCode::BAD_REQUEST,
+                "Taiga refused the username or password.".to_owned(),
+            ),
+            "RATE_LIMITED" => (StatusCode::TOO_MANY_REQUESTS, message()),
+            "TAIGA_UNAVAILABLE" | "STORE_UNAVAILABLE" | "TIMEOUT" | "INTERNAL" => {
+                (StatusCode::SERVICE_UNAVAILABLE, message())
+            }
+            _ => (StatusCode::BAD_REQUEST, message()),
         })
     }
 }
@@ -383,7 +607,10 @@ fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-async fn show(State(web): State<Arc<WebSignIn>>, Path(id): Path<String>) -> Response {
+async fn show(State(web): State<Arc<WebSignIn>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if !web.host_allowed(&headers) {
+        return page::wrong_host();
+    }
     let Some((_, record)) = web.record(&id).await else {
         return page::gone();
     };
@@ -391,7 +618,7 @@ async fn show(State(web): State<Arc<WebSignIn>>, Path(id): Path<String>) -> Resp
         return page::gone();
     };
     let username = record.username.clone().unwrap_or_default();
-    web.form(StatusCode::OK, &tenant, &record, &username, None)
+    web.form(StatusCode::OK, &id, &tenant, &record, &username, None)
 }
 
 async fn submit(
@@ -400,11 +627,15 @@ async fn submit(
     headers: HeaderMap,
     axum::Form(submission): axum::Form<Submission>,
 ) -> Response {
+    if !web.host_allowed(&headers) {
+        return page::wrong_host();
+    }
     let Some((stored, record)) = web.record(&id).await else {
         return page::gone();
     };
+    let key = digest(&id);
     let from_its_form = same(&submission.csrf, &record.csrf)
-        && cookie(&headers, page::CSRF_COOKIE).is_some_and(|token| same(token, &record.csrf));
+        && cookie(&headers, &page::cookie_name(&key)).is_some_and(|token| same(token, &record.csrf));
     if !from_its_form {
         return page::forbidden();
     }
@@ -412,31 +643,24 @@ async fn submit(
         return page::gone();
     };
     match web.sign_in(&tenant, &record, &submission).await {
-        Err(message) => web.form(
-            StatusCode::UNAUTHORIZED,
-            &tenant,
-            &record,
-            &submission.username,
-            Some(&message),
-        ),
+        Err((status, message)) => web.form(status, &id, &tenant, &record, &submission.username, Some(&message)),
         Ok(result) => {
             let username = result["username"].as_str().unwrap_or_default().to_owned();
             let done = Record {
                 signed_in: Some(result.clone()),
                 ..record
             };
-            let key = store_key(&id);
             let completed = match serde_json::to_string(&done) {
                 Ok(text) => web
                     .store
-                    .compare_and_swap(NAMESPACE, &key, Some(&stored), Some(&text), web.link_ttl)
+                    .compare_and_swap(NAMESPACE, &key, Some(&stored), Some(&text), web.settings.link_ttl)
                     .await
                     .unwrap_or(false),
                 Err(_) => false,
             };
             if !completed {
-                // Another post of the same link won, or the link expired meanwhile: this session
-                // would belong to nobody.
+                // Another post of the same link won, or the link expired or was declined
+                // meanwhile: this session would belong to nobody.
                 let logout = json!({"session_id": result["session_id"]}).to_string();
                 let _ = web
                     .sandbox

@@ -140,6 +140,11 @@ impl Platform for WasiPlatform {
         progress::report(done, total, message);
     }
 
+    fn sleep_ms(&self, ms: u64) {
+        // std's sleep blocks on a wasi:clocks pollable, which the host serves without a thread.
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+
     fn random_bytes(&self) -> [u8; 16] {
         let bytes = bindings::wasi::random::random::get_random_bytes(16);
         let mut out = [0u8; 16];

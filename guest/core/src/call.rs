@@ -14,6 +14,8 @@ pub struct Call<'a> {
     pub platform: &'a dyn Platform,
     /// Caller, namespace and settings.
     pub context: &'a CallContext,
+    /// Whether the call acts as the deployment's identity (it named no `session_id`).
+    pub as_deployment: bool,
 }
 
 impl Call<'_> {
@@ -28,8 +30,13 @@ impl Call<'_> {
         )
     }
 
-    /// Resumes the session named by the `session_id` argument.
+    /// Resumes the session named by the `session_id` argument. The deployment identity's session
+    /// is not a caller's to name: to one that does, it is unknown.
     pub fn session(&self, args: &Args) -> ToolResult<Session> {
-        crate::session::resume(self.platform, args.required_text("session_id")?)
+        let session = crate::session::resume(self.platform, args.required_text("session_id")?)?;
+        if session.deployment && !self.as_deployment {
+            return Err(crate::session::unknown());
+        }
+        Ok(session)
     }
 }

@@ -38,6 +38,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    const ALL: [Self; 15] = [
+        Self::InvalidInput,
+        Self::InvalidCredentials,
+        Self::SessionInvalid,
+        Self::SessionExpired,
+        Self::PermissionDenied,
+        Self::NotFound,
+        Self::HostNotAllowed,
+        Self::VersionConflict,
+        Self::RateLimited,
+        Self::Timeout,
+        Self::TaigaUnavailable,
+        Self::CertificateRejected,
+        Self::TaigaError,
+        Self::StoreUnavailable,
+        Self::Internal,
+    ];
+
+    /// The code of a wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+
     /// The wire name, e.g. `INVALID_INPUT`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +122,20 @@ impl ToolError {
         Self::new(ErrorCode::Internal, message)
     }
 
+    /// The error a body of [`Self::to_body`] stands for (kept in the store to answer other calls);
+    /// anything else is an INTERNAL error.
+    pub fn from_body(text: &str) -> Self {
+        let body: Value = serde_json::from_str(text).unwrap_or_default();
+        match body["code"].as_str().and_then(ErrorCode::from_name) {
+            Some(code) => Self {
+                code,
+                message: body["message"].as_str().unwrap_or_default().to_owned(),
+                details: body["details"].as_object().cloned().unwrap_or_default(),
+            },
+            None => Self::internal("an earlier failure could not be read back"),
+        }
+    }
+
     /// The structured body `{code, message, details}`.
     pub fn to_body(&self) -> Value {
         json!({
@@ -122,6 +159,16 @@ mod tests {
         assert_eq!(body["code"], "INVALID_INPUT");
         assert_eq!(body["message"], "project_id: must be a positive integer");
         assert_eq!(body["details"]["field"], "project_id");
+    }
+
+    #[test]
+    fn every_code_and_body_reads_back() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
+            let error = ToolError::new(code, "why").with("retry_after_seconds", 3);
+            assert_eq!(ToolError::from_body(&error.to_body().to_string()), error);
+        }
+        assert_eq!(ToolError::from_body("{}").code, ErrorCode::Internal);
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! Login protection: at most `login_rate_limit` attempts a minute per caller and per username,
+//! Login protection: at most `login_rate_limit` attempts a minute per caller and per Taiga user,
 //! then a lockout of `login_lockout_seconds`. Counters live in the host's store.
+//!
+//! A Taiga user is counted as Taiga finds it: taiga-back looks a login up by username or email
+//! with `iexact`, which PostgreSQL compares in upper case (so `admın`, with a dotless ı, is
+//! `admin`), and an email address signs in its user. Names are folded to upper case; an email the
+//! bridge has seen belong to a user (Taiga's login answer names both) counts as that user.
 
 use crate::context::Settings;
 use crate::error::{ErrorCode, ToolError, ToolResult};
@@ -8,24 +13,48 @@ use crate::session::store_error;
 
 const WINDOW_SECONDS: u64 = 60;
 
+/// How long an email address is remembered as its user's, in seconds (30 days).
+const ALIAS_SECONDS: u64 = 30 * 24 * 3600;
+
 /// The counters one login attempt is charged to.
 pub struct LoginGuard<'a> {
     platform: &'a dyn Platform,
     settings: &'a Settings,
+    host: String,
     subjects: [String; 2],
+}
+
+/// A login name as Taiga's database compares it.
+fn fold(name: &str) -> String {
+    name.trim().to_uppercase()
+}
+
+fn alias_key(host: &str, email: &str) -> String {
+    format!("login-alias:{host}|{}", fold(email))
 }
 
 impl<'a> LoginGuard<'a> {
     /// A guard for `caller` logging in as `username` on `host`.
-    pub fn new(platform: &'a dyn Platform, settings: &'a Settings, caller: &str, host: &str, username: &str) -> Self {
-        Self {
+    pub fn new(
+        platform: &'a dyn Platform,
+        settings: &'a Settings,
+        caller: &str,
+        host: &str,
+        username: &str,
+    ) -> ToolResult<Self> {
+        let mut user = fold(username);
+        // Taiga's usernames hold no `@`: only an email can be another name for a user.
+        if username.contains('@')
+            && let Some(owner) = platform.store_get(&alias_key(host, username)).map_err(store_error)?
+        {
+            user = owner;
+        }
+        Ok(Self {
             platform,
             settings,
-            subjects: [
-                format!("caller:{caller}"),
-                format!("user:{host}|{}", username.trim().to_lowercase()),
-            ],
-        }
+            host: host.to_owned(),
+            subjects: [format!("caller:{caller}"), format!("user:{host}|{user}")],
+        })
     }
 
     fn refused(&self, unlock_ms: u64) -> ToolError {
@@ -38,9 +67,8 @@ impl<'a> LoginGuard<'a> {
         .with("retry_after_seconds", retry_after)
     }
 
-    /// Charges one attempt. Refuses when a lockout is running, or starts one when this attempt is
-    /// over the limit.
-    pub fn attempt(&self) -> ToolResult<()> {
+    /// Refuses while a lockout of the caller or the user is running; charges nothing.
+    pub fn check(&self) -> ToolResult<()> {
         for subject in &self.subjects {
             let lock = self
                 .platform
@@ -50,6 +78,13 @@ impl<'a> LoginGuard<'a> {
                 return Err(self.refused(unlock_ms));
             }
         }
+        Ok(())
+    }
+
+    /// Charges one attempt. Refuses when a lockout is running, or starts one when this attempt is
+    /// over the limit.
+    pub fn attempt(&self) -> ToolResult<()> {
+        self.check()?;
         let limit = i64::from(self.settings.login_rate_limit);
         for subject in &self.subjects {
             let attempts = self
@@ -66,6 +101,17 @@ impl<'a> LoginGuard<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Remembers that `email` signs in `username` (from Taiga's login answer), so that attempts
+    /// through the email count as the user's.
+    pub fn remember_alias(&self, email: &str, username: &str) -> ToolResult<()> {
+        if email.trim().is_empty() {
+            return Ok(());
+        }
+        self.platform
+            .store_set(&alias_key(&self.host, email), &fold(username), ALIAS_SECONDS)
+            .map_err(store_error)
     }
 }
 
@@ -86,7 +132,7 @@ mod tests {
     fn the_attempt_over_the_limit_starts_a_lockout() {
         let platform = FakePlatform::new();
         let settings = settings();
-        let guard = LoginGuard::new(&platform, &settings, "client-a", "https://t", "Alice");
+        let guard = LoginGuard::new(&platform, &settings, "client-a", "https://t", "Alice").unwrap();
         for _ in 0..3 {
             guard.attempt().unwrap();
         }
@@ -105,17 +151,19 @@ mod tests {
         let settings = settings();
         for caller in ["a", "b", "c"] {
             LoginGuard::new(&platform, &settings, caller, "https://t", "alice")
+                .unwrap()
                 .attempt()
                 .unwrap();
         }
-        let other_caller = LoginGuard::new(&platform, &settings, "d", "https://t", "ALICE ");
+        let other_caller = LoginGuard::new(&platform, &settings, "d", "https://t", "ALICE ").unwrap();
         assert_eq!(other_caller.attempt().unwrap_err().code, ErrorCode::RateLimited);
         for user in ["u1", "u2", "u3"] {
             LoginGuard::new(&platform, &settings, "e", "https://t", user)
+                .unwrap()
                 .attempt()
                 .unwrap();
         }
-        let other_user = LoginGuard::new(&platform, &settings, "e", "https://t", "u4");
+        let other_user = LoginGuard::new(&platform, &settings, "e", "https://t", "u4").unwrap();
         assert_eq!(other_user.attempt().unwrap_err().code, ErrorCode::RateLimited);
     }
 
@@ -123,11 +171,50 @@ mod tests {
     fn the_window_is_a_minute() {
         let platform = FakePlatform::new();
         let settings = settings();
-        let guard = LoginGuard::new(&platform, &settings, "a", "https://t", "bob");
+        let guard = LoginGuard::new(&platform, &settings, "a", "https://t", "bob").unwrap();
         for _ in 0..3 {
             guard.attempt().unwrap();
         }
         platform.set_now(61_000);
         guard.attempt().unwrap();
+    }
+
+    #[test]
+    fn a_user_is_counted_as_taiga_finds_it_by_any_of_its_names() {
+        let platform = FakePlatform::new();
+        let settings = settings();
+        let guard =
+            |caller: &str, name: &str| LoginGuard::new(&platform, &settings, caller, "https://t", name).unwrap();
+        guard("a", "admin")
+            .remember_alias("Admin@Example.com", "admin")
+            .unwrap();
+        // PostgreSQL's upper case of the dotless ı is I; an email signs its user in.
+        for (caller, name) in [("a", "admın"), ("b", "ADMIN"), ("c", "admin@example.COM")] {
+            guard(caller, name).attempt().unwrap();
+        }
+        let err = guard("d", "Admin").attempt().unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::RateLimited,
+            "four attempts at one user by three names"
+        );
+        assert_eq!(
+            guard("e", "admin@example.com").check().unwrap_err().code,
+            ErrorCode::RateLimited
+        );
+        guard("f", "other@example.com").attempt().unwrap();
+    }
+
+    #[test]
+    fn check_charges_nothing() {
+        let platform = FakePlatform::new();
+        let settings = settings();
+        let guard = LoginGuard::new(&platform, &settings, "a", "https://t", "carol").unwrap();
+        for _ in 0..10 {
+            guard.check().unwrap();
+        }
+        for _ in 0..3 {
+            guard.attempt().unwrap();
+        }
     }
 }

@@ -170,6 +170,8 @@ pub trait Platform {
     fn random_bytes(&self) -> [u8; 16];
     /// Reports progress of a long call (`done` of `total` steps).
     fn progress(&self, done: u64, total: u64, message: &str);
+    /// Waits `ms` milliseconds: another call holds a lock this one waits for.
+    fn sleep_ms(&self, ms: u64);
 }
 
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub struct Session {
     /// When Taiga issued the current access token, ms since the epoch.
     #[serde(default, rename = "t", alias = "token_issued_ms")]
     pub token_issued_ms: u64,
+    /// The deployment identity's session: only calls made as that identity use it, never a
+    /// caller naming it as a `session_id`.
+    #[serde(default, rename = "d", skip_serializing_if = "std::ops::Not::not")]
+    pub deployment: bool,
 }
 
 impl Session {
@@ -144,10 +148,7 @@ pub fn resume(platform: &dyn Platform, session_id: &str) -> ToolResult<Session> 
     let now = platform.now_ms();
     let stored = platform.store_get(&key(session_id)).map_err(store_error)?;
     let Some(stored) = stored else {
-        return Err(ToolError::new(
-            ErrorCode::SessionInvalid,
-            "this session id is unknown or was logged out; call login to get a new one",
-        ));
+        return Err(unknown());
     };
     let mut session: Session =
         serde_json::from_str(&stored).map_err(|_| ToolError::internal("stored session is unreadable"))?;
@@ -163,6 +164,22 @@ pub fn resume(platform: &dyn Platform, session_id: &str) -> ToolResult<Session> 
         save(platform, session_id, &session)?;
     }
     Ok(session)
+}
+
+/// The error for a session id nobody may use: unknown, logged out, or not the caller's to name.
+pub fn unknown() -> ToolError {
+    ToolError::new(
+        ErrorCode::SessionInvalid,
+        "this session id is unknown or was logged out; call login to get a new one",
+    )
+}
+
+/// Whether `session_id` names the deployment identity's session.
+pub fn is_deployment(platform: &dyn Platform, session_id: &str) -> ToolResult<bool> {
+    let stored = platform.store_get(&key(session_id)).map_err(store_error)?;
+    Ok(stored
+        .and_then(|text| serde_json::from_str::<Session>(&text).ok())
+        .is_some_and(|session| session.deployment))
 }
 
 /// Ends a session at once; whether it existed.
@@ -202,6 +219,7 @@ mod tests {
             expires_at_ms,
             last_accessed_ms: 0,
             token_issued_ms: 0,
+            deployment: false,
         }
     }
 

@@ -11,17 +11,41 @@ use crate::call::Call;
 use crate::context::Identity;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::login_guard::LoginGuard;
-use crate::session::{self, Session};
+use crate::session::{self, Session, store_error};
 use crate::taiga::TaigaUrl;
 
 /// Taiga's answer when `/auth` does not know the login `type` (recordings 4 and 178).
 const UNKNOWN_LOGIN_TYPE: &str = "invalid login type";
 
+/// Which sign-ins count against the login limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counting {
+    /// Every attempt, before it is made: a caller's `login`.
+    Attempts,
+    /// Only those Taiga refuses: the deployment's own identity, whose successful sign-ins are no
+    /// guess at a password.
+    Failures,
+}
+
 /// Signs in as `username` with `password`, posting the deployment's login type, after charging
 /// the attempt to the login rate limits.
 pub fn with_password(call: &Call<'_>, base: &TaigaUrl, username: &str, password: &str) -> ToolResult<Session> {
+    sign_in(call, base, username, password, Counting::Attempts)
+}
+
+fn sign_in(
+    call: &Call<'_>,
+    base: &TaigaUrl,
+    username: &str,
+    password: &str,
+    counting: Counting,
+) -> ToolResult<Session> {
     let settings = &call.context.settings;
-    LoginGuard::new(call.platform, settings, &call.context.caller, base.as_str(), username).attempt()?;
+    let guard = LoginGuard::new(call.platform, settings, &call.context.caller, base.as_str(), username)?;
+    match counting {
+        Counting::Attempts => guard.attempt()?,
+        Counting::Failures => guard.check()?,
+    }
     let login_type = settings.login_type.as_str();
     let answer = call
         .taiga(base)
@@ -30,7 +54,17 @@ pub fn with_password(call: &Call<'_>, base: &TaigaUrl, username: &str, password:
             &json!({"type": login_type, "username": username, "password": password}),
             "the login endpoint",
         )
-        .map_err(|err| login_refusal(err, login_type))?;
+        .map_err(|err| {
+            let refusal = login_refusal(err, login_type);
+            if counting == Counting::Failures && refusal.code == ErrorCode::InvalidCredentials {
+                // Counted, and possibly the start of a lockout; the refusal itself is the answer.
+                let _ = guard.attempt();
+            }
+            refusal
+        })?;
+    if let Some(email) = answer["email"].as_str() {
+        guard.remember_alias(email, answer["username"].as_str().unwrap_or(username))?;
+    }
     let text = |key: &str| {
         answer[key]
             .as_str()
@@ -116,19 +150,27 @@ fn new_session(
         expires_at_ms: now + call.context.settings.session_ttl_seconds * 1000,
         last_accessed_ms: now,
         token_issued_ms: now,
+        deployment: false,
     }
 }
 
-/// The deployment identity's session id: a UUID made from the Taiga server, the login type and
-/// the user (or a digest of the token), so that it changes when the identity does.
-pub fn deployment_session_id(call: &Call<'_>) -> Option<String> {
-    let settings = &call.context.settings;
+/// How long a call waits for another call that is signing the deployment identity in.
+const SIGN_IN_WAIT_POLL_MS: u64 = 100;
+
+/// How long a failed sign-in of the identity answers the calls that waited for it, in seconds:
+/// they get its error instead of each trying (and each counting a failed login) in turn.
+const FAILURE_MEMORY_SECONDS: u64 = 5;
+
+/// The store key under which the identity's session id is kept. The key is named by the Taiga
+/// server, the login type and the user (or a digest of the token); the id under it is random, so
+/// nobody can compute it, and a changed identity finds another key.
+pub(crate) fn identity_key(settings: &crate::context::Settings) -> Option<String> {
     let who = match settings.identity.as_ref()? {
         Identity::Password { username, .. } => format!("password|{}", username.trim().to_lowercase()),
         Identity::Token { auth_token, .. } => format!("token|{auth_token}"),
     };
     let text = format!("{}|{}|{who}", settings.default_taiga_url, settings.login_type);
-    Some(session::uuid_v4(fnv1a_128(text.as_bytes()).to_be_bytes()))
+    Some(format!("identity:{:032x}", fnv1a_128(text.as_bytes())))
 }
 
 /// FNV-1a, 128 bits: a stable digest for a store key, where no adversary chooses the input.
@@ -140,56 +182,151 @@ fn fnv1a_128(bytes: &[u8]) -> u128 {
         .fold(OFFSET, |hash, byte| (hash ^ u128::from(*byte)).wrapping_mul(PRIME))
 }
 
-/// Signs the deployment identity in and stores its session under `id`.
+/// The deployment identity's session id: random, made once and kept in the store (so that every
+/// call and every replica finds the same one), never derived from anything a caller knows.
+fn deployment_session_id(call: &Call<'_>) -> ToolResult<String> {
+    let settings = &call.context.settings;
+    let key = identity_key(settings).ok_or_else(|| ToolError::internal("no deployment identity"))?;
+    // Kept as long as a session can live; a session that ends is signed in again under the same id.
+    let ttl = settings.session_ttl_seconds.saturating_mul(2).max(3600);
+    loop {
+        if let Some(id) = call.platform.store_get(&key).map_err(store_error)? {
+            return Ok(id);
+        }
+        let id = session::uuid_v4(call.platform.random_bytes());
+        if call
+            .platform
+            .store_compare_and_swap(&key, None, Some(&id), ttl)
+            .map_err(store_error)?
+        {
+            return Ok(id);
+        }
+    }
+}
+
+/// Signs the deployment identity in and stores its session under `id`. Its own sign-ins count
+/// against the login limits only when Taiga refuses them.
 fn sign_in_as_deployment(call: &Call<'_>, id: &str) -> ToolResult<()> {
     let settings = &call.context.settings;
     let base =
         TaigaUrl::parse(&settings.default_taiga_url).map_err(|reason| ToolError::invalid("TAIGA_API_URL", reason))?;
-    let session = match settings.identity.as_ref() {
-        Some(Identity::Password { username, password }) => with_password(call, &base, username, password)?,
+    let mut session = match settings.identity.as_ref() {
+        Some(Identity::Password { username, password }) => {
+            sign_in(call, &base, username, password, Counting::Failures)?
+        }
         Some(Identity::Token {
             auth_token,
             refresh_token,
         }) => with_token(call, &base, auth_token, refresh_token.as_deref())?,
         None => return Err(ToolError::internal("no deployment identity")),
     };
+    session.deployment = true;
     session::update(call.platform, id, &session)
 }
 
-/// Taiga rejected the deployment session's token: renew it with the refresh token when the
-/// session has one, otherwise sign in again.
-fn recover(call: &Call<'_>, id: &str) -> ToolResult<()> {
-    if let Ok(mut stored) = session::resume(call.platform, id)
-        && !stored.refresh_token.is_empty()
-        && api::renew(call, &mut stored).is_ok()
-    {
-        return session::update(call.platform, id, &stored);
+/// The identity's session as stored, if it is live.
+fn live(call: &Call<'_>, id: &str) -> ToolResult<Option<Session>> {
+    match session::resume(call.platform, id) {
+        Ok(session) => Ok(Some(session)),
+        Err(err) if matches!(err.code, ErrorCode::SessionInvalid | ErrorCode::SessionExpired) => Ok(None),
+        Err(err) => Err(err),
     }
-    session::end(call.platform, id)?;
-    sign_in_as_deployment(call, id)
+}
+
+/// Brings the identity's session to a state `done` accepts, one call at a time across every call
+/// and replica: the first takes a lock in the store and runs `repair`; the others wait for its
+/// outcome (its session, or for a few seconds its error) instead of signing in themselves, which
+/// would trip Taiga's and the bridge's login limits.
+fn single_flight(
+    call: &Call<'_>,
+    id: &str,
+    done: impl Fn(Option<&Session>) -> bool,
+    repair: impl Fn() -> ToolResult<()>,
+) -> ToolResult<()> {
+    let platform = call.platform;
+    let lock = format!("identity-lock:{id}");
+    let failure = format!("identity-failure:{id}");
+    let settings = &call.context.settings;
+    // The holder's sign-in is at most two Taiga requests (a refresh, then a sign-in).
+    let wait_ms = u64::from(settings.request_timeout_ms).saturating_mul(2);
+    let lock_ttl = wait_ms / 1000 + 1;
+    let deadline = platform.now_ms().saturating_add(wait_ms);
+    let token = session::uuid_v4(platform.random_bytes());
+    loop {
+        if done(live(call, id)?.as_ref()) {
+            return Ok(());
+        }
+        if let Some(body) = platform.store_get(&failure).map_err(store_error)? {
+            return Err(ToolError::from_body(&body));
+        }
+        if platform
+            .store_compare_and_swap(&lock, None, Some(&token), lock_ttl)
+            .map_err(store_error)?
+        {
+            // The holder before may have finished between the look above and the lock.
+            let outcome = if done(live(call, id)?.as_ref()) {
+                Ok(())
+            } else {
+                repair()
+            };
+            if let Err(err) = &outcome {
+                let _ = platform.store_set(&failure, &err.to_body().to_string(), FAILURE_MEMORY_SECONDS);
+            }
+            let _ = platform.store_compare_and_swap(&lock, Some(&token), None, lock_ttl);
+            return outcome;
+        }
+        if platform.now_ms() >= deadline {
+            return Err(ToolError::new(
+                ErrorCode::Timeout,
+                "another call is still signing the deployment's Taiga user in; try again shortly",
+            ));
+        }
+        platform.sleep_ms(SIGN_IN_WAIT_POLL_MS);
+    }
+}
+
+/// Taiga rejected `rejected`, the session's token: renew it with the refresh token when the
+/// session has one, otherwise sign in again; unless another call already did.
+fn recover(call: &Call<'_>, id: &str, rejected: &str) -> ToolResult<()> {
+    single_flight(
+        call,
+        id,
+        |current| current.is_some_and(|session| session.auth_token != rejected),
+        || {
+            if let Ok(mut stored) = session::resume(call.platform, id)
+                && !stored.refresh_token.is_empty()
+                && api::renew(call, &mut stored).is_ok()
+            {
+                return session::update(call.platform, id, &stored);
+            }
+            session::end(call.platform, id)?;
+            sign_in_as_deployment(call, id)
+        },
+    )
 }
 
 /// Runs a tool for a call without a `session_id` as the deployment's identity: its session (signed
-/// in on first use) is passed as the `session_id`, and when Taiga rejects the token the session
-/// is renewed or signed in again and the tool runs once more. Taiga refuses a rejected token
-/// before it changes anything, so running the tool again repeats no write.
+/// in on first use, by one call while the others wait) is passed as the `session_id`, and when
+/// Taiga rejects the token the session is renewed or signed in again and the tool runs once more.
+/// Taiga refuses a rejected token before it changes anything, so running the tool again repeats
+/// no write.
 pub fn run_as_deployment(
     call: &Call<'_>,
-    id: &str,
     mut arguments: Map<String, Value>,
     run: impl Fn(Map<String, Value>) -> ToolResult<Value>,
 ) -> ToolResult<Value> {
-    match session::resume(call.platform, id) {
-        Ok(_) => {}
-        Err(err) if matches!(err.code, ErrorCode::SessionInvalid | ErrorCode::SessionExpired) => {
-            sign_in_as_deployment(call, id)?;
-        }
-        Err(err) => return Err(err),
-    }
-    arguments.insert("session_id".to_owned(), Value::from(id));
+    let id = deployment_session_id(call)?;
+    single_flight(
+        call,
+        &id,
+        |current| current.is_some(),
+        || sign_in_as_deployment(call, &id),
+    )?;
+    let used = live(call, &id)?.map(|session| session.auth_token).unwrap_or_default();
+    arguments.insert("session_id".to_owned(), Value::from(id.as_str()));
     match run(arguments.clone()) {
         Err(err) if err.code == ErrorCode::SessionExpired => {
-            recover(call, id)?;
+            recover(call, &id, &used)?;
             run(arguments)
         }
         outcome => outcome,

@@ -112,6 +112,11 @@ impl Platform for FakePlatform {
         self.progress.borrow_mut().push((done, total, message.to_owned()));
     }
 
+    /// Sleeping moves the clock on, as time would.
+    fn sleep_ms(&self, ms: u64) {
+        self.now_ms.set(self.now_ms.get() + ms);
+    }
+
     fn random_bytes(&self) -> [u8; 16] {
         self.counter.set(self.counter.get().wrapping_add(1));
         [self.counter.get(); 16]

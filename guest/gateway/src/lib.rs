@@ -165,6 +165,10 @@ impl Platform for CallPlatform {
         // Typed exports have no progress channel; the result arrives when the call ends.
     }
 
+    fn sleep_ms(&self, ms: u64) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+
     fn random_bytes(&self) -> [u8; 16] {
         let id = self.next_id.get() + 1;
         self.next_id.set(id);

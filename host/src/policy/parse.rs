@@ -146,9 +146,14 @@ impl SignIn {
                 format!("renews a token; set {} too", names.token),
             ));
         }
+        let exposed_password_file = settings
+            .password_file
+            .filter(|path| readable_by_others(path))
+            .map(Path::to_path_buf);
         Ok(Self {
             login_type: login_type.to_owned(),
             identity,
+            exposed_password_file,
         })
     }
 }
@@ -156,6 +161,12 @@ impl SignIn {
 /// A setting's value, unless it is unset or blank.
 fn given(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|value| !value.is_empty())
+}
+
+/// Whether the group or anyone else may read the file.
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|metadata| metadata.permissions().mode() & 0o044 != 0)
 }
 
 /// A password file's first line: the whole file but a final line break.

@@ -261,3 +261,24 @@ fn toolsets_tools_and_read_only_choose_from_the_catalogue() {
         "TAIGA_EXCLUDE_TOOLS"
     );
 }
+
+#[test]
+fn a_password_file_others_may_read_is_named_for_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("taiga-mcp-password-{}", std::process::id()));
+    std::fs::write(&path, "s3cret\n").unwrap();
+    let exposed = |mode: u32| {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        sign_in(SignInSettings {
+            username: Some("ana"),
+            password_file: Some(&path),
+            ..SignInSettings::default()
+        })
+        .unwrap()
+        .exposed_password_file
+    };
+    assert_eq!(exposed(0o644), Some(path.clone()));
+    assert_eq!(exposed(0o640), Some(path.clone()));
+    assert_eq!(exposed(0o600), None);
+    std::fs::remove_file(&path).unwrap();
+}

@@ -130,6 +130,9 @@ pub struct SignIn {
     pub login_type: String,
     /// The deployment's (or tenant's) own Taiga user, if any.
     pub identity: Option<Identity>,
+    /// The password file, when others than its owner may read it (the server warns at start, as
+    /// ssh does for a key).
+    pub exposed_password_file: Option<std::path::PathBuf>,
 }
 
 /// How a source names the tool-choice settings.
@@ -198,4 +201,14 @@ pub struct CatalogueEntry {
     pub read_only: bool,
     /// Whether the `default` choice offers it (the component says which).
     pub in_default: bool,
+}
+
+/// How many new links one caller, and one tenant, may open within one link lifetime. Each link
+/// lives at most that long, so at most twice these are open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkLimits {
+    /// Per caller (client address, or the stdio client).
+    pub per_caller: u32,
+    /// Per tenant.
+    pub per_tenant: u32,
 }

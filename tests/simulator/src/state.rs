@@ -114,11 +114,15 @@ impl State {
         self.users.iter().find(|user| user.id == id)
     }
 
-    /// A user by username or email, case-insensitively.
+    /// A user by username or email, as taiga-back's `get_user_by_username_or_email` finds it:
+    /// `username__iexact` or `email__iexact`, which PostgreSQL compares as `UPPER(a) = UPPER(b)`
+    /// (in a UTF-8 locale the dotless `ı` is `I`, so `admın` finds `admin`; the attack run of
+    /// issue 27 saw a real Taiga 6.10 accept it).
     pub fn user_by_login(&self, login: &str) -> Option<&User> {
+        let login = login.to_uppercase();
         self.users
             .iter()
-            .find(|user| user.username.eq_ignore_ascii_case(login) || user.email.eq_ignore_ascii_case(login))
+            .find(|user| user.username.to_uppercase() == login || user.email.to_uppercase() == login)
     }
 
     /// A project by id.

@@ -354,14 +354,18 @@ pub fn call(
             Err(err) => return Err(DispatchError::MalformedArguments(err.to_string())),
         }
     };
-    let call = Call { platform, context };
-    let run = |raw| Args::check(tool.fields, raw).and_then(|args| (tool.run)(&call, &args));
+    let run = |call: &Call<'_>, raw| Args::check(tool.fields, raw).and_then(|args| (tool.run)(call, &args));
     let takes_session = tool.fields.iter().any(|field| field.name == SESSION.name);
-    let result = match sign_in::deployment_session_id(&call) {
-        Some(id) if takes_session && !raw.contains_key(SESSION.name) => {
-            sign_in::run_as_deployment(&call, &id, raw, run)
-        }
-        _ => run(raw),
+    let as_deployment = context.settings.identity.is_some() && takes_session && !raw.contains_key(SESSION.name);
+    let call = Call {
+        platform,
+        context,
+        as_deployment,
+    };
+    let result = if as_deployment {
+        sign_in::run_as_deployment(&call, raw, |raw| run(&call, raw))
+    } else {
+        run(&call, raw)
     };
     Ok(match result {
         Ok(structured) => Outcome {

@@ -83,6 +83,7 @@ fn platform() -> FakePlatform {
         expires_at_ms: u64::MAX / 2,
         last_accessed_ms: 0,
         token_issued_ms: 0,
+        deployment: false,
     };
     let value = serde_json::to_string(&session).expect("serialises");
     crate::platform::Platform::store_set(&platform, &format!("session:{LIVE_SESSION}"), &value, 3600).expect("stored");

@@ -128,7 +128,12 @@ fn login(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 }
 
 fn logout(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
-    let existed = session::end(call.platform, args.required_text("session_id")?)?;
+    let id = args.required_text("session_id")?;
+    // The deployment identity's session is not a caller's to end: to them it does not exist.
+    if !call.as_deployment && session::is_deployment(call.platform, id)? {
+        return Ok(json!({"logged_out": false}));
+    }
+    let existed = session::end(call.platform, id)?;
     Ok(json!({"logged_out": existed}))
 }
 

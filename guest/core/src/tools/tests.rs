@@ -448,6 +448,126 @@ fn calls_without_a_session_id_sign_in_as_the_deployment_once() {
     assert_eq!(named.error_code(), Some("SESSION_INVALID"));
 }
 
+/// The identity's session id, as the store keeps it.
+fn identity_session(platform: &FakePlatform, context: &CallContext) -> String {
+    let key = crate::sign_in::identity_key(&context.settings).unwrap();
+    platform
+        .store_get(&key)
+        .unwrap()
+        .expect("the identity has a session id")
+}
+
+#[test]
+fn the_identity_session_is_no_callers_to_name_or_end() {
+    let taiga = token_taiga(None);
+    let context = as_deployment(alice("secret"), "normal");
+    assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+    let id = identity_session(&taiga.platform, &context);
+    let named = json!({"session_id": id}).to_string();
+    // Neither a caller of this deployment nor one of a deployment without the identity (same
+    // store, same namespace) may use it, nor end it.
+    for caller in [context.clone(), self::context()] {
+        assert_eq!(
+            call(&taiga.platform, "list_projects", &named, &caller)
+                .unwrap()
+                .error_code(),
+            Some("SESSION_INVALID")
+        );
+        assert_eq!(
+            call(&taiga.platform, "session_status", &named, &caller)
+                .unwrap()
+                .error_code(),
+            Some("SESSION_INVALID")
+        );
+        assert_eq!(
+            call(&taiga.platform, "logout", &named, &caller).unwrap().structured["logged_out"],
+            false
+        );
+    }
+    assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+    assert_eq!(
+        sent_paths(&taiga.platform)
+            .iter()
+            .filter(|path| *path == "Post /auth")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_identity_session_id_is_random() {
+    let context = as_deployment(alice("secret"), "normal");
+    let ids: Vec<String> = (0..2)
+        .map(|run| {
+            let taiga = token_taiga(None);
+            // Another process's randomness: the platform's counter starts elsewhere.
+            for _ in 0..run {
+                taiga.platform.random_bytes();
+            }
+            assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+            identity_session(&taiga.platform, &context)
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1], "the same identity gets a new id in another store");
+}
+
+#[test]
+fn a_call_waits_for_the_identity_sign_in_another_call_holds_and_shares_its_failure() {
+    let taiga = token_taiga(None);
+    let context = as_deployment(alice("secret"), "normal");
+    // Another call (or replica) holds the sign-in lock for one second.
+    let key = crate::sign_in::identity_key(&context.settings).unwrap();
+    taiga
+        .platform
+        .store_set(&key, "4a1d0c1e-0000-4000-8000-000000000001", 3600)
+        .unwrap();
+    taiga
+        .platform
+        .store_set("identity-lock:4a1d0c1e-0000-4000-8000-000000000001", "other", 1)
+        .unwrap();
+    assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+    assert!(taiga.platform.now_ms() >= 1000, "it waited for the lock");
+    assert_eq!(sent_paths(&taiga.platform), ["Post /auth", "Get /projects"]);
+    // The holder's failure answers the calls that waited for it, without a sign-in of their own.
+    let taiga = token_taiga(None);
+    taiga
+        .platform
+        .store_set(&key, "4a1d0c1e-0000-4000-8000-000000000002", 3600)
+        .unwrap();
+    let failure = crate::error::ToolError::new(crate::error::ErrorCode::InvalidCredentials, "Taiga refused it");
+    taiga
+        .platform
+        .store_set(
+            "identity-failure:4a1d0c1e-0000-4000-8000-000000000002",
+            &failure.to_body().to_string(),
+            5,
+        )
+        .unwrap();
+    let outcome = call(&taiga.platform, "list_projects", "{}", &context).unwrap();
+    assert_eq!(outcome.error_code(), Some("INVALID_CREDENTIALS"));
+    assert!(taiga.platform.sent.borrow().is_empty());
+}
+
+#[test]
+fn the_identity_s_successful_sign_ins_are_not_login_attempts() {
+    let taiga = token_taiga(None);
+    let mut context = as_deployment(alice("secret"), "normal");
+    context.settings.login_rate_limit = 1;
+    for _ in 0..3 {
+        assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
+        // The session ends (expiry, a logout as the identity): the next call signs in again.
+        let id = identity_session(&taiga.platform, &context);
+        taiga.platform.store_delete(&format!("session:{id}")).unwrap();
+    }
+    assert_eq!(
+        sent_paths(&taiga.platform)
+            .iter()
+            .filter(|path| *path == "Post /auth")
+            .count(),
+        3
+    );
+}
+
 #[test]
 fn a_revoked_token_is_renewed_and_the_call_runs_again() {
     let taiga = token_taiga(None);
