@@ -505,8 +505,8 @@ fn mcp_session_of(context: &RequestContext<RoleServer>) -> Option<&str> {
 
 /// Checks `login`'s arguments for the page as the tool checks them (bounds and the server's
 /// form), and the server against the tenant's allow-list, so that no link is kept for text
-/// nobody can sign in with, and the page never shows a server the bridge may not reach.
-/// The error body of a refusal.
+/// nobody can sign in with, and the page never shows a server the bridge may not reach. A refusal
+/// is the error body to answer.
 fn page_arguments(tenant: &Tenant, arguments: &serde_json::Map<String, Value>) -> Result<(), Value> {
     let refuse = |err: taiga_tools::ToolError| err.to_body();
     let login = taiga_tools::catalogue()
