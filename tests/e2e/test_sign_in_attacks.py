@@ -397,3 +397,55 @@ async def test_with_no_usable_address_login_asks_for_the_password(simulator: Sim
         finally:
             server.stop()
     assert "sign-in by page is off" in log.read_text()
+
+
+class Silent(Elicitations):
+    """A client that never answers `elicitation/create`."""
+
+    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        await super().__call__(context, params)
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+
+async def test_a_client_that_never_answers_is_not_waited_for_past_the_link(
+    simulator: Simulator, cache_dir: Path, tmp_path: Path
+) -> None:
+    """Before the fix `login` waited for the answer to `elicitation/create` without end."""
+    with (tmp_path / "server.log").open("w") as errlog:
+        server = HttpServer(simulator, cache_dir, errlog=errlog, SIGN_IN_LINK_SECONDS="2")
+        try:
+            silent = Silent()
+            async with Client(streamable_http_client(f"{server.base}/mcp"), elicitation_callback=silent,
+                              mode="legacy") as client:
+                with anyio.fail_after(20):
+                    result = await client.call_tool("login", {})
+            assert result.is_error and "did not open the sign-in page" in body(result)["message"]
+            assert fetch(silent.requests[0].url)[0] == 410
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_cancelled_login_stops_waiting_and_closes_its_link(
+    simulator: Simulator, cache_dir: Path, tmp_path: Path, mode: str
+) -> None:
+    """Before the fix a cancelled `login` kept polling, and its link kept serving its page."""
+    log = tmp_path / "server.log"
+    with log.open("w") as errlog:
+        server = HttpServer(simulator, cache_dir, errlog=errlog)
+        try:
+            user = Elicitations()
+            async with Client(streamable_http_client(f"{server.base}/mcp"), elicitation_callback=user,
+                              mode=mode) as client:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(client.call_tool, "login", {})
+                    url = await user.receive.receive()
+                    await anyio.sleep(1)
+                    assert fetch(url)[0] == 200
+                    group.cancel_scope.cancel()
+                with anyio.fail_after(10):
+                    while fetch(url)[0] != 410:
+                        await anyio.sleep(0.2)
+        finally:
+            server.stop()
