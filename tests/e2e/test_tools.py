@@ -297,3 +297,33 @@ async def test_wiki_and_comments(simulator: Simulator, cache_dir: Path) -> None:
         await s.error("add_comment", "NOT_FOUND", resource="issue", id=999999, text="nobody home")
         await s.error("add_comment", "INVALID_INPUT", resource="sprint", id=1, text="no")
         await s("delete_wiki_page", wiki_page_id=page["id"], version=(await s("get_wiki_page", wiki_page_id=page["id"]))["version"])
+
+
+async def test_a_project_needs_a_description_before_taiga_is_asked(simulator: Simulator, cache_dir: Path) -> None:
+    """Taiga 6.10 refuses a project without a description, empty or missing (recordings 223-224). The
+    bridge used to send `"description": ""`, which the simulator then accepted: no test saw the failure."""
+    async with connect(simulator, cache_dir) as client:
+        s = await login(client)
+        simulator.clear_requests()
+        for extra in ({}, {"description": ""}, {"description": "   "}):
+            error = await s.error("create_project", "INVALID_INPUT", name="No description", **extra)
+            assert error["details"]["field"] == "description", error
+        assert not [request for request in simulator.requests() if request["path"].endswith("/projects")]
+        created = await s("create_project", name="Described", description="What it is for")
+        assert created["description"] == "What it is for"
+
+
+async def test_a_sprint_of_another_project_is_named_as_the_input_at_fault(simulator: Simulator, cache_dir: Path) -> None:
+    """Taiga answers 403 "You don't have permissions to set this sprint to this user story." for a sprint of
+    another project (taiga-back's `pre_conditions_on_save`); the bridge used to call that a permission problem
+    on a project the user owns."""
+    async with connect(simulator, cache_dir) as client:
+        s = await login(client)
+        mine, other = await new_project(s, "Mine"), await new_project(s, "Other")
+        foreign = await s("create_sprint", project_id=other, name="Theirs", start_date="2026-01-05", end_date="2026-01-19")
+        error = await s.error("create_user_story", "INVALID_INPUT", project_id=mine, title="S", sprint_id=foreign["id"])
+        assert error["details"]["field"] == "sprint_id" and "another project" in error["message"], error
+        story = await s("create_user_story", project_id=mine, title="S")
+        error = await s.error("update_user_story", "INVALID_INPUT", user_story_id=story["id"], version=story["version"],
+                              sprint_id=foreign["id"])
+        assert error["details"]["field"] == "sprint_id", error

@@ -16,7 +16,7 @@ impl Guest for Gateway {
     fn taiga_get_project_metadata(project_id: u32) -> Result<String, String> {
         run("get_project_metadata", vec![("project_id", project_id.arg())])
     }
-    fn taiga_create_project(name: String, description: Option<String>, visibility: Option<Visibility>, template: Option<Template>) -> Result<String, String> {
+    fn taiga_create_project(name: String, description: String, visibility: Option<Visibility>, template: Option<Template>) -> Result<String, String> {
         run("create_project", vec![("name", name.arg()), ("description", description.arg()), ("visibility", visibility.arg()), ("template", template.arg())])
     }
     fn taiga_update_project(project_id: u32, name: Option<String>, description: Option<String>, visibility: Option<Visibility>) -> Result<String, String> {

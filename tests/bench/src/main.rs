@@ -282,7 +282,7 @@ async fn main() -> anyhow::Result<()> {
         }
         // 40 more stories where the per-call rows list a 30-item page; 1000 in a project of their own
         // for the `all: true` row, so that the simulator's page stays cheap for the per-call rows.
-        let thousand = state.create_project(admin, "Bench Thousand", "", true, 1);
+        let thousand = state.create_project(admin, "Bench Thousand", "A thousand stories for the bench.", true, 1);
         for (target, count) in [(project, 40), (thousand, 1000)] {
             for n in 0..count {
                 let body = json!({"project": target, "subject": format!("Story {n}"), "tags": ["bench"]});

@@ -139,7 +139,7 @@ async fn typed_functions_work_with_a_username_and_password() {
             "taiga-create-project",
             &[
                 Val::String("Gateway project".into()),
-                some(Val::String("made through typed exports".into())),
+                Val::String("made through typed exports".into()),
                 some(Val::Enum("public".into())),
                 some(Val::Enum("kanban".into())),
             ],
@@ -328,7 +328,7 @@ async fn bodies_go_out_with_their_length() {
             "taiga-create-project",
             &[
                 Val::String("Größe".into()),
-                some(Val::String("framed".into())),
+                Val::String("framed".into()),
                 none(),
                 none(),
             ],

@@ -309,3 +309,32 @@ async fn every_coverage_recording_matches() {
         "now matching, drop from EXCEPTIONS: {unexpected_matches:?}"
     );
 }
+
+/// Recordings 223-224 (`INDEX-project-description.json`): Taiga 6.10 refuses a project whose
+/// description is empty or missing, with the body it answered.
+#[tokio::test]
+async fn a_project_needs_a_description_as_taiga_says() {
+    let sim = Simulator::start(Seed::Recordings).await.expect("simulator starts");
+    let token = {
+        let mut state = sim.state();
+        let admin = state.user_by_login("admin").expect("seeded admin").id;
+        state.issue_tokens(admin).0
+    };
+    for name in [
+        "223-project-create-empty-description.json",
+        "224-project-create-no-description.json",
+    ] {
+        let text = std::fs::read_to_string(recordings_dir().join(name)).expect("recording");
+        let exchange: Value = serde_json::from_str(&text).expect("JSON");
+        let request = &exchange["request"];
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("authorization".to_owned(), format!("Bearer {token}")),
+        ];
+        let body = serde_json::to_vec(&request["body"]).expect("body");
+        let answer = send(&sim.url(), "POST", "/api/v1/projects", &headers, &body).await;
+        assert_eq!(answer.status, 400, "{name}");
+        let ours: Value = serde_json::from_slice(&answer.body).expect("JSON answer");
+        assert_eq!(ours, exchange["response"]["body"], "{name}");
+    }
+}

@@ -83,10 +83,10 @@ pub const CREATE_PROJECT: Tool = Tool {
     fields: &[
         SESSION,
         Field::required("name", Kind::Text { min: 1, max: 250 }, "Project name."),
-        Field::optional(
+        Field::required(
             "description",
-            Kind::Text { min: 0, max: 5000 },
-            "Project description (default empty).",
+            Kind::Text { min: 1, max: 5000 },
+            "What it is for (Taiga requires one).",
         ),
         Field::optional(
             "visibility",
@@ -396,7 +396,7 @@ fn create_project(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     };
     let body = json!({
         "name": args.required_text("name")?,
-        "description": args.text("description").unwrap_or_default(),
+        "description": args.required_text("description")?,
         "is_private": args.text("visibility") != Some("public"),
         "creation_template": template,
     });
