@@ -307,7 +307,7 @@ struct Body {
 /// A `multipart/form-data` body (RFC 7578) of text fields and one file, as `curl -F` and Python
 /// `requests` send it. Hand-written: the few lines it takes keep a multipart crate out of the
 /// component.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Multipart {
     boundary: String,
     fields: Vec<(String, String)>,
@@ -315,33 +315,35 @@ pub struct Multipart {
 }
 
 impl Multipart {
-    /// An empty form whose parts are separated by `--<boundary>`; `boundary` must not occur in
-    /// any part (see [`Multipart::boundary_for`]).
-    pub fn new(boundary: String) -> Self {
-        Self {
-            boundary,
-            fields: Vec::new(),
-            file: None,
-        }
+    /// An empty form; [`Multipart::with_boundary`] chooses how its parts are separated.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// A boundary made of `random` hex that does not occur in `content`.
-    pub fn boundary_for(mut random: impl FnMut() -> [u8; 16], content: &[u8]) -> String {
-        loop {
+    /// Chooses the boundary: `random` hex that occurs in no part, text or file, so that no
+    /// part's content can end it and start a field of its own.
+    pub fn with_boundary(mut self, mut random: impl FnMut() -> [u8; 16]) -> Self {
+        let parts: Vec<&[u8]> = self
+            .fields
+            .iter()
+            .map(|(_, value)| value.as_bytes())
+            .chain(self.file.as_ref().map(|(_, _, _, bytes)| bytes.as_slice()))
+            .collect();
+        self.boundary = loop {
             let hex: String = random().iter().map(|byte| format!("{byte:02x}")).collect();
             let boundary = format!("taiga-mcp-{hex}");
-            if !content
-                .windows(boundary.len())
-                .any(|window| window == boundary.as_bytes())
-            {
-                return boundary;
+            let occurs = |part: &&[u8]| part.windows(boundary.len()).any(|window| window == boundary.as_bytes());
+            if !parts.iter().any(occurs) {
+                break boundary;
             }
-        }
+        };
+        self
     }
 
-    /// Adds a text field.
+    /// Adds a text field. A text part holds one line: a line break in `value` is sent as a
+    /// space, so that no text can open a part of its own (the tools refuse such text first).
     pub fn text(mut self, name: &str, value: &str) -> Self {
-        self.fields.push((name.to_owned(), value.to_owned()));
+        self.fields.push((name.to_owned(), value.replace(['\r', '\n'], " ")));
         self
     }
 
@@ -503,6 +505,27 @@ fn certificate_error(problem: CertificateProblem, base: &TaigaUrl) -> ToolError 
     err
 }
 
+/// The tool field at fault when Taiga's 403 says a status, sprint or other choice belongs to
+/// another project than the item's: taiga-back's `pre_conditions_on_save` raises `PermissionDenied`
+/// "You don't have permissions to set this <choice> to this <item>." for it, which is the caller's
+/// input, not the user's rights.
+fn foreign_choice(message: &str) -> Option<&'static str> {
+    let choice = message
+        .strip_prefix("You don't have permissions to set this ")?
+        .split(' ')
+        .next()?;
+    Some(match choice {
+        // Older taiga-back versions say "milestone" where 6.x says "sprint".
+        "sprint" | "milestone" => "sprint_id",
+        "status" => "status",
+        "priority" => "priority",
+        "severity" => "severity",
+        "type" => "type",
+        "swimlane" => "swimlane",
+        _ => return None,
+    })
+}
+
 /// Maps a non-2xx answer to our error codes, reading the body shapes Taiga really sends.
 fn status_error(response: &HttpResponse, what: &str) -> ToolError {
     let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
@@ -520,11 +543,22 @@ fn status_error(response: &HttpResponse, what: &str) -> ToolError {
             ErrorCode::SessionExpired,
             "Taiga no longer accepts this session's credentials; call login again",
         ),
-        403 => ToolError::new(
-            ErrorCode::PermissionDenied,
-            format!("Taiga does not let this user access {what}"),
-        )
-        .with("taiga_message", taiga_message.unwrap_or_default()),
+        403 => match taiga_message.and_then(foreign_choice) {
+            Some(field) => ToolError::new(
+                ErrorCode::InvalidInput,
+                format!(
+                    "{field}: the {} given belongs to another project; use one of this project's \
+                     (get_project_metadata lists them)",
+                    field.trim_end_matches("_id")
+                ),
+            )
+            .with("field", field),
+            None => ToolError::new(
+                ErrorCode::PermissionDenied,
+                format!("Taiga does not let this user access {what}"),
+            )
+            .with("taiga_message", taiga_message.unwrap_or_default()),
+        },
         404 => ToolError::new(
             ErrorCode::NotFound,
             format!("{what} was not found, or this user cannot see it"),
@@ -725,6 +759,37 @@ mod tests {
     }
 
     #[test]
+    fn a_choice_of_another_project_names_the_field_not_the_users_rights() {
+        for (message, field) in [
+            (
+                "You don't have permissions to set this status to this user story.",
+                "status",
+            ),
+            (
+                "You don't have permissions to set this sprint to this task.",
+                "sprint_id",
+            ),
+            (
+                "You don't have permissions to set this severity to this issue.",
+                "severity",
+            ),
+        ] {
+            let body = json!({"_error_message": message, "_error_type": "taiga.base.exceptions.PermissionDenied"});
+            let err = status_error(&response(403, &body.to_string(), &[]), "project 3");
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{message}");
+            assert_eq!(err.details["field"], field);
+            assert!(
+                err.message.contains("another project") && !err.message.contains("project 3"),
+                "{}",
+                err.message
+            );
+        }
+        let generic = json!({"_error_message": "You do not have permission to perform this action."});
+        let err = status_error(&response(403, &generic.to_string(), &[]), "project 3");
+        assert_eq!(err.code, ErrorCode::PermissionDenied);
+    }
+
+    #[test]
     fn field_errors_list_every_field() {
         let err = status_error(
             &response(
@@ -797,10 +862,15 @@ mod tests {
         let base = TaigaUrl::parse("https://taiga.example.com").unwrap();
         let taiga = Taiga::new(&platform, &base, 1000, 1 << 20).with_token("t");
         let content = b"line one\r\n--not-a-boundary\r\n\x00\xff".to_vec();
-        let form = Multipart::new("b0undary".to_owned())
+        let form = Multipart::new()
             .text("object_id", "7")
             .text("description", "say \"hi\"")
-            .file("attached_file", "notes\".txt", "text/plain", content.clone());
+            .file("attached_file", "notes\".txt", "text/plain", content.clone())
+            .with_boundary(|| *b"b0undary-0123456");
+        let form = Multipart {
+            boundary: "b0undary".to_owned(),
+            ..form
+        };
         taiga.post_multipart("/userstories/attachments", &form, "x").unwrap();
         let sent = &platform.sent.borrow()[0];
         let header = |name: &str| sent.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
@@ -818,10 +888,34 @@ mod tests {
         expected.extend_from_slice(&content);
         expected.extend_from_slice(b"\r\n--b0undary--\r\n");
         assert_eq!(sent.body, expected);
-        let mut draws = [[b'a'; 16], [b'b'; 16]].into_iter();
+        // A boundary that occurs in the file, or in a text part, is drawn again.
         let taken = format!("taiga-mcp-{}", "61".repeat(16));
-        let boundary = Multipart::boundary_for(|| draws.next().unwrap(), taken.as_bytes());
-        assert_eq!(boundary, format!("taiga-mcp-{}", "62".repeat(16)));
+        let in_text = format!("x {taken}");
+        for (text, file) in [("", taken.as_str()), (in_text.as_str(), "")] {
+            let mut draws = [[b'a'; 16], [b'b'; 16]].into_iter();
+            let form = Multipart::new()
+                .text("description", text)
+                .file("attached_file", "f", "text/plain", file.as_bytes().to_vec())
+                .with_boundary(|| draws.next().unwrap());
+            assert_eq!(form.boundary, format!("taiga-mcp-{}", "62".repeat(16)));
+        }
+    }
+
+    /// A text part cannot start a field of its own: its line breaks go as spaces.
+    #[test]
+    fn a_text_part_cannot_add_a_field() {
+        let form = Multipart::new()
+            .text(
+                "description",
+                "x\r\n--B\r\nContent-Disposition: form-data; name=\"project\"\r\n\r\n1",
+            )
+            .with_boundary(|| [0x42; 16]);
+        let body = String::from_utf8(form.body()).unwrap();
+        let headers = body
+            .split("\r\n")
+            .filter(|line| line.starts_with("Content-Disposition"))
+            .count();
+        assert_eq!(headers, 1, "one part only: {body}");
     }
 
     /// Files are fetched from the session's origin only; anything else is refused before a request.
@@ -935,6 +1029,12 @@ mod tests {
         ("194", "INVALID_INPUT"),       // 194-userstory-custom-attributes-values-patch-unknown-attr
         ("197", "INVALID_INPUT"),       // 197-userstory-patch-bad-due-date
         ("211", "NOT_FOUND"),           // 211-search-missing-project
+        ("219", "VERSION_CONFLICT"),    // 219-occ-userstory-patch-subject-stale-version-same-field
+        ("220", "VERSION_CONFLICT"),    // 220-occ-userstory-patch-comment-no-version
+        ("221", "VERSION_CONFLICT"),    // 221-occ-userstory-patch-version-ahead
+        ("222", "INVALID_INPUT"),       // 222-occ-task-create-without-project
+        ("223", "INVALID_INPUT"),       // 223-project-create-empty-description
+        ("224", "INVALID_INPUT"),       // 224-project-create-no-description
     ];
 
     /// The one mapping of Taiga's answers to codes, over every error body recorded from a real
