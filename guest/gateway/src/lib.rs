@@ -7,7 +7,6 @@
 #[rustfmt::skip]
 mod generated;
 
-use std::cell::Cell;
 
 use serde_json::{Map, Value};
 use taiga_tools::scratch_store::ScratchStore;
@@ -117,8 +116,6 @@ const CALL_SESSION_SECONDS: u64 = 3600;
 #[derive(Default)]
 struct CallPlatform {
     store: ScratchStore,
-    /// Session ids only need to be distinct within the call: nothing outside it ever sees them.
-    next_id: Cell<u64>,
 }
 
 impl Platform for CallPlatform {
@@ -170,10 +167,9 @@ impl Platform for CallPlatform {
     }
 
     fn random_bytes(&self) -> [u8; 16] {
-        let id = self.next_id.get() + 1;
-        self.next_id.set(id);
         let mut bytes = [0u8; 16];
-        bytes[8..].copy_from_slice(&id.to_be_bytes());
+        // On wasm32-wasip2 this is `wasi:random/random`'s `get-random-u64`, which cannot fail.
+        let _ = getrandom::fill(&mut bytes);
         bytes
     }
 }

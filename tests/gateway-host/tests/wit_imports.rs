@@ -6,7 +6,8 @@ use std::process::Command;
 use taiga_gateway_host_tests::{component_path, gateway_wit};
 
 /// What a gateway that links only WASI 0.2 and wasi:http must provide: wasi:http and its I/O and
-/// monotonic clock, plus the environment, exit, stdio, wall clock and hash seed that std links.
+/// monotonic clock, `wasi:random/random` (multipart boundaries and session ids), plus the
+/// environment, exit, stdio, wall clock and hash seed that std links.
 const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:http/types@",
     "wasi:http/outgoing-handler@",
@@ -16,6 +17,7 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:clocks/monotonic-clock@",
     "wasi:clocks/wall-clock@",
     "wasi:random/insecure-seed@",
+    "wasi:random/random@",
     "wasi:cli/environment@",
     "wasi:cli/exit@",
     "wasi:cli/stdin@",

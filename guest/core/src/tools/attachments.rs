@@ -123,6 +123,9 @@ pub const UPLOAD_ATTACHMENT: Tool = Tool {
 
 fn upload(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let name = file_name(args.required_text("file_name")?)?;
+    if args.text("description").is_some_and(|text| text.contains(['\r', '\n'])) {
+        return Err(ToolError::invalid("description", "must be one line"));
+    }
     let bytes = match (args.text("text"), args.text("base64")) {
         (Some(text), None) => text.as_bytes().to_vec(),
         (None, Some(encoded)) => {
@@ -154,12 +157,12 @@ fn upload(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let resource = resource(args, WITH_WIKI)?;
     let id = args.required_int("id")?;
     let project = project_of(&api, resource, id)?;
-    let boundary = Multipart::boundary_for(|| call.platform.random_bytes(), &bytes);
-    let form = Multipart::new(boundary)
+    let form = Multipart::new()
         .text("object_id", &id.to_string())
         .text("project", &project.to_string())
         .text("description", args.text("description").unwrap_or_default())
-        .file("attached_file", name, mime_type(name), bytes);
+        .file("attached_file", name, mime_type(name), bytes)
+        .with_boundary(|| call.platform.random_bytes());
     let created = api.taiga().post_multipart(
         &path(resource),
         &form,
@@ -169,17 +172,47 @@ fn upload(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
 }
 
 /// A file name Taiga can store and a browser can offer to save: no path, no control character.
+/// Unicode's format characters (category Cf) and the line and paragraph separators: invisible,
+/// they make a name read otherwise than it is (`invoice\u{202e}fdp.exe` shows as "invoiceexe.pdf").
+/// Listed by hand: a Unicode table crate would weigh more in the component than this module.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
+}
+
 fn file_name(name: &str) -> ToolResult<&str> {
     let name = name.trim();
     if name.is_empty()
         || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
+        || name.chars().any(|c| c.is_control() || invisible(c))
         || name == "."
         || name == ".."
     {
         return Err(ToolError::invalid(
             "file_name",
-            "must be a plain file name without a path or control characters, e.g. notes.md",
+            "must be a plain file name without a path, control or invisible format characters, e.g. notes.md",
         ));
     }
     Ok(name)
@@ -337,7 +370,19 @@ mod tests {
     #[test]
     fn file_names_are_plain_and_typed_by_extension() {
         assert_eq!(file_name(" notes.md ").unwrap(), "notes.md");
-        for bad in ["", "../etc/passwd", "a\\b", "..", "line\nbreak"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a\\b",
+            "..",
+            "line\nbreak",
+            "invoice\u{202e}fdp.exe",
+            "zero\u{200b}width.txt",
+            "bom\u{feff}.txt",
+            "line\u{2028}sep.txt",
+            "para\u{2029}sep.txt",
+            "tag\u{e0041}.txt",
+        ] {
             assert!(file_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(mime_type("Minutes.PDF"), "application/pdf");
