@@ -87,7 +87,9 @@ fn owned_and_private(path: &Path, metadata: &std::fs::Metadata) -> Result<(), Un
     Ok(())
 }
 
-/// Creates `dir` (mode 0700) when it does not exist, then checks that only this user can write it.
+/// Creates `dir` (mode 0700) when it does not exist, then checks that only this user can write it,
+/// and that no parent lets another user replace it: each is this user's or root's, and one that
+/// others may write is sticky and root's (as `/tmp` is), so that nobody can rename what is in it.
 pub fn trusted_dir(dir: &Path) -> Result<(), Untrusted> {
     let unreadable = |err: std::io::Error| Untrusted::Unreadable {
         path: dir.to_owned(),
@@ -98,19 +100,46 @@ pub fn trusted_dir(dir: &Path) -> Result<(), Untrusted> {
         .mode(0o700)
         .create(dir)
         .map_err(unreadable)?;
-    let metadata = std::fs::metadata(dir).map_err(unreadable)?;
-    owned_and_private(dir, &metadata)
+    let real = std::fs::canonicalize(dir).map_err(unreadable)?;
+    let metadata = std::fs::metadata(&real).map_err(unreadable)?;
+    owned_and_private(dir, &metadata)?;
+    for parent in real.ancestors().skip(1) {
+        let metadata = std::fs::metadata(parent).map_err(unreadable)?;
+        let sticky_and_roots = metadata.mode() & 0o1000 != 0 && metadata.uid() == 0;
+        if metadata.uid() == 0 && (metadata.mode() & 0o022 == 0 || sticky_and_roots) {
+            continue;
+        }
+        owned_and_private(parent, &metadata)?;
+    }
+    Ok(())
 }
 
-/// Checks an entry of a trusted directory: a plain file (not followed if a symlink) that only
-/// this user can write.
-pub fn trusted_file(file: &Path) -> Result<(), Untrusted> {
+/// Reads an entry of a trusted directory, opened once without following a link: a plain file
+/// that only this user can write, checked on the open file itself. `None`: there is none.
+pub fn read_trusted_file(file: &Path) -> Result<Option<Vec<u8>>, Untrusted> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt;
     let not_plain = || Untrusted::NotAPlainFile { path: file.to_owned() };
-    let metadata = std::fs::symlink_metadata(file).map_err(|_| not_plain())?;
+    let mut opened = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(file)
+    {
+        Ok(opened) => opened,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) => return Err(not_plain()),
+    };
+    let metadata = opened.metadata().map_err(|_| not_plain())?;
     if !metadata.file_type().is_file() {
         return Err(not_plain());
     }
-    owned_and_private(file, &metadata)
+    owned_and_private(file, &metadata)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or_default());
+    opened.read_to_end(&mut bytes).map_err(|err| Untrusted::Unreadable {
+        path: file.to_owned(),
+        reason: err.to_string(),
+    })?;
+    Ok(Some(bytes))
 }
 
 /// The cache entry's path: keyed by the component's bytes and the engine's compatibility hash
@@ -142,15 +171,18 @@ pub fn load(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> anyhow::Result
         return Ok((compile(engine, bytes)?, LoadOutcome::Refused(reason)));
     }
     let path = entry(dir, engine, bytes);
-    if std::fs::symlink_metadata(&path).is_ok() {
-        if let Err(reason) = trusted_file(&path) {
+    let cached = match read_trusted_file(&path) {
+        Ok(cached) => cached,
+        Err(reason) => {
             tracing::warn!(error = %reason, "not using the compiled-code cache entry; compiling in memory");
             return Ok((compile(engine, bytes)?, LoadOutcome::Refused(reason)));
         }
-        // SAFETY: the entry is a plain file that only this user can write, in a directory only
-        // this user can write, under a key that includes the engine's compatibility hash; wasmtime
-        // also checks its header and refuses an incompatible artifact.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+    };
+    if let Some(compiled) = cached {
+        // SAFETY: these bytes were read from one open of a plain file that only this user can
+        // write, in a directory no one else can replace, under a key that includes the engine's
+        // compatibility hash; wasmtime also checks their header and refuses an incompatible artifact.
+        match unsafe { Component::deserialize(engine, &compiled) } {
             Ok(component) => {
                 tracing::debug!(path = %path.display(), "loaded the compiled component from the cache");
                 return Ok((component, LoadOutcome::Loaded));

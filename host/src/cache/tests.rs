@@ -122,3 +122,31 @@ fn an_entry_or_a_directory_of_another_user_is_not_used() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_directory_whose_parent_others_may_write_is_not_used() {
+    let scratch = Scratch::new("parent");
+    std::fs::create_dir_all(&scratch.0).unwrap();
+    let dir = scratch.0.join("cache");
+    // The parent is this user's, and anyone may write it (no sticky bit): another user could
+    // rename the private cache directory away and put their own in its place.
+    set_mode(&scratch.0, 0o777);
+    let (_, outcome) = load(&engine(), EMPTY_COMPONENT, Some(&dir)).unwrap();
+    assert!(matches!(refusal(outcome), Untrusted::WritableByOthers { path, .. } if path == scratch.0));
+    set_mode(&scratch.0, 0o755);
+    let (_, outcome) = load(&engine(), EMPTY_COMPONENT, Some(&dir)).unwrap();
+    assert_eq!(outcome, LoadOutcome::Compiled { stored: true });
+}
+
+#[test]
+fn an_entry_is_checked_on_the_file_it_reads() {
+    let scratch = Scratch::new("fifo");
+    let engine = engine();
+    trusted_dir(&scratch.0).unwrap();
+    let entry = entry(&scratch.0, &engine, EMPTY_COMPONENT);
+    // Not a plain file: a named pipe would block a read by path; the one open refuses it.
+    let made = std::process::Command::new("mkfifo").arg(&entry).status().unwrap();
+    assert!(made.success());
+    let (_, outcome) = load(&engine, EMPTY_COMPONENT, Some(&scratch.0)).unwrap();
+    assert!(matches!(refusal(outcome), Untrusted::NotAPlainFile { .. }));
+}
