@@ -14,7 +14,8 @@ mod contract;
 mod redis;
 
 pub use self::contract::{
-    MAX_KEY_BYTES, MAX_VALUE_BYTES, SessionStore, StoreError, StoreFuture, StoreUsage, check_sizes,
+    MAX_KEY_BYTES, MAX_TTL, MAX_VALUE_BYTES, SessionStore, StoreError, StoreFuture, StoreUsage, bounded_ttl,
+    check_sizes,
 };
 pub use self::redis::RedisStore;
 
@@ -110,7 +111,7 @@ impl SessionStore for MemoryStore {
                 &mut self.lock(),
                 namespace,
                 key,
-                Entry::new(value, Instant::now() + ttl),
+                Entry::new(value, Instant::now() + bounded_ttl(ttl)),
             );
         }))
     }
@@ -138,7 +139,7 @@ impl SessionStore for MemoryStore {
                         .map_err(|_| StoreError::Rejected("not an integer".to_owned()))?,
                     entry.expires_at,
                 ),
-                None => (0, now + ttl),
+                None => (0, now + bounded_ttl(ttl)),
             };
             let value = current.saturating_add(delta);
             Self::insert(&mut map, namespace, key, Entry::new(&value.to_string(), expires_at));
@@ -160,7 +161,12 @@ impl SessionStore for MemoryStore {
                 return false;
             }
             match new {
-                Some(value) => Self::insert(&mut map, namespace, key, Entry::new(value, Instant::now() + ttl)),
+                Some(value) => Self::insert(
+                    &mut map,
+                    namespace,
+                    key,
+                    Entry::new(value, Instant::now() + bounded_ttl(ttl)),
+                ),
                 None => {
                     Self::remove(&mut map, namespace, key);
                 }

@@ -61,6 +61,16 @@ pub trait SessionStore: Send + Sync {
     }
 }
 
+/// The longest time-to-live a store keeps: a year. The component chooses TTLs; a larger one is
+/// taken as this, so that no backend overflows a clock or refuses an expiry.
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// The time-to-live every backend applies: at least one second (Redis expires in whole seconds,
+/// and a TTL of 0 means "now" to no one), at most [`MAX_TTL`].
+pub fn bounded_ttl(ttl: Duration) -> Duration {
+    ttl.clamp(Duration::from_secs(1), MAX_TTL)
+}
+
 /// Checks key and value sizes before any backend sees them.
 pub fn check_sizes(key: &str, value: Option<&str>) -> Result<(), StoreError> {
     if key.is_empty() || key.len() > MAX_KEY_BYTES {

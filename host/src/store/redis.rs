@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
-use super::contract::{SessionStore, StoreError, StoreFuture, check_sizes};
+use super::contract::{SessionStore, StoreError, StoreFuture, bounded_ttl, check_sizes};
 
 /// Every key lives under this prefix, then the namespace.
 const PREFIX: &str = "taiga-mcp";
@@ -40,7 +40,18 @@ fn unavailable(err: redis::RedisError) -> StoreError {
 }
 
 fn seconds(ttl: Duration) -> u64 {
-    ttl.as_secs().max(1)
+    bounded_ttl(ttl).as_secs()
+}
+
+/// A script's failure: Redis's own refusal of the value (`ERR value is not an integer`) is the
+/// request's fault; a replica that is read-only, still loading or without its master is an outage.
+fn script_error(err: redis::RedisError) -> StoreError {
+    match err.kind() {
+        redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError) => {
+            StoreError::Rejected("the stored value is not an integer".to_owned())
+        }
+        _ => unavailable(err),
+    }
 }
 
 fn key(namespace: &str, key: &str) -> String {
@@ -109,10 +120,7 @@ impl SessionStore for RedisStore {
                 .arg(seconds(ttl))
                 .invoke_async(&mut connection)
                 .await
-                .map_err(|err| match err.kind() {
-                    redis::ErrorKind::Server(_) => StoreError::Rejected("not an integer".to_owned()),
-                    _ => unavailable(err),
-                })
+                .map_err(script_error)
         })
     }
 
