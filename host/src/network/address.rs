@@ -13,8 +13,11 @@ pub fn literal_ip(host: &str) -> Option<IpAddr> {
 }
 
 /// Whether `ip` is an ordinary public unicast address. Loopback, private, link-local (and so the
-/// 169.254.169.254 metadata service), carrier-grade NAT, unspecified, broadcast, multicast,
-/// documentation, unique-local and IPv4-mapped or NAT64 forms of those are not.
+/// 169.254.169.254 metadata service), carrier-grade NAT, IETF protocol assignments (192.0.0.0/24),
+/// unspecified, broadcast, multicast, documentation, unique-local, site-local (`fec0::/10`) and
+/// IPv4-mapped or NAT64 forms of those are not; nor are the IPv6 forms that carry an IPv4 address
+/// to wherever a relay sends it: IPv4-compatible (`::a.b.c.d`), 6to4 (`2002::/16`) and local-use
+/// NAT64 (`64:ff9b:1::/48`), all deprecated or local.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -23,16 +26,22 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public_v4(v4);
             }
             let segments = v6.segments();
-            if segments[0] == 0x64 && segments[1] == 0xff9b {
+            let local_use_nat64 = segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 0x0001;
+            if segments[0] == 0x64 && segments[1] == 0xff9b && !local_use_nat64 {
                 let [a, b] = segments[6].to_be_bytes();
                 let [c, d] = segments[7].to_be_bytes();
                 return is_public_v4(Ipv4Addr::new(a, b, c, d));
             }
+            let ipv4_compatible = segments[..6].iter().all(|segment| *segment == 0);
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || ipv4_compatible
+                || segments[0] == 0x2002
+                || local_use_nat64
                 || (segments[0] & 0xfe00) == 0xfc00
                 || (segments[0] & 0xffc0) == 0xfe80
+                || (segments[0] & 0xffc0) == 0xfec0
                 || (segments[0] == 0x2001 && segments[1] == 0x0db8)
                 || v6 == Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 1))
         }
@@ -50,6 +59,7 @@ fn is_public_v4(v4: Ipv4Addr) -> bool {
         || v4.is_documentation()
         || a == 0
         || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && v4.octets()[2] == 0)
         || (a == 198 && (b == 18 || b == 19))
         || a >= 240)
 }
