@@ -137,6 +137,13 @@ pub fn create(
     Ok((resource.full)(&created))
 }
 
+/// The project a Taiga item belongs to; an answer without one is Taiga's fault, never project 0.
+pub fn project_in(item: &Value) -> ToolResult<i64> {
+    item["project"]
+        .as_i64()
+        .ok_or_else(|| ToolError::internal("Taiga's item has no project"))
+}
+
 /// Updates an item from the mapped arguments, with `version` for resources that have one.
 pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
@@ -146,7 +153,7 @@ pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<V
         .iter()
         .any(|m| args.raw(m.arg).is_string() && matches!(m.conv, Conv::Lookup(_) | Conv::Member));
     let project = if needs_project {
-        current(&api, resource, id)?["project"].as_i64().unwrap_or_default()
+        project_in(&current(&api, resource, id)?)?
     } else {
         0
     };
@@ -273,7 +280,7 @@ pub fn assign(call: &Call<'_>, args: &Args, resource: &Resource, user_arg: Optio
     let api = Api::open(call, args)?;
     let id = id_of(args, resource)?;
     let item = current(&api, resource, id)?;
-    let project = item["project"].as_i64().unwrap_or_default();
+    let project = project_in(&item)?;
     let mut body = Map::new();
     match user_arg {
         Some(arg) => {

@@ -68,9 +68,12 @@ pub fn list_page(
         loop {
             let listing = fetch(api, path, filters, page, MAX_PAGE_SIZE, what, &compact)?;
             total = listing.total.or(total);
+            // A page without items ends the walk, whatever its `X-Pagination-Next` says: each
+            // further request would bring nothing either.
+            let has_next = listing.has_next && !listing.items.is_empty();
             items.extend(listing.items);
-            if !listing.has_next || items.len() >= MAX_ALL_ITEMS {
-                let truncated = listing.has_next || items.len() > MAX_ALL_ITEMS;
+            if !has_next || items.len() >= MAX_ALL_ITEMS {
+                let truncated = has_next || items.len() > MAX_ALL_ITEMS;
                 items.truncate(MAX_ALL_ITEMS);
                 let count = items.len();
                 let mut result = json!({

@@ -24,7 +24,7 @@ const INDEX_RETRIES: usize = 8;
 ///
 /// Stored under one-letter keys: a session record is mostly Taiga's two tokens, and every other
 /// byte is paid once per live session. The aliases read records written under the long names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// Taiga username.
     #[serde(rename = "u", alias = "username")]
@@ -57,6 +57,19 @@ pub struct Session {
     /// caller naming it as a `session_id`.
     #[serde(default, rename = "d", skip_serializing_if = "std::ops::Not::not")]
     pub deployment: bool,
+}
+
+impl std::fmt::Debug for Session {
+    /// Everything but Taiga's tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("username", &self.username)
+            .field("user_id", &self.user_id)
+            .field("taiga_url", &self.taiga_url)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("deployment", &self.deployment)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
@@ -99,6 +112,16 @@ fn save(platform: &dyn Platform, session_id: &str, session: &Session) -> ToolRes
 pub fn create(platform: &dyn Platform, session: &Session, max_per_user: u32) -> ToolResult<String> {
     let id = uuid_v4(platform.random_bytes());
     save(platform, &id, session)?;
+    // A session whose index could not be updated is nobody's: it must not stay in the store
+    // holding Taiga's tokens.
+    index(platform, &id, session, max_per_user).inspect_err(|_| {
+        let _ = platform.store_delete(&key(&id));
+    })?;
+    Ok(id)
+}
+
+/// Adds `id` to its user's index of sessions, ending the oldest beyond `max_per_user`.
+fn index(platform: &dyn Platform, id: &str, session: &Session, max_per_user: u32) -> ToolResult<()> {
     let index = format!(
         "user-sessions:{}|{}",
         session.taiga_url,
@@ -117,7 +140,7 @@ pub fn create(platform: &dyn Platform, session: &Session, max_per_user: u32) -> 
                 live.push(existing);
             }
         }
-        live.push(id.clone());
+        live.push(id.to_owned());
         let excess = live.len().saturating_sub(max_per_user.max(1) as usize);
         let dropped: Vec<String> = live.drain(..excess).collect();
         let updated = serde_json::to_string(&live).map_err(|_| ToolError::internal("index did not serialise"))?;
@@ -128,7 +151,7 @@ pub fn create(platform: &dyn Platform, session: &Session, max_per_user: u32) -> 
             for old in dropped {
                 platform.store_delete(&key(&old)).map_err(store_error)?;
             }
-            return Ok(id);
+            return Ok(());
         }
     }
     Err(ToolError::new(
@@ -236,6 +259,15 @@ mod tests {
     }
 
     #[test]
+    fn a_session_never_shows_its_tokens() {
+        let mut secret = session(10_000);
+        secret.auth_token = "eyJ-access-secret".into();
+        secret.refresh_token = "eyJ-refresh-secret".into();
+        let shown = format!("{secret:?}");
+        assert!(shown.contains("alice") && !shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
     fn uuid_v4_has_version_and_variant_bits() {
         let id = uuid_v4([0xff; 16]);
         assert!(is_uuid(&id));
@@ -288,6 +320,21 @@ mod tests {
             "a logged-out session frees its place"
         );
         assert!(resume(&platform, &fourth).is_ok());
+    }
+
+    #[test]
+    fn a_session_whose_index_cannot_be_kept_is_not_kept_either() {
+        let platform = FakePlatform::new();
+        platform.break_compare_and_swap();
+        let err = create(&platform, &session(10_000), 5).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StoreUnavailable);
+        // The id the failed call made (the fake's randomness is a counter: the first is all ones).
+        let id = uuid_v4([1; 16]);
+        assert_eq!(
+            platform.store_get(&key(&id)).unwrap(),
+            None,
+            "no session holds Taiga's tokens"
+        );
     }
 
     #[test]

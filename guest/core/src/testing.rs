@@ -12,6 +12,7 @@ pub struct FakePlatform {
     now_ms: Cell<u64>,
     store: ScratchStore,
     store_broken: Cell<bool>,
+    swaps_broken: Cell<bool>,
     responder: RefCell<Responder>,
     /// Every request sent, in order.
     pub sent: RefCell<Vec<HttpRequest>>,
@@ -27,6 +28,7 @@ impl FakePlatform {
             now_ms: Cell::new(0),
             store: ScratchStore::default(),
             store_broken: Cell::new(false),
+            swaps_broken: Cell::new(false),
             responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
             sent: RefCell::new(Vec::new()),
             progress: RefCell::new(Vec::new()),
@@ -47,6 +49,11 @@ impl FakePlatform {
     /// Makes every store call fail as unavailable.
     pub fn break_store(&self) {
         self.store_broken.set(true);
+    }
+
+    /// Makes every compare-and-swap fail as unavailable, the rest of the store working.
+    pub fn break_compare_and_swap(&self) {
+        self.swaps_broken.set(true);
     }
 
     fn check_store(&self) -> Result<(), StoreError> {
@@ -99,6 +106,9 @@ impl Platform for FakePlatform {
         ttl_seconds: u64,
     ) -> Result<bool, StoreError> {
         self.check_store()?;
+        if self.swaps_broken.get() {
+            return Err(StoreError::Unavailable("swaps broken for the test".into()));
+        }
         Ok(self
             .store
             .compare_and_swap(key, expected, new, ttl_seconds, self.now_ms.get()))

@@ -42,7 +42,5 @@ pub fn project_of(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<i64
     let item = api
         .taiga()
         .get(&format!("{}/{id}", resource.path), &format!("{} {id}", resource.noun))?;
-    item["project"]
-        .as_i64()
-        .ok_or_else(|| ToolError::internal("Taiga's item has no project"))
+    crate::crud::project_in(&item)
 }

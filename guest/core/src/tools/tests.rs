@@ -185,6 +185,60 @@ fn list_projects_pages_and_sends_the_token() {
 }
 
 #[test]
+fn all_pages_end_at_an_empty_page_whatever_its_next_link_says() {
+    let platform = taiga(0);
+    let session_id = login(&platform);
+    let outcome = run(
+        &platform,
+        "list_projects",
+        json!({"session_id": session_id, "all": true}),
+    );
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    assert_eq!(outcome.structured["items"], json!([]));
+    assert_eq!(outcome.structured["has_next"], false);
+    assert_eq!(sent_paths(&platform), ["Post /auth", "Get /projects"]);
+}
+
+#[test]
+fn an_item_answer_without_a_project_writes_nothing_under_project_zero() {
+    let platform = FakePlatform::new();
+    platform.respond(|request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        Ok(match (request.method, path) {
+            (Method::Post, "/auth") => json_response(
+                200,
+                json!({"id": 7, "username": "alice", "auth_token": "AT", "refresh": "RT"}),
+                &[],
+            ),
+            (Method::Get, "/userstories/5") => json_response(200, json!({"id": 5, "version": 3, "subject": "S"}), &[]),
+            _ => json_response(404, json!({"_error_message": ""}), &[]),
+        })
+    });
+    let session_id = login(&platform);
+    for (tool, extra) in [
+        ("update_user_story", json!({"status": "Done", "version": 3})),
+        ("assign_user_story", json!({"user": "bob"})),
+    ] {
+        let mut args = json!({"session_id": session_id, "user_story_id": 5});
+        args.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let outcome = run(&platform, tool, args);
+        assert_eq!(
+            outcome.error_code(),
+            Some("INTERNAL"),
+            "{tool}: {:?}",
+            outcome.structured
+        );
+    }
+    assert!(
+        sent_paths(&platform)
+            .iter()
+            .all(|path| !path.contains("/projects") && !path.starts_with("Patch")),
+        "{:?}",
+        sent_paths(&platform)
+    );
+}
+
+#[test]
 fn get_project_names_the_missing_project() {
     let platform = taiga(0);
     let session_id = login(&platform);
