@@ -878,6 +878,26 @@ mod tests {
     }
 
     #[test]
+    fn neither_the_flags_nor_the_configuration_show_a_secret() {
+        let mut cli = Cli::try_parse_from(["taiga-mcp", "--taiga-username", "bot"]).unwrap();
+        cli.secrets = Secrets {
+            password: Some("pw-hunter2".to_owned()),
+            token: None,
+            refresh_token: None,
+        };
+        let shown = format!("{cli:?} {:?}", cli.clone().into_config().unwrap());
+        let mut tokens = Cli::try_parse_from(["taiga-mcp"]).unwrap();
+        tokens.secrets = Secrets {
+            password: None,
+            token: Some("eyJ-token-hunter2".to_owned()),
+            refresh_token: Some("eyJ-refresh-hunter2".to_owned()),
+        };
+        let shown = format!("{shown} {tokens:?} {:?}", tokens.clone().into_config().unwrap());
+        assert!(shown.contains("bot"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
     fn allowed_hosts_join_the_default() {
         let config = parse(&["--taiga-allowed-hosts", "https://a.example,https://b.example:8443"]).unwrap();
         assert_eq!(config.taiga.allow_list.origins().len(), 3);

@@ -28,8 +28,8 @@ pub const DEFAULT_CALLS_PER_MINUTE: u32 = 600;
 /// Concurrent calls a tenant gets when the file names no limit.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: u32 = 8;
 
-/// One `[[tenant]]` table of the file.
-#[derive(Debug, Deserialize)]
+/// One `[[tenant]]` table of the file. It may hold a password and tokens: no `Debug`.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TenantEntry {
     id: String,
@@ -55,7 +55,7 @@ struct TenantEntry {
     read_only: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TenantsFile {
     #[serde(default)]
@@ -63,7 +63,7 @@ struct TenantsFile {
 }
 
 /// What a tenant gets where its entry is silent: the deployment's own settings and limits.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TenantDefaults {
     /// Settings passed to the component (the Taiga URL is replaced by the tenant's).
     pub settings: Settings,
@@ -206,21 +206,44 @@ pub struct Tenant {
     key_hash: [u8; 32],
 }
 
-impl std::fmt::Debug for Tenant {
-    /// Everything but the settings' secrets: the identity shows only its kind.
+/// Settings as `Debug` shows them: the Taiga server, the login type and the identity's kind, never
+/// its secrets (wasmtime's generated `Debug` of the WIT records prints every field).
+struct ShownSettings<'a>(&'a Settings);
+
+impl std::fmt::Debug for ShownSettings<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let identity = match &self.settings.identity {
+        let identity = match &self.0.identity {
             Some(Identity::Password(credentials)) => format!("password of {}", credentials.username),
             Some(Identity::Token(_)) => "token".to_owned(),
             None => "none".to_owned(),
         };
+        f.debug_struct("Settings")
+            .field("default_taiga_url", &self.0.default_taiga_url)
+            .field("login_type", &self.0.login_type)
+            .field("identity", &identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Tenant {
+    /// Everything but the settings' secrets: the identity shows only its kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tenant")
             .field("id", &self.id)
             .field("namespace", &self.namespace)
-            .field("default_taiga_url", &self.settings.default_taiga_url)
-            .field("login_type", &self.settings.login_type)
-            .field("identity", &identity)
+            .field("settings", &ShownSettings(&self.settings))
             .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TenantDefaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDefaults")
+            .field("settings", &ShownSettings(&self.settings))
+            .field("limits", &self.limits)
+            .field("allow_http_taiga", &self.allow_http_taiga)
+            .field("tool_choice", &self.tool_choice)
             .finish_non_exhaustive()
     }
 }

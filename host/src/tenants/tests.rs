@@ -279,23 +279,35 @@ mod properties {
         })
     }
 
+    /// A refusal names a tenant and its setting (`tenant `x`: setting: ...`), a tenant id
+    /// (`tenant id `x`: ...`), or what is wrong with the file as a whole.
+    fn names_its_cause(message: &str) -> bool {
+        let per_tenant = message.starts_with("tenant `") && message.matches(": ").count() >= 2;
+        per_tenant
+            || message.starts_with("tenant id `")
+            || message.starts_with("not a valid tenants file: ")
+            || message == "no [[tenant]] is defined"
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
-        /// Any tenants file is either loaded or refused with a message that names the tenant or
-        /// the file's problem; nothing panics.
+        /// Any tenants file is either loaded or refused with a message that names the tenant (by
+        /// id, with the setting at fault) or the file's problem; nothing panics.
         #[test]
         fn any_tenants_file_is_loaded_or_refused_by_name(text in tenants_file()) {
             match parse(&text, &defaults(), &[]) {
                 Ok(tenants) => prop_assert!(!tenants.is_empty()),
-                Err(message) => prop_assert!(!message.is_empty() && !message.contains("panicked")),
+                Err(message) => prop_assert!(names_its_cause(&message), "{}", message),
             }
         }
 
-        /// Arbitrary text, not TOML at all, is refused the same way.
+        /// Arbitrary text, not TOML at all, is refused the same way (or, rarely, is a file).
         #[test]
         fn arbitrary_text_is_refused_cleanly(text in ".{0,200}") {
-            let _ = parse(&text, &defaults(), &[]);
+            if let Err(message) = parse(&text, &defaults(), &[]) {
+                prop_assert!(names_its_cause(&message), "{}", message);
+            }
         }
     }
 }
@@ -335,4 +347,28 @@ fn a_tenant_chooses_its_tools_from_the_same_names() {
     assert_eq!(offered(&tenants[1]), ["list_projects", "login"]);
     let unknown = format!("{}toolsets = [\"planning\"]\n", two_tenants());
     assert!(error_of(&unknown).starts_with("tenant `globex`: toolsets: no toolset is named `planning`"));
+}
+
+#[test]
+fn no_configuration_type_shows_a_secret() {
+    let mut with_identity = defaults();
+    with_identity.settings.identity = Some(Identity::Password(crate::sandbox::Credentials {
+        username: "bot".to_owned(),
+        password: "hunter2-secret".to_owned(),
+    }));
+    let file = format!(
+        "{}taiga_username = \"bot\"\ntaiga_password = \"pw-secret\"\n\n[[tenant]]\nid = \"initech\"\n\
+         api_key_sha256 = \"{}\"\ntaiga_api_url = \"https://taiga.initech.example\"\n\
+         taiga_token = \"eyJ-token-secret\"\ntaiga_refresh_token = \"eyJ-refresh-secret\"\n",
+        two_tenants(),
+        hex(hash_key("initech-key-0123456789abcdef0123456789abcdef")),
+    );
+    let tenants = tenants_from(&file);
+    let loaded = tenants.all();
+    let shown = format!("{with_identity:?} {tenants:?} {loaded:?}");
+    assert!(
+        shown.contains("password of bot") && shown.contains("\"token\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("secret"), "{shown}");
 }
