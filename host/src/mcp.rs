@@ -638,9 +638,26 @@ impl ServerHandler for TaigaServer {
             return Ok(response);
         }
         let narrowing = self.narrowing(&context)?;
-        let result = self
-            .run(&tenant, &narrowing, &request.name, &arguments, caller, progress)
-            .await;
+        let started = Instant::now();
+        // A cancelled call (`notifications/cancelled`) stops here: dropping it drops its sandbox,
+        // with its slot, the tenant's permit and its requests to Taiga still under way.
+        let result = tokio::select! {
+            result = self.run(&tenant, &narrowing, &request.name, &arguments, caller.clone(), progress) => result,
+            () = context.ct.cancelled() => {
+                if self.tools.knows(&request.name) {
+                    self.metrics.tool_call(&tenant.id, &request.name, "CANCELLED", started.elapsed());
+                    tracing::info!(
+                        target: "taiga_mcp::audit",
+                        tenant = %tenant.id,
+                        tool = %request.name,
+                        outcome = "CANCELLED",
+                        caller = %Escaped(&caller),
+                        "tool call cancelled by the client"
+                    );
+                }
+                Err(McpError::internal_error("the request was cancelled", None))
+            }
+        };
         // The call's store (and with it the sink) is gone: flush every report before the result.
         if let Some(forwarder) = forwarder {
             let _ = forwarder.await;

@@ -45,7 +45,7 @@ use bindings::{TaigaTools, TaigaToolsPre};
 /// The component built with this binary.
 const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("TAIGA_COMPONENT_WASM_PATH"));
 
-/// How often the epoch advances; the resolution of the CPU deadline.
+/// How often the epoch advances: how long a guest computes before it yields to the runtime.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Linear memory a slot keeps mapped between calls, reset in place (only its dirtied pages, where
@@ -375,9 +375,12 @@ impl Sandbox {
             store.limiter(|state| &mut state.limits);
         }
         if self.guards.epochs {
-            let ticks = policy.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
-            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-            store.epoch_deadline_trap();
+            // Each tick the guest yields to the runtime instead of holding its thread: a CPU-bound
+            // phase cannot stall other calls, the sign-in page or progress (over stdio all share
+            // one thread). The call's wall clock (`call_tool`'s deadline) ends a guest that never
+            // finishes.
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_async_yield_and_update(1);
         }
         if self.guards.fuel {
             // A budget that never runs out: this measures the metering, not its exhaustion. Setting

@@ -38,3 +38,27 @@ async def test_no_state_survives_from_one_call_to_the_next(simulator: Simulator,
         await call_error(client, "panic", {}, "INTERNAL")
         assert (await call_ok(client, "allocate", {"mebibytes": 8}))["ok"] is True
         assert (await call_ok(client, "remember", {}))["calls_before"] == 0
+
+
+async def test_a_spinning_call_does_not_hold_up_the_others(simulator: Simulator, cache_dir: Path) -> None:
+    """Over stdio every call shares one thread. A guest that computes without end used to hold it until
+    its deadline trapped it; it now yields at every epoch tick, so another call answers meanwhile and the
+    spinning one still ends at its time limit."""
+    import anyio
+
+    async with connect(simulator, cache_dir, TAIGA_COMPONENT=str(TRAP_COMPONENT), CALL_TIMEOUT="4") as client:
+        assert (await call_ok(client, "ok", {}))["ok"] is True
+        outcome: dict[str, float] = {}
+        async with anyio.create_task_group() as group:
+            async def spin() -> None:
+                started = time.monotonic()
+                await call_error(client, "spin", {}, "TIMEOUT")
+                outcome["spin"] = time.monotonic() - started
+
+            group.start_soon(spin)
+            await anyio.sleep(0.5)
+            started = time.monotonic()
+            assert (await call_ok(client, "ok", {}))["ok"] is True
+            outcome["ok"] = time.monotonic() - started
+        assert outcome["ok"] < 1.5, outcome
+        assert 3.5 < outcome["spin"] < 10, outcome
