@@ -244,6 +244,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 tenants,
                 web_sign_in,
                 config.listen,
+                config.admin_listen,
                 config.call_timeout,
             )
             .await

@@ -43,7 +43,8 @@ pub struct Cli {
     #[arg(long, env = "TAIGA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
 
-    /// In stdio mode, also serve /healthz, /readyz and /metrics on this address.
+    /// Serve /healthz, /readyz and /metrics on this address: over stdio the only place they are
+    /// served; over HTTP instead of the MCP listener, where tenants could read them.
     #[arg(long, env = "TAIGA_ADMIN_LISTEN")]
     pub admin_listen: Option<std::net::SocketAddr>,
 

@@ -153,8 +153,9 @@ fn mcp_route<M: SessionManager>(server: TaigaServer, sessions: M, config: Stream
     Router::new().nest_service("/mcp", service)
 }
 
-/// Serves MCP at `/mcp`, the sign-in page at `/sign-in/` and the operational endpoints on `listen`
-/// until a shutdown signal.
+/// Serves MCP at `/mcp` and the sign-in page at `/sign-in/` on `listen` until a shutdown signal;
+/// the operational endpoints on `admin` when given (so that tenants cannot read them), else on
+/// `listen` too.
 /// With `tenants`, `/mcp` admits only requests carrying a tenant's key. Calls still running after
 /// `drain` are cut when the process stops.
 pub async fn serve(
@@ -164,6 +165,7 @@ pub async fn serve(
     tenants: Option<Arc<Tenants>>,
     web_sign_in: Option<Arc<WebSignIn>>,
     listen: SocketAddr,
+    admin: Option<SocketAddr>,
     drain: Duration,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
@@ -186,11 +188,33 @@ pub async fn serve(
     } else {
         mcp_route(server, LocalSessionManager::default(), config)
     };
-    if let Some(tenants) = tenants {
-        mcp = mcp.layer(middleware::from_fn_with_state(tenants, authenticate));
+    if let Some(tenants) = &tenants {
+        mcp = mcp.layer(middleware::from_fn_with_state(tenants.clone(), authenticate));
     }
     // The sign-in page is outside the tenant key check: the browser that opens it has no key.
-    let mut app = admin_routes(health).merge(mcp);
+    let mut app = match admin {
+        Some(admin) => {
+            // Bound before serving, so that an address in use stops the server at start.
+            let admin = TcpListener::bind(admin).await?;
+            tracing::info!(address = %admin.local_addr()?, "health and metrics endpoints");
+            let routes = admin_routes(health);
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(admin, routes).await {
+                    tracing::error!(error = %err, "the health endpoints stopped");
+                }
+            });
+            mcp
+        }
+        None => {
+            if tenants.is_some() {
+                tracing::warn!(
+                    "/metrics, /healthz and /readyz are on the tenants' listener, where every tenant can read every \
+                     tenant's usage; set --admin-listen (TAIGA_ADMIN_LISTEN) to serve them apart"
+                );
+            }
+            admin_routes(health).merge(mcp)
+        }
+    };
     if let Some(web_sign_in) = web_sign_in {
         app = app.merge(web_sign_in.routes());
     }

@@ -50,7 +50,10 @@ const HISTOGRAMS: [(&str, &str); 2] = [
     (TAIGA_REQUEST_DURATION, "Duration of requests to Taiga."),
 ];
 const GAUGES: [(&str, &str); 3] = [
-    (ACTIVE_SESSIONS, "Live sessions in the in-memory store."),
+    (
+        ACTIVE_SESSIONS,
+        "Sessions in the in-memory store (expired ones until the next sweep).",
+    ),
     (
         STORE_ENTRIES,
         "Entries in the in-memory store: sessions, session indexes, login counters.",

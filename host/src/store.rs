@@ -41,10 +41,42 @@ impl Entry {
 /// Entries by key, one map per namespace, so that no key can reach into another namespace.
 type Namespaces = HashMap<Box<str>, HashMap<Box<str>, Entry>>;
 
+/// The entries and their counts, kept as entries come and go so that a scrape of `/metrics` reads
+/// three numbers instead of walking the store under its lock.
+#[derive(Default)]
+struct Contents {
+    namespaces: Namespaces,
+    usage: StoreUsage,
+}
+
+/// What one entry adds to the counts.
+fn weight(namespace: &str, key: &str, entry: &Entry) -> StoreUsage {
+    StoreUsage {
+        sessions: u64::from(key.starts_with("session:")),
+        entries: 1,
+        bytes: (namespace.len() + key.len() + entry.value.len()) as u64,
+    }
+}
+
+impl Contents {
+    fn count(&mut self, weight: StoreUsage, added: bool) {
+        let usage = &mut self.usage;
+        if added {
+            usage.sessions += weight.sessions;
+            usage.entries += weight.entries;
+            usage.bytes += weight.bytes;
+        } else {
+            usage.sessions -= weight.sessions;
+            usage.entries -= weight.entries;
+            usage.bytes -= weight.bytes;
+        }
+    }
+}
+
 /// An in-process store: the default for one `taiga-mcp` process.
 #[derive(Default)]
 pub struct MemoryStore {
-    namespaces: Mutex<Namespaces>,
+    contents: Mutex<Contents>,
 }
 
 impl MemoryStore {
@@ -55,7 +87,7 @@ impl MemoryStore {
 
     /// Entries held, live or expired but not yet purged.
     pub fn len(&self) -> usize {
-        self.lock().values().map(HashMap::len).sum()
+        usize::try_from(self.lock().usage.entries).unwrap_or(usize::MAX)
     }
 
     /// Whether the store holds nothing.
@@ -63,34 +95,43 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Namespaces> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Contents> {
         // A panic while holding the lock cannot leave an entry half-written, so a poisoned map is still sound.
-        self.namespaces.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.contents.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn live(map: &Namespaces, namespace: &str, key: &str) -> Option<String> {
-        map.get(namespace)
+    fn live(map: &Contents, namespace: &str, key: &str) -> Option<String> {
+        map.namespaces
+            .get(namespace)
             .and_then(|entries| entries.get(key))
             .filter(|entry| entry.is_live(Instant::now()))
             .map(|entry| entry.value.to_string())
     }
 
-    fn insert(map: &mut Namespaces, namespace: &str, key: &str, entry: Entry) {
-        match map.get_mut(namespace) {
-            Some(entries) => {
-                entries.insert(key.into(), entry);
-            }
+    fn insert(map: &mut Contents, namespace: &str, key: &str, entry: Entry) {
+        let added = weight(namespace, key, &entry);
+        let replaced = match map.namespaces.get_mut(namespace) {
+            Some(entries) => entries.insert(key.into(), entry),
             None => {
-                map.insert(namespace.into(), HashMap::from([(key.into(), entry)]));
+                map.namespaces
+                    .insert(namespace.into(), HashMap::from([(key.into(), entry)]));
+                None
             }
+        };
+        if let Some(old) = replaced {
+            map.count(weight(namespace, key, &old), false);
         }
+        map.count(added, true);
     }
 
-    fn remove(map: &mut Namespaces, namespace: &str, key: &str) -> Option<Entry> {
-        let entries = map.get_mut(namespace)?;
+    fn remove(map: &mut Contents, namespace: &str, key: &str) -> Option<Entry> {
+        let entries = map.namespaces.get_mut(namespace)?;
         let removed = entries.remove(key);
         if entries.is_empty() {
-            map.remove(namespace);
+            map.namespaces.remove(namespace);
+        }
+        if let Some(entry) = &removed {
+            map.count(weight(namespace, key, entry), false);
         }
         removed
     }
@@ -128,6 +169,7 @@ impl SessionStore for MemoryStore {
             let mut map = self.lock();
             let now = Instant::now();
             let current = map
+                .namespaces
                 .get(namespace)
                 .and_then(|entries| entries.get(key))
                 .filter(|entry| entry.is_live(now));
@@ -176,32 +218,27 @@ impl SessionStore for MemoryStore {
     }
 
     fn usage(&self) -> Option<StoreUsage> {
-        let now = Instant::now();
-        let map = self.lock();
-        let mut usage = StoreUsage::default();
-        for (namespace, entries) in map.iter() {
-            for (key, entry) in entries {
-                usage.entries += 1;
-                usage.bytes += (namespace.len() + key.len() + entry.value.len()) as u64;
-                if key.starts_with("session:") && entry.is_live(now) {
-                    usage.sessions += 1;
-                }
-            }
-        }
-        Some(usage)
+        Some(self.lock().usage)
     }
 
     fn purge_expired(&self) -> StoreFuture<'_, usize> {
         let mut map = self.lock();
         let now = Instant::now();
-        let mut purged = 0;
-        map.retain(|_, entries| {
-            let before = entries.len();
-            entries.retain(|_, entry| entry.is_live(now));
-            purged += before - entries.len();
+        let mut gone = Vec::new();
+        map.namespaces.retain(|namespace, entries| {
+            entries.retain(|key, entry| {
+                let live = entry.is_live(now);
+                if !live {
+                    gone.push(weight(namespace, key, entry));
+                }
+                live
+            });
             !entries.is_empty()
         });
-        Self::op(Ok(purged))
+        for weight in &gone {
+            map.count(*weight, false);
+        }
+        Self::op(Ok(gone.len()))
     }
 }
 
@@ -234,6 +271,38 @@ mod tests {
         assert_eq!(usage.bytes, (2 + 9 + 3) + (2 + 15 + 3) + 9 + 2);
         store.delete("", "session:2").await.unwrap();
         assert_eq!(store.usage().unwrap().sessions, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_follow_every_change_without_a_walk() {
+        let store = MemoryStore::new();
+        let walk = |store: &MemoryStore| {
+            let contents = store.lock();
+            let mut usage = StoreUsage::default();
+            for (namespace, entries) in &contents.namespaces {
+                for (key, entry) in entries {
+                    let one = weight(namespace, key, entry);
+                    usage.sessions += one.sessions;
+                    usage.entries += one.entries;
+                    usage.bytes += one.bytes;
+                }
+            }
+            usage
+        };
+        store.set("ns", "session:1", "abc", TTL).await.unwrap();
+        store.set("ns", "session:1", "abcdef", TTL).await.unwrap();
+        store.increment("ns", "count", 5, Duration::from_secs(1)).await.unwrap();
+        store.increment("ns", "count", 5, Duration::from_secs(1)).await.unwrap();
+        store.compare_and_swap("other", "k", None, Some("v"), TTL).await.unwrap();
+        assert_eq!(store.usage().unwrap(), walk(&store));
+        assert_eq!(store.usage().unwrap().entries, 3);
+        store.compare_and_swap("other", "k", Some("v"), None, TTL).await.unwrap();
+        store.delete("ns", "session:1").await.unwrap();
+        assert_eq!(store.usage().unwrap(), walk(&store));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(store.purge_expired().await.unwrap(), 1);
+        assert_eq!(store.usage().unwrap(), StoreUsage::default());
+        assert!(store.is_empty());
     }
 
     #[tokio::test]

@@ -160,18 +160,21 @@ class HttpServer:
             [str(TAIGA_MCP), "--transport", "http", "--listen", f"127.0.0.1:{self.port}"],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog,
         )
+        # The operators' endpoints are on their own listener when one is set.
+        admin = extra.get("TAIGA_ADMIN_LISTEN")
+        self.health = f"http://{admin}" if admin else self.base
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if self.get("/healthz")[0] == 200:
+                if self.get("/healthz", self.health)[0] == 200:
                     return
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("taiga-mcp did not start")
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, base: str | None = None) -> tuple[int, str]:
         try:
-            with urllib.request.urlopen(f"{self.base}{path}", timeout=5) as response:
+            with urllib.request.urlopen(f"{base or self.base}{path}", timeout=5) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()

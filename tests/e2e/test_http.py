@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -128,3 +129,16 @@ async def test_sigterm_lets_calls_in_flight_finish(simulator: Simulator, cache_d
         result = await call
         assert not result.is_error and result.structured_content["total"] == 3
     assert server.stop() == 0
+
+
+def test_the_operators_endpoints_are_served_apart_when_asked(simulator: Simulator, cache_dir: Path) -> None:
+    """`--admin-listen` used to be ignored over HTTP: `/metrics` stayed on the tenants' port."""
+    admin = free_port()
+    server = HttpServer(simulator, cache_dir, TAIGA_ADMIN_LISTEN=f"127.0.0.1:{admin}")
+    try:
+        for path in ("/metrics", "/healthz", "/readyz"):
+            assert server.get(path)[0] == 404, path
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin}{path}", timeout=5) as response:
+                assert response.status == 200, path
+    finally:
+        server.stop()
