@@ -293,10 +293,16 @@ mod tests {
         store.set("ns", "session:1", "abcdef", TTL).await.unwrap();
         store.increment("ns", "count", 5, Duration::from_secs(1)).await.unwrap();
         store.increment("ns", "count", 5, Duration::from_secs(1)).await.unwrap();
-        store.compare_and_swap("other", "k", None, Some("v"), TTL).await.unwrap();
+        store
+            .compare_and_swap("other", "k", None, Some("v"), TTL)
+            .await
+            .unwrap();
         assert_eq!(store.usage().unwrap(), walk(&store));
         assert_eq!(store.usage().unwrap().entries, 3);
-        store.compare_and_swap("other", "k", Some("v"), None, TTL).await.unwrap();
+        store
+            .compare_and_swap("other", "k", Some("v"), None, TTL)
+            .await
+            .unwrap();
         store.delete("ns", "session:1").await.unwrap();
         assert_eq!(store.usage().unwrap(), walk(&store));
         tokio::time::advance(Duration::from_secs(2)).await;
