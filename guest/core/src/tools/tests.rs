@@ -502,6 +502,11 @@ fn calls_without_a_session_id_sign_in_as_the_deployment_once() {
     assert_eq!(named.error_code(), Some("SESSION_INVALID"));
 }
 
+/// How many times the calls signed in to Taiga.
+fn sign_ins(platform: &FakePlatform) -> usize {
+    sent_paths(platform).iter().filter(|path| *path == "Post /auth").count()
+}
+
 /// The identity's session id, as the store keeps it.
 fn identity_session(platform: &FakePlatform, context: &CallContext) -> String {
     let key = crate::sign_in::identity_key(&context.settings).unwrap();
@@ -539,13 +544,7 @@ fn the_identity_session_is_no_callers_to_name_or_end() {
         );
     }
     assert!(!call(&taiga.platform, "list_projects", "{}", &context).unwrap().is_error);
-    assert_eq!(
-        sent_paths(&taiga.platform)
-            .iter()
-            .filter(|path| *path == "Post /auth")
-            .count(),
-        1
-    );
+    assert_eq!(sign_ins(&taiga.platform), 1);
 }
 
 #[test]
@@ -613,13 +612,7 @@ fn the_identity_s_successful_sign_ins_are_not_login_attempts() {
         let id = identity_session(&taiga.platform, &context);
         taiga.platform.store_delete(&format!("session:{id}")).unwrap();
     }
-    assert_eq!(
-        sent_paths(&taiga.platform)
-            .iter()
-            .filter(|path| *path == "Post /auth")
-            .count(),
-        3
-    );
+    assert_eq!(sign_ins(&taiga.platform), 3);
 }
 
 #[test]
