@@ -234,15 +234,15 @@ fn live(call: &Call<'_>, id: &str) -> ToolResult<Option<Session>> {
 }
 
 /// Brings the identity's session to a state `done` accepts, one call at a time across every call
-/// and replica: the first takes a lock in the store and runs `repair`; the others wait for its
-/// outcome (its session, or for a few seconds its error) instead of signing in themselves, which
-/// would trip Taiga's and the bridge's login limits.
+/// and replica, and returns it: the first takes a lock in the store and runs `repair`; the others
+/// wait for its outcome (its session, or for a few seconds its error) instead of signing in
+/// themselves, which would trip Taiga's and the bridge's login limits.
 fn single_flight(
     call: &Call<'_>,
     id: &str,
     done: impl Fn(Option<&Session>) -> bool,
     repair: impl Fn() -> ToolResult<()>,
-) -> ToolResult<()> {
+) -> ToolResult<Option<Session>> {
     let platform = call.platform;
     let lock = format!("identity-lock:{id}");
     let failure = format!("identity-failure:{id}");
@@ -253,8 +253,9 @@ fn single_flight(
     let deadline = platform.now_ms().saturating_add(wait_ms);
     let token = session::uuid_v4(platform.random_bytes());
     loop {
-        if done(live(call, id)?.as_ref()) {
-            return Ok(());
+        let current = live(call, id)?;
+        if done(current.as_ref()) {
+            return Ok(current);
         }
         if let Some(body) = platform.store_get(&failure).map_err(store_error)? {
             return Err(ToolError::from_body(&body));
@@ -264,10 +265,11 @@ fn single_flight(
             .map_err(store_error)?
         {
             // The holder before may have finished between the look above and the lock.
-            let outcome = if done(live(call, id)?.as_ref()) {
-                Ok(())
+            let current = live(call, id)?;
+            let outcome = if done(current.as_ref()) {
+                Ok(current)
             } else {
-                repair()
+                repair().and_then(|()| live(call, id))
             };
             if let Err(err) = &outcome {
                 let _ = platform.store_set(&failure, &err.to_body().to_string(), FAILURE_MEMORY_SECONDS);
@@ -303,6 +305,7 @@ fn recover(call: &Call<'_>, id: &str, rejected: &str) -> ToolResult<()> {
             sign_in_as_deployment(call, id)
         },
     )
+    .map(drop)
 }
 
 /// Runs a tool for a call without a `session_id` as the deployment's identity: its session (signed
@@ -316,13 +319,15 @@ pub fn run_as_deployment(
     run: impl Fn(Map<String, Value>) -> ToolResult<Value>,
 ) -> ToolResult<Value> {
     let id = deployment_session_id(call)?;
-    single_flight(
+    // The token this call uses: the one to replace if Taiga rejects it.
+    let used = single_flight(
         call,
         &id,
         |current| current.is_some(),
         || sign_in_as_deployment(call, &id),
-    )?;
-    let used = live(call, &id)?.map(|session| session.auth_token).unwrap_or_default();
+    )?
+    .map(|session| session.auth_token)
+    .unwrap_or_default();
     arguments.insert("session_id".to_owned(), Value::from(id.as_str()));
     match run(arguments.clone()) {
         Err(err) if err.code == ErrorCode::SessionExpired => {
