@@ -243,8 +243,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 policy,
                 tenants,
                 web_sign_in,
-                config.listen,
-                config.admin_listen,
+                crate::http::Listen {
+                    mcp: config.listen,
+                    admin: config.admin_listen,
+                },
                 config.call_timeout,
             )
             .await

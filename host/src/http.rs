@@ -78,6 +78,15 @@ pub struct HttpPolicy {
     pub stateless: bool,
 }
 
+/// Where the HTTP transport listens.
+#[derive(Debug, Clone, Copy)]
+pub struct Listen {
+    /// MCP at `/mcp` and the sign-in page.
+    pub mcp: SocketAddr,
+    /// The operational endpoints, apart from the tenants' listener; on `mcp` when `None`.
+    pub admin: Option<SocketAddr>,
+}
+
 /// The header naming a request's MCP session.
 const MCP_SESSION: &str = "mcp-session-id";
 
@@ -153,9 +162,9 @@ fn mcp_route<M: SessionManager>(server: TaigaServer, sessions: M, config: Stream
     Router::new().nest_service("/mcp", service)
 }
 
-/// Serves MCP at `/mcp` and the sign-in page at `/sign-in/` on `listen` until a shutdown signal;
-/// the operational endpoints on `admin` when given (so that tenants cannot read them), else on
-/// `listen` too.
+/// Serves MCP at `/mcp` and the sign-in page at `/sign-in/` on `listen.mcp` until a shutdown
+/// signal; the operational endpoints on `listen.admin` when given (so that tenants cannot read
+/// them), else beside them.
 /// With `tenants`, `/mcp` admits only requests carrying a tenant's key. Calls still running after
 /// `drain` are cut when the process stops.
 pub async fn serve(
@@ -164,8 +173,7 @@ pub async fn serve(
     policy: HttpPolicy,
     tenants: Option<Arc<Tenants>>,
     web_sign_in: Option<Arc<WebSignIn>>,
-    listen: SocketAddr,
-    admin: Option<SocketAddr>,
+    listen: Listen,
     drain: Duration,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
@@ -192,7 +200,7 @@ pub async fn serve(
         mcp = mcp.layer(middleware::from_fn_with_state(tenants.clone(), authenticate));
     }
     // The sign-in page is outside the tenant key check: the browser that opens it has no key.
-    let mut app = match admin {
+    let mut app = match listen.admin {
         Some(admin) => {
             // Bound before serving, so that an address in use stops the server at start.
             let admin = TcpListener::bind(admin).await?;
@@ -218,7 +226,7 @@ pub async fn serve(
     if let Some(web_sign_in) = web_sign_in {
         app = app.merge(web_sign_in.routes());
     }
-    let listener = TcpListener::bind(listen).await?;
+    let listener = TcpListener::bind(listen.mcp).await?;
     tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
