@@ -236,6 +236,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 allowed_hosts: config.http_allowed_hosts.clone(),
                 allowed_origins: config.http_allowed_origins.clone(),
                 stateless: config.http_stateless,
+                limits: config.http_limits,
+                trusted_proxies: config.trusted_proxies.clone(),
             };
             crate::http::serve(
                 server,
@@ -262,7 +264,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::info!("serving MCP over stdio");
             // Pipes (how MCP clients start servers) are driven by the reactor rather than a
             // blocking thread per read and write; anything else falls back to blocking stdio.
-            let running = server.serve(rmcp::transport::stdio_pipes()).await?;
+            let (stdin, stdout) = rmcp::transport::stdio_pipes();
+            let running = server.serve(crate::stdio::checked(stdin, stdout)).await?;
             running.waiting().await?;
             Ok(())
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::policy::{self, AccessSettings, LinkLimits, SignIn, SignInSettings, TaigaAccess, ToolChoice};
+use crate::policy::{self, AccessSettings, HttpLimits, LinkLimits, SignIn, SignInSettings, TaigaAccess, ToolChoice};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -66,6 +66,38 @@ pub struct Cli {
     /// clients cannot open a GET stream. Off: rmcp's sessions and SSE.
     #[arg(long, env = "HTTP_STATELESS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub http_stateless: bool,
+
+    /// Connections the HTTP transport holds at once; more are refused with 503 until one closes.
+    /// Keep it below the open-file limit (`ulimit -n`), which the server raises to its hard limit at start.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections: u32,
+
+    /// Connections one client address may hold at once (a trusted proxy counts only in HTTP_MAX_CONNECTIONS).
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections_per_client: u32,
+
+    /// Seconds a client has to send a request's headers (and an idle connection stays open); then
+    /// the connection is closed.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub http_header_timeout: u64,
+
+    /// Seconds a client has to send a request's whole body; then it is answered 408 and closed.
+    #[arg(long, env = "HTTP_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub http_body_timeout: u64,
+
+    /// MCP sessions one tenant (or a deployment without tenants) may hold at once; a tenant's
+    /// `max_mcp_sessions` overrides it. Each costs about 60 KB.
+    #[arg(long, env = "MCP_SESSIONS_PER_TENANT", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub mcp_sessions_per_tenant: u32,
+
+    /// MCP sessions one client address may hold at once.
+    #[arg(long, env = "MCP_SESSIONS_PER_CLIENT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub mcp_sessions_per_client: u32,
+
+    /// Seconds an MCP session may stay idle (no request, no open stream) before it is closed; the
+    /// client then initializes again.
+    #[arg(long, env = "MCP_SESSION_IDLE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub mcp_session_idle_seconds: u64,
 
     /// A tenants file (TOML) for a shared deployment: per tenant an API key hash, the Taiga servers
     /// it may reach, its limits, quotas and session namespace. HTTP transport only; re-read on SIGHUP.
@@ -409,6 +441,8 @@ pub struct Config {
     pub http_stateless: bool,
     /// Trusted proxies.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// What one client may make the HTTP transport hold.
+    pub http_limits: HttpLimits,
     /// The tenants file, if the deployment is shared.
     pub tenants: Option<PathBuf>,
     /// Where the sign-in page is reached over HTTP.
@@ -573,6 +607,15 @@ impl Cli {
             tenants: self.tenants,
             sign_in_page,
             sign_in_link: Duration::from_secs(self.sign_in_link_seconds),
+            http_limits: HttpLimits {
+                connections: self.http_max_connections as usize,
+                connections_per_client: self.http_max_connections_per_client as usize,
+                header_timeout: Duration::from_secs(self.http_header_timeout),
+                body_timeout: Duration::from_secs(self.http_body_timeout),
+                sessions_per_tenant: self.mcp_sessions_per_tenant as usize,
+                sessions_per_client: self.mcp_sessions_per_client as usize,
+                session_idle: Duration::from_secs(self.mcp_session_idle_seconds),
+            },
             sign_in_links: LinkLimits {
                 per_caller: self.sign_in_links_per_caller,
                 per_tenant: self.sign_in_links_per_tenant,

@@ -3,15 +3,24 @@
 //! (Prometheus text). Host and Origin checks guard against DNS rebinding; request bodies are capped;
 //! with a tenants file, every MCP request must carry a tenant's API key (`Authorization: Bearer`);
 //! SIGTERM or Ctrl-C stop accepting and let calls in flight finish.
+//!
+//! What one client can make the listener hold is bounded: connections in all and per client
+//! address ([`connections`]), the time to send headers and a body ([`listener`], [`body`]), and
+//! MCP sessions per tenant and per client address ([`sessions`]).
 
-use std::net::SocketAddr;
+mod body;
+mod connections;
+mod listener;
+mod sessions;
+
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,13 +28,18 @@ use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use self::body::{BodyLimits, JsonRpcMethod};
+use self::connections::ConnectionGate;
+use self::sessions::{CountedSessions, SessionLedger};
 use crate::mcp::TaigaServer;
 use crate::metrics::Metrics;
+use crate::policy::HttpLimits;
 use crate::store::SessionStore;
-use crate::tenants::Tenants;
+use crate::tenants::{Tenant, Tenants};
 use crate::web_sign_in::WebSignIn;
 
 /// Largest MCP request body accepted.
@@ -76,6 +90,10 @@ pub struct HttpPolicy {
     pub allowed_origins: Vec<String>,
     /// Serve without MCP sessions, answering with JSON.
     pub stateless: bool,
+    /// What one client may make the listener hold.
+    pub limits: HttpLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Where the HTTP transport listens.
@@ -91,9 +109,7 @@ pub struct Listen {
 const MCP_SESSION: &str = "mcp-session-id";
 
 /// Admits a request carrying a tenant's API key, with the tenant attached for the MCP handler;
-/// answers anything else with 401 before it reaches the MCP service or any component. A request
-/// naming an MCP session another tenant opened (or one not opened through here) gets 404, as an
-/// unknown session does, so that it cannot send into, read or close that session.
+/// answers anything else with 401 before it reaches the MCP service or any component.
 async fn authenticate(State(tenants): State<Arc<Tenants>>, mut request: Request, next: Next) -> Response {
     let authorization = request
         .headers()
@@ -112,30 +128,113 @@ async fn authenticate(State(tenants): State<Arc<Tenants>>, mut request: Request,
         )
             .into_response();
     };
-    let session = request
+    request.extensions_mut().insert(tenant);
+    next.run(request).await
+}
+
+/// What the MCP session gate works with.
+#[derive(Clone)]
+struct SessionGate {
+    /// The MCP sessions open, when the transport keeps sessions.
+    ledger: Option<Arc<SessionLedger>>,
+    /// Sessions a tenant without its own `max_mcp_sessions` may hold.
+    per_tenant: usize,
+    trusted_proxies: Arc<Vec<IpAddr>>,
+    metrics: Arc<Metrics>,
+}
+
+/// A JSON-RPC error with HTTP 429, for a request refused before it reaches the MCP service.
+fn too_many(message: String, retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs_f64().ceil().max(1.0).to_string();
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, seconds),
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+        ],
+        json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": message}}).to_string(),
+    )
+        .into_response()
+}
+
+/// Serves a request naming an MCP session only for the tenant that opened it (another tenant, or
+/// a session not opened through here, gets 404 as an unknown session does); counts `initialize`
+/// against the tenant's quota, and the session it opens against the caps of its tenant and client.
+async fn gate_sessions(State(gate): State<SessionGate>, request: Request, next: Next) -> Response {
+    let tenant = request.extensions().get::<Arc<Tenant>>().cloned();
+    let tenant_id = tenant
+        .as_ref()
+        .map_or("default", |tenant| tenant.id.as_str())
+        .to_owned();
+    if let Some(session) = request.headers().get(MCP_SESSION) {
+        let owned = gate
+            .ledger
+            .as_ref()
+            .is_none_or(|ledger| session.to_str().is_ok_and(|session| ledger.owns(session, &tenant_id)));
+        if !owned {
+            return (StatusCode::NOT_FOUND, "no such MCP session for this tenant\n").into_response();
+        }
+        return next.run(request).await;
+    }
+    let initializing = request
+        .extensions()
+        .get::<JsonRpcMethod>()
+        .is_some_and(|method| method.0 == "initialize");
+    if !initializing {
+        return next.run(request).await;
+    }
+    let _admission = match tenant.as_ref().and_then(|tenant| tenant.gate.as_ref()) {
+        Some(quota) => match quota.admit(Instant::now()) {
+            Ok(admission) => Some(admission),
+            Err(refusal) => {
+                gate.metrics.quota_refusal(&tenant_id, refusal.quota());
+                let (limit, retry_after) = match refusal {
+                    crate::tenants::QuotaExceeded::Rate { limit, retry_after } => (limit, retry_after),
+                    crate::tenants::QuotaExceeded::Concurrency { limit } => (limit, Duration::from_secs(1)),
+                };
+                return too_many(
+                    format!(
+                        "tenant `{tenant_id}` is over its quota ({} = {limit}); initialize counts as a call: \
+                         retry after {:.1} s",
+                        refusal.quota(),
+                        retry_after.as_secs_f64()
+                    ),
+                    retry_after,
+                );
+            }
+        },
+        None => None,
+    };
+    let Some(ledger) = &gate.ledger else {
+        return next.run(request).await;
+    };
+    let client = crate::mcp::client_of(request.headers(), request.extensions(), &gate.trusted_proxies)
+        .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    let per_tenant = tenant
+        .as_ref()
+        .and_then(|tenant| tenant.max_mcp_sessions)
+        .unwrap_or(gate.per_tenant);
+    let reservation = match ledger.reserve(&tenant_id, per_tenant, client) {
+        Ok(reservation) => reservation,
+        Err(refusal) => {
+            gate.metrics.http_refusal(refusal.setting());
+            return too_many(
+                format!(
+                    "too many MCP sessions open ({} = {}); close one (HTTP DELETE) or wait for an idle one to expire",
+                    refusal.setting(),
+                    refusal.limit()
+                ),
+                Duration::from_secs(1),
+            );
+        }
+    };
+    let response = next.run(request).await;
+    if let Some(opened) = response
         .headers()
         .get(MCP_SESSION)
         .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    if let Some(session) = &session
-        && !tenants.sessions.owns(session, &tenant.id, Instant::now())
     {
-        return (StatusCode::NOT_FOUND, "no such MCP session for this tenant\n").into_response();
-    }
-    let closing = request.method() == Method::DELETE;
-    let id = tenant.id.clone();
-    request.extensions_mut().insert(tenant);
-    let response = next.run(request).await;
-    match (
-        &session,
-        response
-            .headers()
-            .get(MCP_SESSION)
-            .and_then(|value| value.to_str().ok()),
-    ) {
-        (None, Some(opened)) => tenants.sessions.claim(opened, &id, Instant::now()),
-        (Some(closed), _) if closing && response.status().is_success() => tenants.sessions.release(closed),
-        _ => {}
+        reservation.bind(opened);
     }
     response
 }
@@ -176,6 +275,7 @@ pub async fn serve(
     listen: Listen,
     drain: Duration,
 ) -> anyhow::Result<()> {
+    let limits = policy.limits;
     let stop = CancellationToken::new();
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(policy.allowed_hosts)
@@ -187,15 +287,27 @@ pub async fn serve(
         config.with_allowed_origins(policy.allowed_origins)
     };
     let in_flight = server.in_flight();
-    let mut mcp = if policy.stateless {
+    let metrics = health.metrics.clone();
+    let (mut mcp, ledger) = if policy.stateless {
         // The server keeps nothing per MCP session (Taiga sessions are the `session_id` argument,
         // held by the session store), so a request needs none: any replica can answer it, and no
         // worker task per MCP session is kept (more calls per second with many clients).
         let config = config.with_legacy_session_mode(false).with_json_response(true);
-        mcp_route(server, NeverSessionManager::default(), config)
+        (mcp_route(server, NeverSessionManager::default(), config), None)
     } else {
-        mcp_route(server, LocalSessionManager::default(), config)
+        let ledger = SessionLedger::new(limits.sessions_per_client);
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive = Some(limits.session_idle);
+        let sessions = CountedSessions::new(sessions, ledger.clone());
+        (mcp_route(server, sessions, config), Some(ledger))
     };
+    let session_gate = SessionGate {
+        ledger,
+        per_tenant: limits.sessions_per_tenant,
+        trusted_proxies: Arc::new(policy.trusted_proxies.clone()),
+        metrics: metrics.clone(),
+    };
+    mcp = mcp.layer(middleware::from_fn_with_state(session_gate, gate_sessions));
     if let Some(tenants) = &tenants {
         mcp = mcp.layer(middleware::from_fn_with_state(tenants.clone(), authenticate));
     }
@@ -226,21 +338,33 @@ pub async fn serve(
     if let Some(web_sign_in) = web_sign_in {
         app = app.merge(web_sign_in.routes());
     }
+    let app = app.layer(middleware::from_fn_with_state(
+        BodyLimits {
+            timeout: limits.body_timeout,
+            max_bytes: MAX_BODY_BYTES,
+        },
+        body::read_whole,
+    ));
+    connections::raise_descriptor_limit(limits.connections);
+    let gate = ConnectionGate::new(
+        limits.connections,
+        limits.connections_per_client,
+        policy.trusted_proxies,
+    );
     let listener = TcpListener::bind(listen.mcp).await?;
     tracing::info!(address = %listener.local_addr()?, "taiga-mcp serving MCP over Streamable HTTP at /mcp");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing calls in flight");
-            let deadline = tokio::time::Instant::now() + drain;
-            while in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            // Let the last results reach their clients before the sessions close.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            stop.cancel();
-        })
-        .await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing calls in flight");
+        let deadline = tokio::time::Instant::now() + drain;
+        while in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the last results reach their clients before the sessions close.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.cancel();
+    };
+    listener::serve(listener, app, gate, limits.header_timeout, metrics, shutdown).await;
     Ok(())
 }
 

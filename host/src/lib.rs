@@ -3,7 +3,7 @@
 //!
 //! One module per concern: [`config`] (flags and environment), [`sandbox`] (engine, limits and the
 //! component), [`network`] (the outbound allow-list), [`store`] (the session store), [`mcp`] (the
-//! MCP handler), [`http`] (Streamable HTTP, health and metrics), [`tenants`] (API keys, per-tenant
+//! MCP handler), [`stdio`] (MCP over stdio), [`http`] (Streamable HTTP, health and metrics), [`tenants`] (API keys, per-tenant
 //! policy and quotas), [`web_sign_in`] (the sign-in page of URL elicitation), [`metrics`] and [`app`]
 //! (wiring).
 
@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod network;
 pub mod policy;
 pub mod sandbox;
+pub mod stdio;
 pub mod store;
 pub mod tenants;
 pub mod web_sign_in;

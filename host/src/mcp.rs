@@ -13,9 +13,9 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification,
-    DiscoverResult, ElicitRequest, ElicitRequestParams, ElicitationAction, Implementation, InitializeResult,
-    InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-    ProtocolVersion, ServerCapabilities, ServerConfig, ServerNotification,
+    CustomRequest, CustomResult, DiscoverResult, ElicitRequest, ElicitRequestParams, ElicitationAction, Implementation,
+    InitializeResult, InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig, ServerNotification,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
@@ -59,20 +59,27 @@ impl Audience {
     /// The caller identity of a request: the client address over HTTP (or, behind a trusted proxy,
     /// the nearest untrusted address it forwarded), the configured identity otherwise.
     pub fn caller_of(&self, context: &RequestContext<RoleServer>) -> String {
-        let Some(parts) = context.extensions.get::<http::request::Parts>() else {
-            return self.caller.clone();
-        };
-        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            return self.caller.clone();
-        };
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        caller_address(peer.ip(), &forwarded, &self.trusted_proxies).to_string()
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| client_of(&parts.headers, &parts.extensions, &self.trusted_proxies))
+            .map_or_else(|| self.caller.clone(), |client| client.to_string())
     }
+}
+
+/// The client address of an HTTP request (see [`caller_address`]), when the transport gives one.
+pub fn client_of(
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    Some(caller_address(peer.ip(), &forwarded, trusted_proxies))
 }
 
 /// The client address: the peer, or, when the peer is a trusted proxy, the nearest address in
@@ -664,6 +671,55 @@ impl ServerHandler for TaigaServer {
         }
         result.map(CallToolResponse::from)
     }
+
+    /// rmcp hands a request whose params do not fit its method here, as if the method were
+    /// unknown: a method MCP defines gets -32602 (invalid params), not -32601.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        Err(unfit_request(&request.method))
+    }
+}
+
+/// The methods a client may send that MCP defines.
+const MCP_METHODS: [&str; 18] = [
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "tasks/get",
+    "tasks/result",
+    "tasks/list",
+    "tasks/cancel",
+];
+
+/// The error for a request rmcp could not read: invalid params for a method MCP defines.
+fn unfit_request(method: &str) -> McpError {
+    if !MCP_METHODS.contains(&method) {
+        let shown: String = method.chars().take(64).collect();
+        return McpError::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            format!("no method `{shown}`"),
+            None,
+        );
+    }
+    let expected = match method {
+        "tools/call" => "`name` (a string) and `arguments` (an object)",
+        _ => "the params the MCP specification gives it",
+    };
+    McpError::invalid_params(format!("`{method}` takes {expected}; the params sent do not fit"), None)
 }
 
 #[cfg(test)]
@@ -672,6 +728,21 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_known_method_with_unfit_params_is_invalid_params() {
+        let error = unfit_request("tools/call");
+        assert_eq!(error.code, rmcp::model::ErrorCode::INVALID_PARAMS);
+        assert!(error.message.contains("`arguments` (an object)"), "{}", error.message);
+        assert_eq!(
+            unfit_request("prompts/get").code,
+            rmcp::model::ErrorCode::INVALID_PARAMS
+        );
+        assert_eq!(
+            unfit_request("x/unknown").code,
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND
+        );
     }
 
     #[test]

@@ -29,17 +29,22 @@ const LOGIN_RATE_LIMITED: &str = "taiga_mcp_login_rate_limited_total";
 const SANDBOX_TRAPS: &str = "taiga_mcp_sandbox_traps_total";
 const UNKNOWN_TOOLS: &str = "taiga_mcp_unknown_tool_calls_total";
 const SIGN_IN_LINKS: &str = "taiga_mcp_sign_in_links_total";
+const HTTP_REFUSALS: &str = "taiga_mcp_http_refusals_total";
 const ACTIVE_SESSIONS: &str = "taiga_mcp_active_sessions";
 const STORE_ENTRIES: &str = "taiga_mcp_session_store_entries";
 const STORE_BYTES: &str = "taiga_mcp_session_store_bytes";
 
-const COUNTERS: [(&str, &str); 7] = [
+const COUNTERS: [(&str, &str); 8] = [
     (TOOL_CALLS, "Tool calls that ran, by tenant, tool and outcome code."),
     (TAIGA_REQUESTS, "Requests to Taiga by tenant and HTTP status."),
     (QUOTA_REFUSALS, "Calls refused by their tenant's quota, by quota."),
     (LOGIN_RATE_LIMITED, "Logins refused by the login rate limit."),
     (SANDBOX_TRAPS, "Calls whose sandbox trapped and was discarded."),
     (SIGN_IN_LINKS, "Sign-in page links opened, by tenant."),
+    (
+        HTTP_REFUSALS,
+        "Connections and MCP sessions the HTTP transport refused, by the setting that capped them.",
+    ),
     (
         UNKNOWN_TOOLS,
         "Calls naming a tool the catalogue does not have, refused.",
@@ -152,6 +157,11 @@ impl Metrics {
         self.counter(SIGN_IN_LINKS, &[("tenant", tenant)]).increment(1);
     }
 
+    /// Records a connection or an MCP session refused by the cap `limit` (a setting's name).
+    pub fn http_refusal(&self, limit: &'static str) {
+        self.counter(HTTP_REFUSALS, &[("limit", limit)]).increment(1);
+    }
+
     /// Records a sandbox trap.
     pub fn trap(&self, tenant: &str) {
         self.counter(SANDBOX_TRAPS, &[("tenant", tenant)]).increment(1);
@@ -197,6 +207,7 @@ mod tests {
         metrics.trap("acme");
         metrics.unknown_tool("acme");
         metrics.sign_in_link("acme");
+        metrics.http_refusal("HTTP_MAX_CONNECTIONS_PER_CLIENT");
         let text = metrics.render(Some(StoreUsage {
             sessions: 4,
             entries: 9,
@@ -215,6 +226,7 @@ mod tests {
         assert!(text.contains("taiga_mcp_login_rate_limited_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_sandbox_traps_total{tenant=\"acme\"} 1"));
         assert!(text.contains("taiga_mcp_unknown_tool_calls_total{tenant=\"acme\"} 1"));
+        assert!(text.contains("taiga_mcp_http_refusals_total{limit=\"HTTP_MAX_CONNECTIONS_PER_CLIENT\"} 1"));
         assert!(text.contains("# HELP taiga_mcp_tool_calls_total Tool calls that ran"));
         assert!(text.contains("# TYPE taiga_mcp_tool_call_duration_seconds histogram"));
         assert!(text.contains("taiga_mcp_active_sessions 4"));

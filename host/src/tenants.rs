@@ -18,10 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::network::Trust;
 use crate::policy::{self, AccessSettings, CatalogueEntry, SignIn, SignInSettings, TaigaAccess, ToolChoice};
-
-mod owners;
 use crate::sandbox::{CallPolicy, Identity, Limits, Settings};
-pub use owners::SessionOwners;
 
 /// Calls a minute a tenant gets when the file names no quota.
 pub const DEFAULT_CALLS_PER_MINUTE: u32 = 600;
@@ -43,6 +40,7 @@ struct TenantEntry {
     call_timeout_seconds: Option<u64>,
     calls_per_minute: Option<u32>,
     max_concurrent_calls: Option<u32>,
+    max_mcp_sessions: Option<u32>,
     login_type: Option<String>,
     taiga_username: Option<String>,
     taiga_password: Option<String>,
@@ -203,6 +201,8 @@ pub struct Tenant {
     pub gate: Option<Arc<Gate>>,
     /// The tools it offers, by name.
     pub tools: BTreeSet<String>,
+    /// MCP sessions it may hold over HTTP, when its entry sets it (else the deployment's cap).
+    pub max_mcp_sessions: Option<usize>,
     key_hash: [u8; 32],
 }
 
@@ -259,6 +259,7 @@ impl Tenant {
             policy: Arc::new(policy),
             gate: None,
             tools,
+            max_mcp_sessions: None,
             key_hash: [0; 32],
         }
     }
@@ -379,6 +380,12 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             &policy::CONCURRENT_CALLS,
         )
         .map_err(|err| fail(err.setting, err.message))?;
+        let max_mcp_sessions = entry
+            .max_mcp_sessions
+            .map(|sessions| policy::within("max_mcp_sessions", sessions, &policy::MCP_SESSIONS))
+            .transpose()
+            .map_err(|err| fail(err.setting, err.message))?
+            .map(|sessions| sessions as usize);
         let gate = match previous_gates.get(id.as_str()) {
             Some(gate) if gate.quota == quota => Arc::clone(gate),
             _ => Arc::new(Gate::new(quota)),
@@ -427,20 +434,19 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             namespace,
             settings,
             gate: Some(gate),
+            max_mcp_sessions,
             key_hash,
         }));
     }
     Ok(tenants)
 }
 
-/// The tenants in force, the file they come from, and the MCP sessions each has opened.
+/// The tenants in force and the file they come from.
 #[derive(Debug)]
 pub struct Tenants {
     path: PathBuf,
     defaults: TenantDefaults,
     current: RwLock<Arc<Vec<Arc<Tenant>>>>,
-    /// The tenant of each MCP session opened over HTTP.
-    pub sessions: SessionOwners,
 }
 
 impl Tenants {
@@ -452,7 +458,6 @@ impl Tenants {
             path: path.to_owned(),
             defaults,
             current: RwLock::new(Arc::new(tenants)),
-            sessions: SessionOwners::default(),
         })
     }
 

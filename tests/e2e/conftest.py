@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -152,13 +153,20 @@ def free_port() -> int:
 class HttpServer:
     """A `taiga-mcp --transport http` process on a free port; its stderr goes to `errlog`."""
 
-    def __init__(self, simulator: Simulator, cache_dir: Path, errlog: TextIO = sys.stderr, **extra: str) -> None:
+    def __init__(self, simulator: Simulator, cache_dir: Path, errlog: TextIO = sys.stderr,
+                 open_files: int | None = None, **extra: str) -> None:
+        """`open_files` caps the process's descriptors (soft and hard), as `ulimit -n` would."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **server_env(simulator, cache_dir, **extra)}
+
+        def limit_descriptors() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         self.process = subprocess.Popen(
             [str(TAIGA_MCP), "--transport", "http", "--listen", f"127.0.0.1:{self.port}"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog,
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errlog, preexec_fn=limit_descriptors,
         )
         # The operators' endpoints are on their own listener when one is set.
         admin = extra.get("TAIGA_ADMIN_LISTEN")

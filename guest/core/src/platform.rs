@@ -70,6 +70,10 @@ pub enum TransportError {
     /// The host's network policy refused the destination.
     #[error("the destination is not allowed")]
     Denied,
+    /// The host name resolves to a private (non-public) address, which the host reaches only when
+    /// the allow-list names that address.
+    #[error("the destination resolves to a non-public address")]
+    PrivateAddress,
     /// No answer in time.
     #[error("timed out")]
     Timeout,

@@ -456,6 +456,17 @@ fn transport_error(err: TransportError, base: &TaigaUrl) -> ToolError {
             ),
         )
         .with("host", base.as_str()),
+        TransportError::PrivateAddress => ToolError::new(
+            ErrorCode::HostNotAllowed,
+            format!(
+                "{} resolves to a private (non-public) address, which the bridge does not reach by name; for a \
+                 Taiga on a private network, ask the operator to list it by address in TAIGA_ALLOWED_HOSTS \
+                 (`https://10.0.0.5`)",
+                base.as_str()
+            ),
+        )
+        .with("host", base.as_str())
+        .with("reason", "private_address"),
         TransportError::Timeout => ToolError::new(
             ErrorCode::TaigaUnavailable,
             "Taiga did not answer in time; try again in a moment",

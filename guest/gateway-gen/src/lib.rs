@@ -142,6 +142,28 @@ fn bounds(kind: Kind) -> Option<String> {
     }
 }
 
+/// A parameter's description in terms of the world's own values: the tools' descriptions speak of
+/// JSON's `null`, which a gateway may map to the option's `none` (the parameter left out, the
+/// value kept) rather than to the variant's `none` (the value cleared).
+fn wit_description(field: &Field) -> String {
+    let description = match field.kind {
+        Kind::NullableId => field.description.replace(
+            ", or null for the backlog.",
+            ": `id(n)`, or the variant's `none` for the backlog.",
+        ),
+        Kind::NullableDate => field.description.replace(
+            "Null clears it.",
+            "`date(\"YYYY-MM-DD\")`, or the variant's `none` to clear it.",
+        ),
+        _ => return field.description.to_owned(),
+    };
+    if field.required {
+        description
+    } else {
+        format!("{description} The option's `none` keeps it as it is.")
+    }
+}
+
 fn doc_lines(out: &mut String, indent: &str, text: &str) {
     for line in text.lines() {
         let line = line.trim();
@@ -210,7 +232,12 @@ pub fn wit() -> String {
                 } else {
                     format!(" ({})", notes.join("; "))
                 };
-                let _ = writeln!(out, "    /// - `{}`{notes}: {}", kebab(field.name), field.description);
+                let _ = writeln!(
+                    out,
+                    "    /// - `{}`{notes}: {}",
+                    kebab(field.name),
+                    wit_description(field)
+                );
             }
         }
         let params: Vec<String> = fields

@@ -67,3 +67,19 @@ fn names_convert_like_wit_bindgen() {
     assert_eq!(rust_ident("type"), "type_");
     assert_eq!(rust_ident("title"), "title");
 }
+
+#[test]
+fn docs_speak_of_the_world_s_values_not_json_null() {
+    let world = wit();
+    // Parameter lines; a JSON object's own values (custom fields) are JSON, null included.
+    let docs: Vec<&str> = world
+        .lines()
+        .filter(|line| line.trim_start().starts_with("/// - `"))
+        .collect();
+    let with_null: Vec<&&str> = docs
+        .iter()
+        .filter(|line| line.to_lowercase().contains("null"))
+        .collect();
+    assert!(with_null.is_empty(), "{with_null:#?}");
+    assert!(world.contains("the variant's `none` for the backlog. The option's `none` keeps it as it is."));
+}

@@ -153,7 +153,8 @@ fn stream_error(err: StreamError) -> TransportError {
 
 fn transport_error(code: ErrorCode) -> TransportError {
     match code {
-        ErrorCode::HttpRequestDenied | ErrorCode::DestinationIpProhibited => TransportError::Denied,
+        ErrorCode::HttpRequestDenied => TransportError::Denied,
+        ErrorCode::DestinationIpProhibited => TransportError::PrivateAddress,
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout

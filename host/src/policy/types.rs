@@ -212,3 +212,25 @@ pub struct LinkLimits {
     /// Per tenant.
     pub per_tenant: u32,
 }
+
+/// MCP sessions of one tenant (`MCP_SESSIONS_PER_TENANT`, `max_mcp_sessions`).
+pub const MCP_SESSIONS: std::ops::RangeInclusive<u32> = 1..=1_000_000;
+
+/// What one client may make the HTTP transport hold, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Connections open at once, in all.
+    pub connections: usize,
+    /// Connections open at once from one client address (a trusted proxy is capped in all only).
+    pub connections_per_client: usize,
+    /// The longest wait for a request's headers, from the connection's start or its last request.
+    pub header_timeout: std::time::Duration,
+    /// The longest wait for a request's whole body.
+    pub body_timeout: std::time::Duration,
+    /// MCP sessions one tenant (or the single deployment) may hold, unless its entry says otherwise.
+    pub sessions_per_tenant: usize,
+    /// MCP sessions one client address may hold.
+    pub sessions_per_client: usize,
+    /// How long an MCP session may stay idle before it is closed.
+    pub session_idle: std::time::Duration,
+}

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::call::Call;
 use crate::context::CallContext;
 use crate::platform::Platform;
-use crate::schema::SESSION;
+use crate::schema::{Field, SESSION};
 use crate::sign_in;
 use crate::tool::Tool;
 use crate::validate::Args;
@@ -363,7 +363,16 @@ pub fn call(
         as_deployment,
     };
     let result = if as_deployment {
-        sign_in::run_as_deployment(&call, raw, |raw| run(&call, raw))
+        // Checked before signing in too (all but the session id the sign-in gives), so that a
+        // bad argument costs no sign-in.
+        let before_sign_in: Vec<Field> = tool
+            .fields
+            .iter()
+            .filter(|field| field.name != SESSION.name)
+            .copied()
+            .collect();
+        Args::check(&before_sign_in, raw.clone())
+            .and_then(|_| sign_in::run_as_deployment(&call, raw, |raw| run(&call, raw)))
     } else {
         run(&call, raw)
     };

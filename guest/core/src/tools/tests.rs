@@ -160,6 +160,18 @@ fn login_host_is_parsed_and_denials_map_to_host_not_allowed() {
     );
     assert_eq!(outcome.error_code(), Some("INVALID_INPUT"));
     assert_eq!(outcome.structured["details"]["field"], "host");
+    platform.respond(|_| Err(TransportError::PrivateAddress));
+    let outcome = run(
+        &platform,
+        "login",
+        json!({"username": "a", "password": "b", "host": "https://taiga.internal.example"}),
+    );
+    assert_eq!(outcome.error_code(), Some("HOST_NOT_ALLOWED"));
+    let message = outcome.structured["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("private") && message.contains("by address"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -500,6 +512,25 @@ fn calls_without_a_session_id_sign_in_as_the_deployment_once() {
     )
     .unwrap();
     assert_eq!(named.error_code(), Some("SESSION_INVALID"));
+}
+
+#[test]
+fn arguments_are_checked_before_the_identity_signs_in() {
+    let taiga = token_taiga(None);
+    let context = as_deployment(alice("secret"), "normal");
+    let outcome = call(
+        &taiga.platform,
+        "get_project_metadata",
+        r#"{"project_id": 0}"#,
+        &context,
+    )
+    .unwrap();
+    assert_eq!(outcome.error_code(), Some("INVALID_INPUT"));
+    assert_eq!(outcome.structured["details"]["field"], "project_id");
+    assert!(
+        sent_paths(&taiga.platform).is_empty(),
+        "a bad argument costs no sign-in"
+    );
 }
 
 /// How many times the calls signed in to Taiga.
