@@ -11,6 +11,7 @@
 mod body;
 mod connections;
 mod listener;
+mod memory;
 mod sessions;
 
 use std::net::{IpAddr, SocketAddr};

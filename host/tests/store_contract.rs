@@ -11,6 +11,11 @@ struct RedisServer(Child, u16);
 
 impl RedisServer {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A redis-server with `extra` arguments beyond the loopback port and no persistence.
+    fn start_with(extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("redis-server")
             .args([
@@ -23,6 +28,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed (tests/run installs Debian's redis-server)");
@@ -127,4 +133,102 @@ async fn memory_and_redis_keep_one_contract() {
         .await
         .unwrap();
     contract(&redis, "redis").await;
+}
+
+/// Every operation of the store against `store`, each expected to be an outage.
+async fn every_operation_is_an_outage(store: &dyn SessionStore, name: &str) {
+    let minute = Duration::from_secs(60);
+    let outcomes = [
+        ("set", store.set("ns", "k", "v", minute).await.err()),
+        ("increment", store.increment("ns", "n", 1, minute).await.err()),
+        (
+            "compare_and_swap",
+            store.compare_and_swap("ns", "k", None, Some("v"), minute).await.err(),
+        ),
+    ];
+    for (operation, outcome) in outcomes {
+        assert!(
+            matches!(outcome, Some(StoreError::Unavailable(_))),
+            "{name}: {operation} gave {outcome:?}, not an outage"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_replica_that_cannot_write_is_an_outage_not_a_bad_value() {
+    // READONLY: a replica in sync with its primary refuses writes.
+    let primary = RedisServer::start();
+    let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary.1.to_string()]);
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{}/0", replica.1))
+        .await
+        .unwrap();
+    every_operation_is_an_outage(&store, "READONLY").await;
+
+    // MASTERDOWN: a replica whose primary is gone and that serves no stale data refuses reads too.
+    let gone = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let orphan = RedisServer::start_with(&[
+        "--replicaof",
+        "127.0.0.1",
+        &gone.to_string(),
+        "--replica-serve-stale-data",
+        "no",
+    ]);
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{}/0", orphan.1))
+        .await
+        .unwrap();
+    every_operation_is_an_outage(&store, "MASTERDOWN").await;
+    assert!(
+        matches!(store.get("ns", "k").await, Err(StoreError::Unavailable(_))),
+        "MASTERDOWN: a read is an outage too"
+    );
+}
+
+/// The length of the first whole RESP command (an array of bulk strings) in `buffer`, if any.
+fn command_length(buffer: &[u8]) -> Option<usize> {
+    fn line(buffer: &[u8], at: usize) -> Option<(usize, usize)> {
+        let end = at + buffer.get(at..)?.windows(2).position(|pair| pair == b"\r\n")?;
+        let number = std::str::from_utf8(buffer.get(at + 1..end)?).ok()?.parse().ok()?;
+        Some((number, end + 2))
+    }
+    let (parts, mut at) = line(buffer, 0)?;
+    for _ in 0..parts {
+        let (length, start) = line(buffer, at)?;
+        at = start + length + 2;
+    }
+    (at <= buffer.len()).then_some(at)
+}
+
+/// A server that answers every command as a Redis still loading its dataset does.
+async fn loading_redis() -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(read @ 1..) = socket.read(&mut chunk).await {
+                    buffer.extend_from_slice(&chunk[..read]);
+                    while let Some(length) = command_length(&buffer) {
+                        buffer.drain(..length);
+                        let refusal = b"-LOADING Redis is loading the dataset in memory\r\n";
+                        if socket.write_all(refusal).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_redis_still_loading_is_an_outage() {
+    let port = loading_redis().await;
+    let store = RedisStore::connect(&format!("redis://127.0.0.1:{port}/0"))
+        .await
+        .unwrap();
+    every_operation_is_an_outage(&store, "LOADING").await;
 }

@@ -156,6 +156,30 @@ def test_sessions_are_capped_per_client_and_forgotten_when_they_end(few_sessions
     assert 'taiga_mcp_http_refusals_total{limit="MCP_SESSIONS_PER_CLIENT"} 1' in metrics
 
 
+def resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+def test_the_memory_of_ended_sessions_is_given_back(simulator: Simulator, cache_dir: Path) -> None:
+    server = HttpServer(simulator, cache_dir, MCP_SESSIONS_PER_CLIENT="1000", MCP_SESSION_IDLE_SECONDS="2")
+    try:
+        assert initialize(server)[0] == 200
+        time.sleep(4)
+        before = resident_kib(server.process.pid)
+        for _ in range(1000):
+            assert initialize(server)[0] == 200
+        held = resident_kib(server.process.pid) - before
+        # Idle past MCP_SESSION_IDLE_SECONDS, then the trim a second after the last one ended.
+        time.sleep(6)
+        kept = resident_kib(server.process.pid) - before
+    finally:
+        server.stop()
+    # 1,000 sessions held about 31 MiB here (debug build); before the trim glibc kept all of it.
+    assert held > 20_000, f"1,000 open sessions held only {held} KiB: the measure is void"
+    assert kept < held / 4, f"{kept} KiB of the {held} KiB the sessions held stayed after they ended"
+
+
 def test_initialize_counts_against_the_tenant_s_quota_and_sessions_cap(
         simulator: Simulator, cache_dir: Path, tmp_path: Path) -> None:
     tenants = tmp_path / "tenants.toml"

@@ -13,6 +13,8 @@ use futures_core::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId, SessionManager};
 
+use super::memory::Trimmer;
+
 /// Which cap refused a new session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionRefusal {
@@ -184,17 +186,23 @@ impl Drop for Reservation {
     }
 }
 
-/// rmcp's session manager, telling the ledger when a session starts and ends.
+/// rmcp's session manager, telling the ledger when a session starts and ends, and giving an
+/// ended session's memory back.
 #[derive(Debug)]
 pub struct CountedSessions<M> {
     inner: M,
     ledger: Arc<SessionLedger>,
+    trimmer: Arc<Trimmer>,
 }
 
 impl<M> CountedSessions<M> {
     /// `inner`, reporting to `ledger`.
     pub fn new(inner: M, ledger: Arc<SessionLedger>) -> Self {
-        Self { inner, ledger }
+        Self {
+            inner,
+            ledger,
+            trimmer: Trimmer::new(),
+        }
     }
 }
 
@@ -222,7 +230,9 @@ impl<M: SessionManager> SessionManager for CountedSessions<M> {
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.ledger.closed(id);
-        self.inner.close_session(id).await
+        let closed = self.inner.close_session(id).await;
+        self.trimmer.freed();
+        closed
     }
 
     async fn create_stream(

@@ -3,6 +3,7 @@
 //! BENCHMARKS.md.
 
 mod sandbox;
+mod sessions;
 mod soak;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +54,12 @@ struct Flags {
     /// Concurrent clients of the soak.
     #[arg(long, default_value_t = 50)]
     soak_clients: usize,
+    /// MCP sessions the "Sessions and memory" section opens.
+    #[arg(long, default_value_t = 2000)]
+    sessions: usize,
+    /// Only the "Sessions and memory" section.
+    #[arg(long)]
+    sessions_only: bool,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -303,6 +310,17 @@ async fn main() -> anyhow::Result<()> {
     );
     let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
     let cache = scratch.join("cache");
+    let sessions = sessions::Sessions {
+        binary: &binary,
+        sim: &sim_url,
+        cache: &cache,
+        count: args.sessions,
+    };
+    if args.sessions_only {
+        sessions::report(&sessions).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
     if let Some(calls) = args.soak {
         let public = sim
             .state()
@@ -378,6 +396,7 @@ async fn main() -> anyhow::Result<()> {
         settings: &args.http_env,
     };
     over_http(&http).await?;
+    sessions::report(&sessions).await?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
@@ -705,6 +724,11 @@ async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
         .env("LOG_LEVEL", "error")
         .env("LOGIN_RATE_LIMIT", "1000000")
         .env("TAIGA_TOOLSETS", "all")
+        // The throughput rows open up to 1,000 clients from this one address.
+        .env("HTTP_MAX_CONNECTIONS", "4096")
+        .env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "4096")
+        .env("MCP_SESSIONS_PER_CLIENT", "4096")
+        .env("MCP_SESSIONS_PER_TENANT", "4096")
         .envs(settings.iter().cloned())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
