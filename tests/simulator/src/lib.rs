@@ -6,7 +6,8 @@
 //! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list,
 //! `POST /__sim/faults` adds a [`FaultRule`] (`DELETE` clears them), `POST /__sim/throttle` sets
 //! [`Throttling`], `POST /__sim/revoke-tokens` makes every access token invalid (refresh tokens still
-//! renew them).
+//! renew them), `POST /__sim/lookups` renames or deletes a project's status, priority, severity or
+//! type (`{"project", "list", "id", "name"}`; no `name` deletes) as its admin would between two calls.
 
 #![recursion_limit = "256"]
 #![allow(
@@ -133,6 +134,16 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
     response
 }
 
+/// A change to one entry of a project's lookups (`POST /__sim/lookups`).
+#[derive(serde::Deserialize)]
+struct LookupEdit {
+    project: i64,
+    list: String,
+    id: i64,
+    /// The new name; none deletes the entry.
+    name: Option<String>,
+}
+
 fn app(shared: Arc<Shared>, base_path: &str) -> Router {
     let control = Router::new()
         .route(
@@ -166,6 +177,21 @@ fn app(shared: Arc<Shared>, base_path: &str) -> Router {
                 shared.state().access_tokens.clear();
                 axum::http::StatusCode::NO_CONTENT
             }),
+        )
+        .route(
+            "/__sim/lookups",
+            post(
+                |AxumState(shared): AxumState<Arc<Shared>>, axum::Json(edit): axum::Json<LookupEdit>| async move {
+                    let edited = shared
+                        .state()
+                        .edit_lookup(edit.project, &edit.list, edit.id, edit.name.as_deref());
+                    if edited {
+                        axum::http::StatusCode::NO_CONTENT
+                    } else {
+                        axum::http::StatusCode::NOT_FOUND
+                    }
+                },
+            ),
         )
         .route(
             "/__sim/throttle",

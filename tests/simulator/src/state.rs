@@ -130,6 +130,39 @@ impl State {
         self.projects.iter().find(|project| project.id == id)
     }
 
+    /// Renames (`name` given) or deletes one entry of a project's lookup list (`us_statuses`,
+    /// `priorities`...), as a project admin does in Taiga's settings between two calls of a client.
+    /// Whether the entry was there.
+    pub fn edit_lookup(&mut self, project: i64, list: &str, id: i64, name: Option<&str>) -> bool {
+        let Some(project) = self.projects.iter_mut().find(|p| p.id == project) else {
+            return false;
+        };
+        let lookups = &mut project.lookups;
+        let entries = match list {
+            "us_statuses" => &mut lookups.us_statuses,
+            "task_statuses" => &mut lookups.task_statuses,
+            "issue_statuses" => &mut lookups.issue_statuses,
+            "epic_statuses" => &mut lookups.epic_statuses,
+            "priorities" => &mut lookups.priorities,
+            "severities" => &mut lookups.severities,
+            "issue_types" => &mut lookups.issue_types,
+            _ => return false,
+        };
+        let Some(index) = entries.iter().position(|entry| entry["id"] == id) else {
+            return false;
+        };
+        match name {
+            Some(name) => {
+                entries[index]["name"] = name.into();
+                entries[index]["slug"] = crate::model::slugify(name).into();
+            }
+            None => {
+                entries.remove(index);
+            }
+        }
+        true
+    }
+
     /// Creates a project from a template, with the owner as an admin member (role product-owner).
     pub fn create_project(
         &mut self,

@@ -338,3 +338,78 @@ async fn a_project_needs_a_description_as_taiga_says() {
         assert_eq!(ours, exchange["response"]["body"], "{name}");
     }
 }
+
+/// Recordings 216-222 (`INDEX-occ.json`): Taiga checks a PATCH's version field by field, so a
+/// stale version is refused only when a field it sends changed since; a comment never conflicts.
+/// The recorder's story 141 was made at version 1 in a project whose first two statuses were 79
+/// ("New") and 80 ("Ready"); the replay makes its own and maps them.
+#[tokio::test]
+async fn versions_are_checked_field_by_field_as_taiga_does() {
+    let sim = Simulator::start(Seed::Recordings).await.expect("simulator starts");
+    let (token, story, statuses, project) = {
+        let mut state = sim.state();
+        let admin = state.user_by_login("admin").expect("seeded admin").id;
+        let project = state.create_project(admin, "OCC", "Versions field by field.", false, 1);
+        let statuses: Vec<i64> = state.project(project).expect("project").lookups.us_statuses[..2]
+            .iter()
+            .map(|status| status["id"].as_i64().expect("status id"))
+            .collect();
+        let body = json!({"project": project, "subject": "OCC story"});
+        let story = state
+            .create_item(
+                taiga_sim::model::ItemKind::UserStory,
+                admin,
+                body.as_object().expect("object"),
+            )
+            .expect("story");
+        (state.issue_tokens(admin).0, story, statuses, project)
+    };
+    let headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("authorization".to_owned(), format!("Bearer {token}")),
+    ];
+    for name in [
+        "216-occ-userstory-patch-subject-current-version.json",
+        "217-occ-userstory-patch-comment-stale-version.json",
+        "218-occ-userstory-patch-status-stale-version-other-field-changed.json",
+        "219-occ-userstory-patch-subject-stale-version-same-field.json",
+        "220-occ-userstory-patch-comment-no-version.json",
+        "221-occ-userstory-patch-version-ahead.json",
+        "222-occ-task-create-without-project.json",
+    ] {
+        let text = std::fs::read_to_string(recordings_dir().join(name)).expect("recording");
+        let exchange: Value = serde_json::from_str(&text).expect("JSON");
+        let (request, recorded) = (&exchange["request"], &exchange["response"]);
+        let mut body = request["body"].clone();
+        if let Some(status) = body.get_mut("status") {
+            *status = statuses[usize::from(*status == 80)].into();
+        }
+        if body.get("user_story").is_some() {
+            body["user_story"] = story.into();
+        }
+        let method = request["method"].as_str().expect("method");
+        let path = if method == "PATCH" {
+            format!("/api/v1/userstories/{story}")
+        } else {
+            "/api/v1/tasks".to_owned()
+        };
+        let answer = send(
+            &sim.url(),
+            method,
+            &path,
+            &headers,
+            &serde_json::to_vec(&body).expect("body"),
+        )
+        .await;
+        assert_eq!(answer.status, recorded["status"], "{name}");
+        let ours: Value = serde_json::from_slice(&answer.body).expect("JSON answer");
+        if answer.status == 200 {
+            for field in ["version", "subject", "total_comments"] {
+                assert_eq!(ours[field], recorded["body"][field], "{name}: {field}");
+            }
+            assert_eq!(ours["project"], project, "{name}");
+        } else {
+            assert_eq!(ours, recorded["body"], "{name}");
+        }
+    }
+}
