@@ -27,6 +27,7 @@ pub fn settings(config: &Config) -> Settings {
         max_response_bytes: config.max_response_bytes,
         max_attachment_bytes: config.max_attachment_bytes,
         login_type: config.sign_in.login_type.clone(),
+        metadata_ttl_seconds: config.metadata_ttl_seconds,
         identity: config.sign_in.identity.as_ref().map(Identity::from),
     }
 }

@@ -208,6 +208,11 @@ pub struct Cli {
     #[arg(long, env = "LOGIN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=10_080))]
     pub login_lockout_minutes: u64,
 
+    /// How long a project's statuses, priorities, members... and the project of an item already
+    /// seen are kept between calls (per Taiga user), in seconds; 0 keeps none.
+    #[arg(long, env = "METADATA_TTL_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub metadata_ttl_seconds: u64,
+
     /// How often expired sessions are swept from the in-memory store, in seconds.
     #[arg(long, env = "SESSION_CLEANUP_INTERVAL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub session_cleanup_interval: u64,
@@ -471,6 +476,8 @@ pub struct Config {
     pub login_rate_limit: u32,
     /// Lockout after too many attempts.
     pub login_lockout: Duration,
+    /// Seconds project facts are kept (0: none).
+    pub metadata_ttl_seconds: u64,
     /// Sweep interval of the in-memory store.
     pub session_cleanup_interval: Duration,
     /// Wall-clock limit of one call.
@@ -635,6 +642,7 @@ impl Cli {
             max_sessions_per_user: self.max_sessions_per_user,
             login_rate_limit: self.login_rate_limit,
             login_lockout: Duration::from_secs(self.login_lockout_minutes * 60),
+            metadata_ttl_seconds: self.metadata_ttl_seconds,
             session_cleanup_interval: Duration::from_secs(self.session_cleanup_interval),
             call_timeout: Duration::from_secs(self.call_timeout.unwrap_or(self.request_timeout * 2)),
             max_response_bytes: self.max_response_mb * 1024 * 1024,

@@ -508,6 +508,7 @@ mod tests {
                 max_response_bytes: 1024,
                 max_attachment_bytes: 1024,
                 login_type: "normal".to_owned(),
+                metadata_ttl_seconds: 300,
                 identity: None,
             },
         }

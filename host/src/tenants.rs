@@ -41,6 +41,7 @@ struct TenantEntry {
     calls_per_minute: Option<u32>,
     max_concurrent_calls: Option<u32>,
     max_mcp_sessions: Option<u32>,
+    metadata_ttl_seconds: Option<u64>,
     login_type: Option<String>,
     taiga_username: Option<String>,
     taiga_password: Option<String>,
@@ -220,6 +221,7 @@ impl std::fmt::Debug for ShownSettings<'_> {
         f.debug_struct("Settings")
             .field("default_taiga_url", &self.0.default_taiga_url)
             .field("login_type", &self.0.login_type)
+            .field("metadata_ttl_seconds", &self.0.metadata_ttl_seconds)
             .field("identity", &identity)
             .finish_non_exhaustive()
     }
@@ -386,6 +388,12 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             .transpose()
             .map_err(|err| fail(err.setting, err.message))?
             .map(|sessions| sessions as usize);
+        let metadata_ttl_seconds = entry
+            .metadata_ttl_seconds
+            .map(|seconds| policy::within("metadata_ttl_seconds", seconds, &policy::METADATA_TTL))
+            .transpose()
+            .map_err(|err| fail(err.setting, err.message))?
+            .unwrap_or(defaults.settings.metadata_ttl_seconds);
         let gate = match previous_gates.get(id.as_str()) {
             Some(gate) if gate.quota == quota => Arc::clone(gate),
             _ => Arc::new(Gate::new(quota)),
@@ -409,6 +417,7 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             default_taiga_url: access.default_server.to_string(),
             login_type: sign_in.login_type,
             identity: sign_in.identity.as_ref().map(Identity::from),
+            metadata_ttl_seconds,
             ..defaults.settings.clone()
         };
         let choice = match (&entry.toolsets, &entry.tools, &entry.exclude_tools, entry.read_only) {

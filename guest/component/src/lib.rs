@@ -59,6 +59,7 @@ impl Guest for Component {
                 max_response_bytes: context.settings.max_response_bytes,
                 max_attachment_bytes: context.settings.max_attachment_bytes,
                 login_type: context.settings.login_type,
+                metadata_ttl_seconds: context.settings.metadata_ttl_seconds,
                 identity: context.settings.identity.map(|identity| match identity {
                     WitIdentity::Password(credentials) => Identity::Password {
                         username: credentials.username,

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::call::Call;
 use crate::error::{ErrorCode, ToolError, ToolResult};
+use crate::facts::Keeper;
 use crate::meta::ProjectMeta;
 use crate::platform::Platform;
 use crate::session::{Session, TOKEN_REFRESH_AFTER_MS};
@@ -40,11 +41,30 @@ impl<'c> Api<'c> {
         self.call.taiga(&self.base).with_token(&self.session.auth_token)
     }
 
-    /// The project's detail, for name resolution.
+    /// What is kept between calls for this session's Taiga user.
+    pub fn keeper(&self) -> Keeper<'_> {
+        Keeper::new(
+            self.call.platform,
+            &self.session,
+            self.call.context.settings.metadata_ttl_seconds,
+        )
+    }
+
+    /// The project's detail, read from Taiga now; what names need of it is kept for later calls.
     pub fn project_meta(&self, project: i64) -> ToolResult<ProjectMeta> {
-        self.taiga()
-            .get(&format!("/projects/{project}"), &format!("project {project}"))
-            .map(ProjectMeta::new)
+        let detail = self
+            .taiga()
+            .get(&format!("/projects/{project}"), &format!("project {project}"))?;
+        self.keeper().keep_project(project, &detail);
+        Ok(ProjectMeta::new(detail))
+    }
+
+    /// The project's names: kept ones when there are, else read from Taiga.
+    pub fn project_facts(&self, project: i64) -> ToolResult<ProjectMeta> {
+        match self.keeper().project(project) {
+            Some(kept) => Ok(kept),
+            None => self.project_meta(project),
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Settings {
     pub max_attachment_bytes: u64,
     /// The `type` every sign-in posts to Taiga's `/auth`: `normal` or an auth plugin's.
     pub login_type: String,
+    /// How long a project's names and an item's project are kept between calls, in seconds (0: not kept).
+    pub metadata_ttl_seconds: u64,
     /// The deployment's own Taiga identity, for calls without a `session_id`.
     pub identity: Option<Identity>,
 }
@@ -71,6 +73,7 @@ impl Default for Settings {
             max_response_bytes: 16 * 1024 * 1024,
             max_attachment_bytes: 1024 * 1024,
             login_type: "normal".to_owned(),
+            metadata_ttl_seconds: 300,
             identity: None,
         }
     }

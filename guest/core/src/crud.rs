@@ -8,14 +8,18 @@ use crate::call::Call;
 use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::listing::list_page;
 use crate::meta::ProjectMeta;
-use crate::resource::{Conv, Mapping, Resource};
+use crate::resource::{Conv, Mapping, Resource, map};
 use crate::validate::Args;
 
-/// Resolves mapped arguments to Taiga values, fetching the project detail only when a name needs it.
+/// Resolves mapped arguments to Taiga values, from the project's kept names when there are
+/// ([`crate::facts`]), reading the project only when a name needs it. A name kept names do not know
+/// is looked up again in Taiga before it is refused.
 pub struct Resolver<'a, 'c> {
     api: &'a Api<'c>,
     project: i64,
     meta: Option<ProjectMeta>,
+    /// The tool arguments and Taiga fields whose ids came from kept names.
+    from_kept: Vec<(&'static str, &'static str)>,
 }
 
 impl<'a, 'c> Resolver<'a, 'c> {
@@ -25,16 +29,40 @@ impl<'a, 'c> Resolver<'a, 'c> {
             api,
             project,
             meta: None,
+            from_kept: Vec::new(),
         }
     }
 
     fn meta(&mut self) -> ToolResult<&ProjectMeta> {
         if self.meta.is_none() {
-            self.meta = Some(self.api.project_meta(self.project)?);
+            self.meta = Some(self.api.project_facts(self.project)?);
         }
         self.meta
             .as_ref()
             .ok_or_else(|| ToolError::internal("project metadata missing"))
+    }
+
+    /// Reads the project's names from Taiga again, replacing kept ones.
+    fn refresh(&mut self) -> ToolResult<&ProjectMeta> {
+        self.from_kept.clear();
+        self.meta = Some(self.api.project_meta(self.project)?);
+        self.meta()
+    }
+
+    /// Resolves one name with `find`, looking it up again in Taiga when kept names lack it.
+    fn resolve(&mut self, mapping: &Mapping, find: impl Fn(&ProjectMeta) -> ToolResult<i64>) -> ToolResult<i64> {
+        let meta = self.meta()?;
+        let kept = meta.is_kept();
+        match find(meta) {
+            Ok(id) => {
+                if kept {
+                    self.from_kept.push((mapping.arg, mapping.taiga));
+                }
+                Ok(id)
+            }
+            Err(_) if kept => find(self.refresh()?),
+            Err(err) => Err(err),
+        }
     }
 
     /// The Taiga value of one argument.
@@ -43,17 +71,19 @@ impl<'a, 'c> Resolver<'a, 'c> {
             Conv::Plain | Conv::Sprint => value.clone(),
             Conv::Tags => value.clone(),
             Conv::Lookup(_) | Conv::Member if value.is_null() => Value::Null,
-            Conv::Lookup(list) if value.is_string() => self.meta()?.lookup(list, mapping.arg, value)?.into(),
-            Conv::Member if value.is_string() => self.meta()?.member(mapping.arg, value)?.into(),
+            Conv::Lookup(list) if value.is_string() => self
+                .resolve(mapping, |meta| meta.lookup(list, mapping.arg, value))?
+                .into(),
+            Conv::Member if value.is_string() => self.resolve(mapping, |meta| meta.member(mapping.arg, value))?.into(),
             Conv::Lookup(_) | Conv::Member => value.clone(),
         })
     }
 
     /// A user given by id or username.
-    pub fn member(&mut self, arg: &str, value: &Value) -> ToolResult<i64> {
+    pub fn member(&mut self, arg: &'static str, value: &Value) -> ToolResult<i64> {
         match value.as_i64() {
             Some(id) => Ok(id),
-            None => self.meta()?.member(arg, value),
+            None => self.resolve(&map(arg, arg, Conv::Member), |meta| meta.member(arg, value)),
         }
     }
 
@@ -65,6 +95,74 @@ impl<'a, 'c> Resolver<'a, 'c> {
             body.insert(mapping.taiga.to_owned(), value);
         }
         Ok(body)
+    }
+
+    /// Whether Taiga refused a value that came from kept names (a status deleted, a member removed
+    /// since they were kept): the kept names are then forgotten and the write may run again on
+    /// fresh ones.
+    pub fn refused_kept(&self, err: &ToolError) -> bool {
+        if err.code != ErrorCode::InvalidInput || self.from_kept.is_empty() {
+            return false;
+        }
+        let named = |field: &Value| {
+            field.as_str().is_some_and(|field| {
+                self.from_kept
+                    .iter()
+                    .any(|(arg, taiga)| field == *arg || field == *taiga)
+            })
+        };
+        let stale = named(&err.details["field"])
+            || err.details["fields"]
+                .as_array()
+                .is_some_and(|fields| fields.iter().any(|entry| named(&entry["field"])));
+        if stale {
+            self.api.keeper().forget_project(self.project);
+        }
+        stale
+    }
+
+    /// After a write, the fields given by name whose kept id Taiga's answer names otherwise, resolved
+    /// again from Taiga when that now gives another id. Only choices Taiga names in its answer
+    /// (`status_extra_info`) can be checked this way.
+    pub fn renamed(&mut self, answer: &Value, mappings: &[Mapping], args: &Args) -> ToolResult<Map<String, Value>> {
+        let mut fixes = Map::new();
+        let misnamed = self.from_kept.iter().any(|(arg, taiga)| {
+            let asked = args.raw(arg).as_str().map(str::trim);
+            let named = answer[format!("{taiga}_extra_info")]["name"].as_str();
+            matches!((asked, named), (Some(asked), Some(named)) if !named.eq_ignore_ascii_case(asked))
+        });
+        if !misnamed {
+            return Ok(fixes);
+        }
+        self.refresh()?;
+        for mapping in mappings
+            .iter()
+            .filter(|mapping| matches!(mapping.conv, Conv::Lookup(_)) && args.raw(mapping.arg).is_string())
+        {
+            let value = self.value(mapping, args.raw(mapping.arg))?;
+            if answer[mapping.taiga] != value {
+                fixes.insert(mapping.taiga.to_owned(), value);
+            }
+        }
+        Ok(fixes)
+    }
+
+    /// Resolves `mappings` for a write and sends it with `send`; when Taiga refuses a value kept
+    /// names gave, resolves them again from Taiga and sends once more.
+    pub fn write(
+        &mut self,
+        mappings: &[Mapping],
+        args: &Args,
+        send: impl Fn(Map<String, Value>) -> ToolResult<Value>,
+    ) -> ToolResult<Value> {
+        let body = self.body(mappings, args)?;
+        match send(body) {
+            Err(err) if self.refused_kept(&err) => {
+                self.refresh()?;
+                send(self.body(mappings, args)?)
+            }
+            outcome => outcome,
+        }
     }
 }
 
@@ -104,6 +202,7 @@ pub fn get(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<Valu
     let item = api
         .taiga()
         .get(&format!("{}/{id}", resource.path), &what(resource, id))?;
+    api.keeper().learn_item(resource.path, &item);
     Ok((resource.full)(&item))
 }
 
@@ -128,13 +227,43 @@ pub fn create(
     fixed: Map<String, Value>,
 ) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
-    let mut body = Resolver::new(&api, project).body(&resource.writable(), args)?;
-    body.insert("project".into(), project.into());
-    body.extend(fixed);
-    let created = api
-        .taiga()
-        .post(resource.path, &Value::Object(body), &format!("project {project}"))?;
+    let writable = resource.writable();
+    let mut resolver = Resolver::new(&api, project);
+    let created = resolver.write(&writable, args, |mut body| {
+        body.insert("project".into(), project.into());
+        body.extend(fixed.clone());
+        api.taiga()
+            .post(resource.path, &Value::Object(body), &format!("project {project}"))
+    })?;
+    let created = mend_renamed(&api, &mut resolver, resource, &writable, args, created)?;
+    api.keeper().learn_item(resource.path, &created);
     Ok((resource.full)(&created))
+}
+
+/// Writes again the fields whose kept name Taiga's answer shows to mean another value now (a
+/// status renamed, and its old name given to another, since the names were kept), at the version
+/// the answer gives.
+fn mend_renamed(
+    api: &Api<'_>,
+    resolver: &mut Resolver<'_, '_>,
+    resource: &Resource,
+    mappings: &[Mapping],
+    args: &Args,
+    answer: Value,
+) -> ToolResult<Value> {
+    let mut fixes = resolver.renamed(&answer, mappings, args)?;
+    let Some(id) = answer["id"].as_i64() else {
+        return Ok(answer);
+    };
+    if fixes.is_empty() {
+        return Ok(answer);
+    }
+    fixes.insert("version".into(), answer["version"].clone());
+    api.taiga().patch(
+        &format!("{}/{id}", resource.path),
+        &Value::Object(fixes),
+        &what(resource, id),
+    )
 }
 
 /// The project a Taiga item belongs to; an answer without one is Taiga's fault, never project 0.
@@ -149,16 +278,7 @@ pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<V
     let api = Api::open(call, args)?;
     let id = id_of(args, resource)?;
     let writable = resource.writable();
-    let needs_project = writable
-        .iter()
-        .any(|m| args.raw(m.arg).is_string() && matches!(m.conv, Conv::Lookup(_) | Conv::Member));
-    let project = if needs_project {
-        project_in(&current(&api, resource, id)?)?
-    } else {
-        0
-    };
-    let mut body = Resolver::new(&api, project).body(&writable, args)?;
-    if body.is_empty() {
+    if !writable.iter().any(|mapping| args.has(mapping.arg)) {
         let names: Vec<&str> = writable.iter().map(|m| m.arg).collect();
         return Err(ToolError::new(
             ErrorCode::InvalidInput,
@@ -166,7 +286,29 @@ pub fn update(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<V
         )
         .with("field", writable.first().map_or("", |m| m.arg)));
     }
-    patch(&api, args, resource, id, &mut body)
+    let needs_project = writable
+        .iter()
+        .any(|m| args.raw(m.arg).is_string() && matches!(m.conv, Conv::Lookup(_) | Conv::Member));
+    let project = if needs_project {
+        item_project(&api, resource, id)?
+    } else {
+        0
+    };
+    let mut resolver = Resolver::new(&api, project);
+    let updated = resolver.write(&writable, args, |mut body| patch(&api, args, resource, id, &mut body))?;
+    let updated = mend_renamed(&api, &mut resolver, resource, &writable, args, updated)?;
+    api.keeper().learn_item(resource.path, &updated);
+    Ok((resource.full)(&updated))
+}
+
+/// The project of an item: learnt from an earlier answer, else read.
+pub fn item_project(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<i64> {
+    if let Some(project) = api.keeper().project_of(resource.path, id) {
+        return Ok(project);
+    }
+    let item = current(api, resource, id)?;
+    api.keeper().learn_item(resource.path, &item);
+    project_in(&item)
 }
 
 fn current(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<Value> {
@@ -185,7 +327,7 @@ fn patch(api: &Api<'_>, args: &Args, resource: &Resource, id: i64, body: &mut Ma
         .taiga()
         .patch(&path, &Value::Object(body.clone()), &what(resource, id))
     {
-        Ok(updated) => Ok((resource.full)(&updated)),
+        Ok(updated) => Ok(updated),
         Err(err) if err.code == ErrorCode::VersionConflict => Err(conflict(api, resource, id, version.unwrap_or(0))),
         Err(err) if err.code == ErrorCode::PermissionDenied => Err(missing_or_denied(api, resource, id, err)),
         Err(err) => Err(err),
@@ -276,7 +418,7 @@ pub fn delete(call: &Call<'_>, args: &Args, resource: &Resource) -> ToolResult<V
 
 /// Sets (`user` given) or clears the assignee. User stories also clear `assigned_users`, so an
 /// unassigned story has no assignee at all.
-pub fn assign(call: &Call<'_>, args: &Args, resource: &Resource, user_arg: Option<&str>) -> ToolResult<Value> {
+pub fn assign(call: &Call<'_>, args: &Args, resource: &Resource, user_arg: Option<&'static str>) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let id = id_of(args, resource)?;
     let item = current(&api, resource, id)?;
@@ -305,13 +447,22 @@ pub fn assign(call: &Call<'_>, args: &Args, resource: &Resource, user_arg: Optio
     Ok((resource.full)(&updated))
 }
 
-/// Adds a comment (a PATCH with `comment` and the current version).
+/// The version a comment is sent at without reading the item first. Taiga checks a PATCH's version
+/// field by field (taiga-back `occ/mixins.py`; recordings 216-222): a stale version is refused only
+/// when a field it sends changed since, and a comment is no field, so any version from the first
+/// to the current one is accepted (217).
+const COMMENT_VERSION: i64 = 1;
+
+/// Adds a comment: one PATCH with `comment`, no read first.
 pub fn add_comment(api: &Api<'_>, resource: &Resource, id: i64, text: &str) -> ToolResult<Value> {
-    let item = current(api, resource, id)?;
-    let body = json!({"comment": text, "version": item["version"]});
+    let body = json!({"comment": text, "version": COMMENT_VERSION});
     let updated = api
         .taiga()
-        .patch(&format!("{}/{id}", resource.path), &body, &what(resource, id))?;
+        .patch(&format!("{}/{id}", resource.path), &body, &what(resource, id))
+        .map_err(|err| match err.code {
+            ErrorCode::PermissionDenied => missing_or_denied(api, resource, id, err),
+            _ => err,
+        })?;
     Ok(json!({
         "added": true,
         "id": id,

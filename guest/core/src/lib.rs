@@ -9,6 +9,7 @@ pub mod call;
 pub mod context;
 pub mod crud;
 pub mod error;
+pub mod facts;
 pub mod listing;
 pub mod login_guard;
 pub mod meta;

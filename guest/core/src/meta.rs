@@ -8,12 +8,26 @@ use crate::error::{ToolError, ToolResult};
 /// A project's detail, as Taiga returns it, used to turn names into ids.
 pub struct ProjectMeta {
     detail: Value,
+    kept: bool,
 }
 
 impl ProjectMeta {
-    /// Wraps a project detail body.
+    /// Wraps a project detail body just read from Taiga.
     pub fn new(detail: Value) -> Self {
-        Self { detail }
+        Self { detail, kept: false }
+    }
+
+    /// Wraps facts kept from an earlier call ([`crate::facts`]), which may be stale.
+    pub fn kept(facts: Value) -> Self {
+        Self {
+            detail: facts,
+            kept: true,
+        }
+    }
+
+    /// Whether these are kept facts rather than Taiga's answer in this call.
+    pub fn is_kept(&self) -> bool {
+        self.kept
     }
 
     /// The project detail.

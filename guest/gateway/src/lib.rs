@@ -213,6 +213,8 @@ fn settings() -> Result<Settings, ToolError> {
         default_taiga_url: url,
         session_ttl_seconds: CALL_SESSION_SECONDS,
         login_type: environment("TAIGA_LOGIN_TYPE").unwrap_or_else(|| "normal".to_owned()),
+        // Each call has a store of its own that ends with it: nothing is kept for a later call.
+        metadata_ttl_seconds: 0,
         identity: Some(identity),
         ..Settings::default()
     })

@@ -216,6 +216,10 @@ pub struct LinkLimits {
 /// MCP sessions of one tenant (`MCP_SESSIONS_PER_TENANT`, `max_mcp_sessions`).
 pub const MCP_SESSIONS: std::ops::RangeInclusive<u32> = 1..=1_000_000;
 
+/// Seconds a project's names are kept (`METADATA_TTL_SECONDS`, `metadata_ttl_seconds`): 0 keeps
+/// none, a day at most.
+pub const METADATA_TTL: std::ops::RangeInclusive<u64> = 0..=86_400;
+
 /// What one client may make the HTTP transport hold, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpLimits {

@@ -19,6 +19,7 @@ fn defaults() -> TenantDefaults {
             max_response_bytes: 1 << 24,
             max_attachment_bytes: 1 << 20,
             login_type: "normal".to_owned(),
+            metadata_ttl_seconds: 300,
             identity: None,
         },
         limits: Limits {
@@ -143,6 +144,21 @@ fn bad_files_are_refused_naming_the_tenant_and_setting() {
     assert!(error_of(&good.replace("call_timeout_seconds = 5", "call_timeout_seconds = 0")).contains("call_timeout"));
     assert!(error_of(&good.replace("calls_per_minute = 60", "calls_per_minute = 0")).contains("calls_per_minute"));
     assert!(error_of(&good.replace("max_concurrent_calls = 2", "max_concurrent_calls = 0")).contains("max_concurrent"));
+    assert!(
+        error_of(&good.replace("namespace = \"gx\"", "namespace = \"gx\"\nmetadata_ttl_seconds = 86401"))
+            .starts_with("tenant `globex`: metadata_ttl_seconds:")
+    );
+    let kept_none = parse(
+        &good.replace("namespace = \"gx\"", "namespace = \"gx\"\nmetadata_ttl_seconds = 0"),
+        &defaults(),
+        &[],
+    )
+    .expect("a TTL of 0 is allowed");
+    let ttls: Vec<u64> = kept_none
+        .iter()
+        .map(|tenant| tenant.settings.metadata_ttl_seconds)
+        .collect();
+    assert_eq!(ttls, [300, 0], "acme takes the default, globex its own");
     let missing_ca = good.replace(
         "namespace = \"gx\"",
         "namespace = \"gx\"\ntaiga_ca_file = \"/nonexistent/ca.pem\"",
@@ -262,6 +278,7 @@ mod properties {
             "call_timeout_seconds",
             "calls_per_minute",
             "max_concurrent_calls",
+            "metadata_ttl_seconds",
             "unknown_key",
         ]);
         let table = prop::collection::btree_map(key, toml_value(), 0..10);

@@ -146,6 +146,7 @@ pub async fn report(sim_url: &str, project: i64, calls: usize) -> anyhow::Result
                     max_response_bytes: 16 << 20,
                     max_attachment_bytes: 1 << 20,
                     login_type: "normal".to_owned(),
+                    metadata_ttl_seconds: 300,
                     identity: None,
                 },
             },

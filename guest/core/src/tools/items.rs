@@ -292,13 +292,9 @@ pub const CREATE_TASK: Tool = Tool {
 fn create_task(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let project = match (args.int("project_id"), args.int("user_story_id")) {
         (Some(project), _) => project,
-        (None, Some(story)) => {
-            let api = Api::open(call, args)?;
-            let story = api
-                .taiga()
-                .get(&format!("/userstories/{story}"), &format!("user story {story}"))?;
-            story["project"].as_i64().unwrap_or_default()
-        }
+        // Taiga wants the project even when the story is named (recording 222): the story's own,
+        // learnt from an earlier answer about it, else read.
+        (None, Some(story)) => crud::item_project(&Api::open(call, args)?, &USER_STORY, story)?,
         (None, None) => return Err(ToolError::invalid("project_id", "give project_id or user_story_id")),
     };
     crud::create(call, args, &TASK, project, Map::new())

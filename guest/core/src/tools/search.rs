@@ -71,7 +71,7 @@ pub const SEARCH_PROJECT: Tool = Tool {
             ],
         );
         let found = api.taiga().get(&path, &format!("project {project}"))?;
-        let meta = api.project_meta(project)?;
+        let meta = api.project_facts(project)?;
         let mut out = json!({"counts": {}, "total": found["count"]});
         for (section, name, statuses) in SECTIONS {
             let hits: Vec<Value> = found[section]

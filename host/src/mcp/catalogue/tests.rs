@@ -68,6 +68,7 @@ fn tenant(tools: &[&str], own_identity: bool) -> Tenant {
         max_response_bytes: 1024,
         max_attachment_bytes: 1024,
         login_type: "normal".to_owned(),
+        metadata_ttl_seconds: 300,
         identity: own_identity.then(|| {
             Identity::Token(TokenPair {
                 auth_token: "t".to_owned(),
