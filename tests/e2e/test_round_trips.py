@@ -158,3 +158,45 @@ async def test_one_user_s_kept_names_never_answer_another_user(simulator: Simula
         assert result.is_error and result.structured_content["code"] in ("NOT_FOUND", "PERMISSION_DENIED"), result
         sent = taiga_requests(simulator)
         assert sent == [f"GET /api/v1/projects/{project}"], f"the outsider's own read, refused: {sent}"
+
+
+def overlapped(requests: list[dict[str, Any]]) -> bool:
+    """Whether some request reached Taiga while another was being answered."""
+    return any(request["concurrent"] > 0 for request in requests)
+
+
+def arrivals(requests: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Each request's path with how many others Taiga was answering when it came."""
+    return [(request["path"], request["concurrent"]) for request in requests]
+
+
+async def test_reads_that_need_nothing_of_each_other_go_out_together(simulator: Simulator, cache_dir: Path) -> None:
+    # Without kept names every call reads the project's names: cold each time.
+    async with connect(simulator, cache_dir, METADATA_TTL_SECONDS="0") as client:
+        s = await login(client)
+        project = (await s("create_project", name="Together", description="in flight"))["id"]
+        await s("create_user_story", project_id=project, title="Parallel search", status="Ready")
+
+        # Both answers held 300 ms: requests sent one after the other never overlap.
+        simulator.inject({"kind": "latency", "ms": 300}, path_prefix="/api/v1/", times=2)
+        simulator.clear_requests()
+        found = await s("search_project", project_id=project, text="Parallel")
+        assert found["user_stories"][0]["status"] == "Ready", found
+        requests = simulator.requests()
+        assert sorted(taiga_requests(simulator)) == [f"GET /api/v1/projects/{project}", "GET /api/v1/search"]
+        assert overlapped(requests), f"the search and the names its hits need go out together: {arrivals(requests)}"
+
+        simulator.inject({"kind": "latency", "ms": 300}, path_prefix="/api/v1/", times=2)
+        simulator.clear_requests()
+        members = (await s("list_project_members", project_id=project))["members"]
+        assert [member["username"] for member in members] == ["admin"], members
+        assert sorted(taiga_requests(simulator)) == ["GET /api/v1/memberships", f"GET /api/v1/projects/{project}"]
+        requests = simulator.requests()
+        assert overlapped(requests), f"the members and their names go out together: {arrivals(requests)}"
+
+        # A write needs the names first: one after the other.
+        simulator.inject({"kind": "latency", "ms": 300}, path_prefix="/api/v1/", times=2)
+        simulator.clear_requests()
+        await s("create_user_story", project_id=project, title="After the names", status="New")
+        assert taiga_requests(simulator) == [f"GET /api/v1/projects/{project}", "POST /api/v1/userstories"]
+        assert not overlapped(simulator.requests())

@@ -106,6 +106,10 @@ impl Platform for WasiPlatform {
         taiga_wasi_http::send(request)
     }
 
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        taiga_wasi_http::send_all(requests)
+    }
+
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         session_store::get(key).map_err(store_error)
     }

@@ -52,11 +52,40 @@ impl<'c> Api<'c> {
 
     /// The project's detail, read from Taiga now; what names need of it is kept for later calls.
     pub fn project_meta(&self, project: i64) -> ToolResult<ProjectMeta> {
-        let detail = self
-            .taiga()
-            .get(&format!("/projects/{project}"), &format!("project {project}"))?;
+        let detail = self.taiga().get(&project_path(project), &project_what(project))?;
+        Ok(self.keep(project, detail))
+    }
+
+    fn keep(&self, project: i64, detail: serde_json::Value) -> ProjectMeta {
         self.keeper().keep_project(project, &detail);
-        Ok(ProjectMeta::new(detail))
+        ProjectMeta::new(detail)
+    }
+
+    /// Reads `path` and the project's names: kept names when there are (unless `fresh`), else the
+    /// project's detail, asked for in the same round trip as `path` since neither needs the other.
+    pub fn read_beside_project(
+        &self,
+        path: &str,
+        what: &str,
+        project: i64,
+        fresh: bool,
+    ) -> ToolResult<(serde_json::Value, ProjectMeta)> {
+        if !fresh && let Some(kept) = self.keeper().project(project) {
+            return Ok((self.taiga().get(path, what)?, kept));
+        }
+        let (project_path, project_what) = (project_path(project), project_what(project));
+        let mut answers = self
+            .taiga()
+            .get_together(&[(path, what), (&project_path, &project_what)])
+            .into_iter();
+        let (Some(read), Some(detail)) = (answers.next(), answers.next()) else {
+            return Err(ToolError::internal(
+                "an answer of two requests sent together is missing",
+            ));
+        };
+        // A project that is missing or hidden explains a refused read best.
+        let meta = self.keep(project, detail?);
+        Ok((read?, meta))
     }
 
     /// The project's names: kept ones when there are, else read from Taiga.
@@ -66,6 +95,14 @@ impl<'c> Api<'c> {
             None => self.project_meta(project),
         }
     }
+}
+
+fn project_path(project: i64) -> String {
+    format!("/projects/{project}")
+}
+
+fn project_what(project: i64) -> String {
+    format!("project {project}")
 }
 
 /// Renews the session's access token with its refresh token (Taiga rotates both).

@@ -152,6 +152,12 @@ pub enum StoreError {
 pub trait Platform {
     /// Sends one request and reads the whole response.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+    /// Sends independent `requests` and reads every response, in their order. A platform that can
+    /// have several requests in flight sends them at once, so that a call waits for the slowest
+    /// rather than for their sum; this default sends them one after the other.
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        requests.iter().map(|request| self.send(request)).collect()
+    }
     /// Reads a key.
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a key with a time-to-live.

@@ -198,6 +198,21 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
         parse_json(&response)
     }
 
+    /// GETs that do not depend on one another, sent together (see [`Platform::send_all`]): each
+    /// `(path, what)` pair's JSON answer, in order.
+    pub fn get_together(&self, reads: &[(&str, &str)]) -> Vec<ToolResult<Value>> {
+        let requests: Vec<HttpRequest> = reads
+            .iter()
+            .map(|(path, _)| self.request(Method::Get, self.base.api(path), None, self.max_response_bytes))
+            .collect();
+        self.platform
+            .send_all(&requests)
+            .into_iter()
+            .zip(reads)
+            .map(|(sent, (_, what))| self.checked(sent, what).and_then(|response| parse_json(&response)))
+            .collect()
+    }
+
     /// GET one object, keeping only `keys` (see [`crate::projection`]).
     pub fn get_keeping(&self, path: &str, what: &str, keys: &[&str]) -> ToolResult<Value> {
         let response = self.send(Method::Get, path, None, what)?;
@@ -286,10 +301,12 @@ impl<'a, P: Platform + ?Sized> Taiga<'a, P> {
     }
 
     fn exchange(&self, request: &HttpRequest, what: &str) -> ToolResult<HttpResponse> {
-        let response = self
-            .platform
-            .send(request)
-            .map_err(|err| transport_error(err, self.base))?;
+        self.checked(self.platform.send(request), what)
+    }
+
+    /// A response, or the error its transport failure or status means.
+    fn checked(&self, sent: Result<HttpResponse, TransportError>, what: &str) -> ToolResult<HttpResponse> {
+        let response = sent.map_err(|err| transport_error(err, self.base))?;
         if (200..300).contains(&response.status) {
             Ok(response)
         } else {

@@ -16,6 +16,8 @@ pub struct FakePlatform {
     responder: RefCell<Responder>,
     /// Every request sent, in order.
     pub sent: RefCell<Vec<HttpRequest>>,
+    /// How many requests each `send_all` sent together, in order.
+    pub together: RefCell<Vec<usize>>,
     /// Every progress report, in order.
     pub progress: RefCell<Vec<(u64, u64, String)>>,
     counter: Cell<u8>,
@@ -31,6 +33,7 @@ impl FakePlatform {
             swaps_broken: Cell::new(false),
             responder: RefCell::new(Box::new(|_| Err(TransportError::Failed("no responder".into())))),
             sent: RefCell::new(Vec::new()),
+            together: RefCell::new(Vec::new()),
             progress: RefCell::new(Vec::new()),
             counter: Cell::new(0),
         }
@@ -75,6 +78,11 @@ impl Platform for FakePlatform {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         self.sent.borrow_mut().push(request.clone());
         (self.responder.borrow())(request)
+    }
+
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        self.together.borrow_mut().push(requests.len());
+        requests.iter().map(|request| self.send(request)).collect()
     }
 
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {

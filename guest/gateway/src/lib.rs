@@ -123,6 +123,10 @@ impl Platform for CallPlatform {
         taiga_wasi_http::send(request)
     }
 
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        taiga_wasi_http::send_all(requests)
+    }
+
     fn store_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.store.get(key, self.now_ms()))
     }

@@ -3,7 +3,8 @@
 //! run the `taiga-sim` binary and point `taiga-mcp` at it.
 //!
 //! Besides Taiga's routes it serves a control API under `/__sim/` (never recorded): `GET
-//! /__sim/requests` lists the Taiga requests received, `DELETE /__sim/requests` clears the list,
+//! /__sim/requests` lists the Taiga requests received (each with how many others were being answered
+//! when it came), `DELETE /__sim/requests` clears the list,
 //! `POST /__sim/faults` adds a [`FaultRule`] (`DELETE` clears them), `POST /__sim/throttle` sets
 //! [`Throttling`], `POST /__sim/revoke-tokens` makes every access token invalid (refresh tokens still
 //! renew them), `POST /__sim/lookups` renames or deletes a project's status, priority, severity or
@@ -111,6 +112,7 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
         .extensions
         .get::<OriginalUri>()
         .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+    let (_answering, concurrent) = shared.answering();
     shared.requests().push(Recorded {
         method: parts.method.to_string(),
         path: uri.path().to_owned(),
@@ -122,6 +124,7 @@ async fn record(AxumState(shared): AxumState<Arc<Shared>>, request: Request, nex
             .collect(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
         peer,
+        concurrent,
     });
     if let Some(response) = misbehave(&shared, &parts).await {
         return response;
@@ -297,6 +300,11 @@ impl Simulator {
     /// Makes requests misbehave (see [`Fault`]).
     pub fn inject(&self, rule: FaultRule) {
         self.shared.faults().inject(rule);
+    }
+
+    /// Removes every injected fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
     }
 
     /// Switches Taiga's throttles on or off.

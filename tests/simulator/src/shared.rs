@@ -2,6 +2,7 @@
 //! requests received and the injected faults.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -24,6 +25,18 @@ pub struct Recorded {
     pub body: String,
     /// The client's address and port: requests from one kept-alive connection share it.
     pub peer: Option<SocketAddr>,
+    /// How many other Taiga requests the simulator was answering when this one arrived: more than
+    /// none shows requests a client had in flight together.
+    pub concurrent: usize,
+}
+
+/// A request being answered, counted in [`Shared::answering`] until it is dropped.
+pub struct Answering<'a>(&'a AtomicUsize);
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// State shared by the handlers and the test that owns the simulator.
@@ -32,6 +45,7 @@ pub struct Shared {
     state: Mutex<State>,
     requests: Mutex<Vec<Recorded>>,
     faults: Mutex<Faults>,
+    answering: AtomicUsize,
     /// Served over TLS: absolute URLs (pagination links) say `https`.
     pub https: bool,
 }
@@ -54,6 +68,12 @@ impl Shared {
     /// Locks the log of requests received.
     pub fn requests(&self) -> MutexGuard<'_, Vec<Recorded>> {
         self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts a request as being answered until the guard drops; how many others were.
+    pub fn answering(&self) -> (Answering<'_>, usize) {
+        let others = self.answering.fetch_add(1, Ordering::SeqCst);
+        (Answering(&self.answering), others)
     }
 
     /// Locks the injected faults.

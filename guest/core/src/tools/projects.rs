@@ -458,11 +458,18 @@ fn member_body(membership: &Value, usernames: &[(Value, Value)]) -> Value {
 }
 
 fn memberships(api: &Api<'_>, project: i64) -> ToolResult<Vec<Value>> {
-    let path = format!("/memberships?project={project}&page_size=1000");
     Ok(api
         .taiga()
-        .get_page(&path, &format!("members of project {project}"))?
+        .get_page(&memberships_path(project), &memberships_what(project))?
         .items)
+}
+
+fn memberships_path(project: i64) -> String {
+    format!("/memberships?project={project}&page_size=1000")
+}
+
+fn memberships_what(project: i64) -> String {
+    format!("members of project {project}")
 }
 
 /// `(user id, username)` of a project detail's members.
@@ -479,11 +486,17 @@ fn usernames(detail: &Value) -> Vec<(Value, Value)> {
 fn list_project_members(call: &Call<'_>, args: &Args) -> ToolResult<Value> {
     let api = Api::open(call, args)?;
     let project = args.required_int("project_id")?;
-    let names = usernames(api.project_meta(project)?.detail());
-    let members: Vec<Value> = memberships(&api, project)?
-        .iter()
-        .map(|m| member_body(m, &names))
-        .collect();
+    // Fresh names: a member who joined since the names were kept is listed by name too.
+    let (listed, meta) =
+        api.read_beside_project(&memberships_path(project), &memberships_what(project), project, true)?;
+    let names = usernames(meta.detail());
+    let Value::Array(listed) = listed else {
+        return Err(ToolError::new(
+            crate::error::ErrorCode::TaigaError,
+            "Taiga's list of members is not a JSON array",
+        ));
+    };
+    let members: Vec<Value> = listed.iter().map(|m| member_body(m, &names)).collect();
     Ok(json!({"members": members}))
 }
 

@@ -70,8 +70,7 @@ pub const SEARCH_PROJECT: Tool = Tool {
                 ("text", args.text("text").map(str::to_owned)),
             ],
         );
-        let found = api.taiga().get(&path, &format!("project {project}"))?;
-        let meta = api.project_facts(project)?;
+        let (found, meta) = api.read_beside_project(&path, &format!("project {project}"), project, false)?;
         let mut out = json!({"counts": {}, "total": found["count"]});
         for (section, name, statuses) in SECTIONS {
             let hits: Vec<Value> = found[section]

@@ -816,3 +816,84 @@ fn recorded_figures_become_totals_and_a_burndown() {
         json!({"name": "Project End", "optimal_points": 0, "remaining_points": null})
     );
 }
+
+/// A platform whose Taiga has project 1 with one status and one member, a search and a member list.
+fn project_taiga() -> FakePlatform {
+    let platform = taiga(1);
+    let base = taiga(1);
+    platform.respond(move |request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        Ok(match path {
+            "/projects/1" => json_response(
+                200,
+                json!({"id": 1, "us_statuses": [{"id": 11, "name": "New"}], "task_statuses": [], "issue_statuses": [],
+                       "members": [{"id": 7, "username": "alice"}]}),
+                &[],
+            ),
+            "/search?project=1&text=login" => json_response(
+                200,
+                json!({"count": 1, "userstories": [{"id": 5, "ref": 3, "subject": "Login", "status": 11}]}),
+                &[],
+            ),
+            "/memberships?project=1&page_size=1000" => json_response(
+                200,
+                json!([{"id": 9, "user": 7, "role_name": "Owner", "is_admin": true}]),
+                &[],
+            ),
+            _ => return base.send(request),
+        })
+    });
+    platform
+}
+
+#[test]
+fn independent_reads_of_one_call_go_out_together() {
+    let platform = project_taiga();
+    let mut context = context();
+    context.settings.metadata_ttl_seconds = 300;
+    let session = {
+        let outcome = call(
+            &platform,
+            "login",
+            &json!({"username": "alice", "password": "secret"}).to_string(),
+            &context,
+        )
+        .expect("dispatches");
+        outcome.structured["session_id"].as_str().unwrap().to_owned()
+    };
+    let search = json!({"session_id": session, "project_id": 1, "text": "login"}).to_string();
+    let sent_before = platform.sent.borrow().len();
+
+    let cold = call(&platform, "search_project", &search, &context).expect("dispatches");
+    assert!(!cold.is_error, "{:?}", cold.structured);
+    assert_eq!(
+        cold.structured["user_stories"][0]["status"], "New",
+        "{:?}",
+        cold.structured
+    );
+    assert_eq!(platform.sent.borrow().len() - sent_before, 2);
+    assert_eq!(
+        *platform.together.borrow(),
+        [2],
+        "the search and the project's names go out together"
+    );
+
+    let warm = call(&platform, "search_project", &search, &context).expect("dispatches");
+    assert!(!warm.is_error, "{:?}", warm.structured);
+    assert_eq!(
+        platform.sent.borrow().len() - sent_before,
+        3,
+        "kept names: the search alone"
+    );
+    assert_eq!(*platform.together.borrow(), [2]);
+
+    let members = json!({"session_id": session, "project_id": 1}).to_string();
+    let listed = call(&platform, "list_project_members", &members, &context).expect("dispatches");
+    assert!(!listed.is_error, "{:?}", listed.structured);
+    assert_eq!(listed.structured["members"][0]["username"], "alice");
+    assert_eq!(
+        *platform.together.borrow(),
+        [2, 2],
+        "members and the project's fresh names together"
+    );
+}
