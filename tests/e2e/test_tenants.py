@@ -189,6 +189,29 @@ async def test_sessions_hosts_and_namespaces_do_not_cross_tenants(deployment: De
     assert 'taiga_mcp_taiga_requests_total{tenant="globex",status="200"}' in metrics
 
 
+async def test_one_tenant_s_kept_names_never_answer_another_tenant(deployment: Deployment) -> None:
+    # acme and initech share one Taiga, and their callers sign in as the same Taiga user: only the
+    # tenant tells their kept project names apart (issue 29).
+    def sent() -> list[str]:
+        return [f"{request['method']} {request['path']}" for request in deployment.sim_a.requests()]
+
+    async with deployment.client("acme") as acme, deployment.client("initech") as initech:
+        at_acme = {"session_id": (await call_ok(acme, "login", ADMIN))["session_id"]}
+        project = (await call_ok(acme, "create_project", {**at_acme, "name": "Kept per tenant",
+                                                          "description": "names"}))["id"]
+        await call_ok(acme, "get_project_metadata", {**at_acme, "project_id": project})
+        story = {"project_id": project, "title": "Named", "status": "Ready"}
+        deployment.sim_a.clear_requests()
+        await call_ok(acme, "create_user_story", {**at_acme, **story})
+        assert sent() == ["POST /api/v1/userstories"], "acme's kept names answer acme"
+
+        at_initech = {"session_id": (await call_ok(initech, "login", ADMIN))["session_id"]}
+        deployment.sim_a.clear_requests()
+        assert (await call_ok(initech, "create_user_story", {**at_initech, **story}))["status"] == "Ready"
+        assert sent() == [f"GET /api/v1/projects/{project}", "POST /api/v1/userstories"], \
+            "initech reads the names itself"
+
+
 async def test_call_limits_and_rate_quota_are_per_tenant(deployment: Deployment) -> None:
     async with deployment.client("initech") as initech, deployment.client("acme") as acme:
         initech_session = {"session_id": (await call_ok(initech, "login", ADMIN))["session_id"]}
