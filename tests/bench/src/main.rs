@@ -2,6 +2,7 @@
 //! a real MCP client (rmcp over stdio), and the sandbox alone. Prints a Markdown report; see
 //! BENCHMARKS.md.
 
+mod round_trips;
 mod sandbox;
 mod sessions;
 mod soak;
@@ -60,6 +61,12 @@ struct Flags {
     /// Only the "Sessions and memory" section.
     #[arg(long)]
     sessions_only: bool,
+    /// Rounds of the everyday calls in the "Round trips" section, per configuration.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Only the "Round trips" section.
+    #[arg(long)]
+    round_trips_only: bool,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -316,6 +323,20 @@ async fn main() -> anyhow::Result<()> {
         cache: &cache,
         count: args.sessions,
     };
+    let round_trips = round_trips::RoundTrips {
+        binary: &binary,
+        sim: &sim,
+        cache: &cache,
+        address: &address,
+        token: &token,
+        project,
+        rounds: args.rounds,
+    };
+    if args.round_trips_only {
+        round_trips::report(&round_trips).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
     if args.sessions_only {
         sessions::report(&sessions).await?;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -350,15 +371,14 @@ async fn main() -> anyhow::Result<()> {
         println!("- Streamable HTTP bridge: `{key}={value}`");
     }
 
-    let (direct_address, direct_token) = (address.clone(), token.clone());
     let setup = Setup {
         binary: binary.clone(),
         sim_url: sim_url.clone(),
-        address,
+        address: address.clone(),
         cache: cache.clone(),
         project,
         thousand,
-        token,
+        token: token.clone(),
         calls: args.calls,
         startups: args.startups,
         tools_file: args.tools_json.clone(),
@@ -388,14 +408,15 @@ async fn main() -> anyhow::Result<()> {
     let http = Http {
         binary: &binary,
         sim: &sim_url,
-        address: &direct_address,
+        address: &address,
         cache: &cache,
         project,
-        token: &direct_token,
+        token: &token,
         calls: args.calls,
         settings: &args.http_env,
     };
     over_http(&http).await?;
+    round_trips::report(&round_trips).await?;
     sessions::report(&sessions).await?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
