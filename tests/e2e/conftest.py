@@ -144,6 +144,26 @@ async def call_error(client: Client, name: str, arguments: dict[str, Any], code:
     return error
 
 
+class Session:
+    """A logged-in client: `await s("tool", **args)` calls a tool with the session id filled in."""
+
+    def __init__(self, client: Client, session_id: str) -> None:
+        self.client = client
+        self.session_id = session_id
+
+    async def __call__(self, tool: str, **args: Any) -> dict[str, Any]:
+        return await call_ok(self.client, tool, {"session_id": self.session_id, **args})
+
+    async def error(self, tool: str, code: str, **args: Any) -> dict[str, Any]:
+        return await call_error(self.client, tool, {"session_id": self.session_id, **args}, code)
+
+
+async def login(client: Client, username: str = "admin", password: str = "123123") -> Session:
+    """Signs in with `login` (the simulator's users share the password `123123`)."""
+    result = await call_ok(client, "login", {"username": username, "password": password})
+    return Session(client, result["session_id"])
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

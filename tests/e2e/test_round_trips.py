@@ -9,28 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
 
-from conftest import Simulator, call_error, call_ok, connect, register
+from conftest import Session, Simulator, connect, login, register
 
 pytestmark = pytest.mark.anyio
-
-
-class Session:
-    def __init__(self, client: Client, session_id: str) -> None:
-        self.client = client
-        self.session_id = session_id
-
-    async def __call__(self, tool: str, **args: Any) -> dict[str, Any]:
-        return await call_ok(self.client, tool, {"session_id": self.session_id, **args})
-
-    async def error(self, tool: str, code: str, **args: Any) -> dict[str, Any]:
-        return await call_error(self.client, tool, {"session_id": self.session_id, **args}, code)
-
-
-async def login(client: Client, username: str = "admin", password: str = "123123") -> Session:
-    result = await call_ok(client, "login", {"username": username, "password": password})
-    return Session(client, result["session_id"])
 
 
 def taiga_requests(simulator: Simulator) -> list[str]:

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 from mcp.types import ToolAnnotations
-from mcp import Client
 
-from conftest import Simulator, call_error, call_ok, connect
+from conftest import Session, Simulator, connect, login
 
 pytestmark = pytest.mark.anyio
 
@@ -32,25 +31,6 @@ EXPECTED_TOOLS = {
     "promote_issue_to_user_story", "watch_item", "unwatch_item",
     "search_project", "get_sprint_stats", "get_project_stats", "get_item_history", "get_project_timeline",
 }
-
-
-class Session:
-    """A logged-in client: `await s("tool", **args)` calls a tool with the session id filled in."""
-
-    def __init__(self, client: Client, session_id: str) -> None:
-        self.client = client
-        self.session_id = session_id
-
-    async def __call__(self, tool: str, **args: Any) -> dict[str, Any]:
-        return await call_ok(self.client, tool, {"session_id": self.session_id, **args})
-
-    async def error(self, tool: str, code: str, **args: Any) -> dict[str, Any]:
-        return await call_error(self.client, tool, {"session_id": self.session_id, **args}, code)
-
-
-async def login(client: Client, username: str = "admin") -> Session:
-    result = await call_ok(client, "login", {"username": username, "password": "123123"})
-    return Session(client, result["session_id"])
 
 
 async def new_project(s: Session, name: str = "E2E", **extra: Any) -> int:
