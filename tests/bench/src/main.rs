@@ -108,6 +108,58 @@ async fn spawn(binary: &Path, sim: &str, cache: &Path, extra: &[(&str, &str)]) -
     Ok(Bridge { client, pid })
 }
 
+/// A bridge serving Streamable HTTP on a free loopback port, killed when dropped.
+struct HttpBridge {
+    process: tokio::process::Child,
+    /// `127.0.0.1:<port>`.
+    address: String,
+}
+
+impl HttpBridge {
+    /// Starts `binary` against the simulator at `sim` with `settings` besides the bench's own, and
+    /// waits until it accepts connections (a cold compiled-code cache makes a debug build's first
+    /// start take up to a minute).
+    async fn start(binary: &Path, sim: &str, cache: &Path, settings: &[(String, String)]) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let address = format!("127.0.0.1:{port}");
+        let process = tokio::process::Command::new(binary)
+            .args(["--transport", "http", "--listen", &address])
+            .env("TAIGA_API_URL", sim)
+            .env("ALLOW_HTTP_TAIGA", "true")
+            .env("TAIGA_MCP_CACHE_DIR", cache)
+            .env("LOG_LEVEL", "error")
+            .env("LOGIN_RATE_LIMIT", "1000000")
+            .envs(settings.iter().cloned())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        for _ in 0..2400 {
+            if TcpStream::connect(&address).await.is_ok() {
+                return Ok(Self { process, address });
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        bail!("the HTTP server did not start")
+    }
+
+    /// Its process id.
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.process.id().context("the bridge has exited")
+    }
+
+    /// Its MCP endpoint.
+    fn url(&self) -> String {
+        format!("http://{}/mcp", self.address)
+    }
+
+    /// Stops it.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        Ok(self.process.kill().await?)
+    }
+}
+
 /// Calls `tool` and returns the whole result, an error result included.
 async fn call_result(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<CallToolResult> {
     let Value::Object(arguments) = arguments else {
@@ -736,40 +788,23 @@ async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
         settings,
     } = http;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = tokio::process::Command::new(binary)
-        .args(["--transport", "http", "--listen", &format!("127.0.0.1:{port}")])
-        .env("TAIGA_API_URL", sim)
-        .env("ALLOW_HTTP_TAIGA", "true")
-        .env("TAIGA_MCP_CACHE_DIR", cache)
-        .env("LOG_LEVEL", "error")
-        .env("LOGIN_RATE_LIMIT", "1000000")
-        .env("TAIGA_TOOLSETS", "all")
-        // The throughput rows open up to 1,000 clients from this one address.
-        .env("HTTP_MAX_CONNECTIONS", "4096")
-        .env("HTTP_MAX_CONNECTIONS_PER_CLIENT", "4096")
-        .env("MCP_SESSIONS_PER_CLIENT", "4096")
-        .env("MCP_SESSIONS_PER_TENANT", "4096")
-        .envs(settings.iter().cloned())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    let mut ready = false;
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    anyhow::ensure!(ready, "the HTTP server did not start");
+    // The throughput rows open up to 1,000 clients from this one address.
+    let mut bridge_settings: Vec<(String, String)> = [
+        ("TAIGA_TOOLSETS", "all"),
+        ("HTTP_MAX_CONNECTIONS", "4096"),
+        ("HTTP_MAX_CONNECTIONS_PER_CLIENT", "4096"),
+        ("MCP_SESSIONS_PER_CLIENT", "4096"),
+        ("MCP_SESSIONS_PER_TENANT", "4096"),
+    ]
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .into();
+    bridge_settings.extend_from_slice(settings);
+    let server = HttpBridge::start(binary, sim, cache, &bridge_settings).await?;
+    let url = server.url();
     let first = ().serve(StreamableHttpClientTransport::from_uri(url.clone())).await?;
     let login = call(&first, "login", json!({"username": "admin", "password": "123123"})).await?;
     let session = login["session_id"].as_str().context("session")?.to_owned();
-    let bridge_pid = server.id().context("server pid")?;
+    let bridge_pid = server.pid()?;
     let rows = latency_calls(&session, project);
     latency(&first, bridge_pid, "Streamable HTTP", &rows, address, token, calls).await?;
 
@@ -829,6 +864,6 @@ async fn over_http(http: &Http<'_>) -> anyhow::Result<()> {
         );
     }
     first.cancel().await?;
-    server.kill().await?;
+    server.stop().await?;
     Ok(())
 }

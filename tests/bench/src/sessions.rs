@@ -9,7 +9,7 @@ use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::rss_kib;
+use crate::{HttpBridge, rss_kib};
 
 /// The idle time the measured bridge ends sessions after.
 const IDLE_SECONDS: u64 = 3;
@@ -52,34 +52,15 @@ async fn initialize(address: &str) -> anyhow::Result<()> {
 
 /// Opens the sessions, lets them expire, and prints the table.
 pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let address = format!("127.0.0.1:{port}");
     let count = sessions.count.to_string();
-    let mut server = tokio::process::Command::new(sessions.binary)
-        .args(["--transport", "http", "--listen", &address])
-        .env("TAIGA_API_URL", sessions.sim)
-        .env("ALLOW_HTTP_TAIGA", "true")
-        .env("TAIGA_MCP_CACHE_DIR", sessions.cache)
-        .env("LOG_LEVEL", "error")
-        .env("MCP_SESSIONS_PER_TENANT", &count)
-        .env("MCP_SESSIONS_PER_CLIENT", &count)
-        .env("MCP_SESSION_IDLE_SECONDS", IDLE_SECONDS.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = server.id().context("server pid")?;
-    // A cold compiled-code cache makes the first start take seconds (a minute for a debug build).
-    let mut ready = false;
-    for _ in 0..2400 {
-        if TcpStream::connect(&address).await.is_ok() {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    anyhow::ensure!(ready, "the HTTP server did not start");
+    let settings = [
+        ("MCP_SESSIONS_PER_TENANT", count.as_str()),
+        ("MCP_SESSIONS_PER_CLIENT", count.as_str()),
+        ("MCP_SESSION_IDLE_SECONDS", &IDLE_SECONDS.to_string()),
+    ]
+    .map(|(key, value)| (key.to_owned(), value.to_owned()));
+    let server = HttpBridge::start(sessions.binary, sessions.sim, sessions.cache, &settings).await?;
+    let (address, pid) = (server.address.clone(), server.pid()?);
     // One session first, so that the baseline holds what any served session warms up.
     initialize(&address).await?;
     tokio::time::sleep(Duration::from_secs(IDLE_SECONDS + 3)).await;
@@ -106,7 +87,7 @@ pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
     initialize(&address)
         .await
         .context("a new session after the others ended")?;
-    server.kill().await?;
+    server.stop().await?;
 
     let per_session = open.saturating_sub(before) as f64 / sessions.count as f64;
     println!("\n## Sessions and memory over Streamable HTTP\n");

@@ -3,16 +3,15 @@
 //! store entries. Once warm, none of them may grow.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use rmcp::service::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 use taiga_sim::{Fault, FaultRule, Simulator};
-use tokio::net::TcpStream;
 
-use crate::{Client, call_result, gauge, rss_kib};
+use crate::{Client, HttpBridge, call_result, gauge, rss_kib};
 
 /// Rounds between samples: each is a tenth of the calls.
 const ROUNDS: usize = 10;
@@ -101,30 +100,10 @@ async fn client_round(client: &Client, user: &str, session: &mut String, project
 
 /// Runs the soak and prints its table.
 pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(soak.binary)
-        .args(["--transport", "http", "--listen", &listen])
-        .env("TAIGA_API_URL", soak.sim.url())
-        .env("ALLOW_HTTP_TAIGA", "true")
-        .env("TAIGA_MCP_CACHE_DIR", soak.cache)
-        .env("LOG_LEVEL", "error")
-        .env("LOGIN_RATE_LIMIT", "1000000")
-        .env("REQUEST_TIMEOUT", "2")
-        .envs(soak.settings.iter().cloned())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = server.id().context("server pid")?;
-    for _ in 0..400 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let url = format!("http://{listen}/mcp");
+    let mut settings = vec![("REQUEST_TIMEOUT".to_owned(), "2".to_owned())];
+    settings.extend_from_slice(soak.settings);
+    let server = HttpBridge::start(soak.binary, &soak.sim.url(), soak.cache, &settings).await?;
+    let (listen, pid, url) = (server.address.clone(), server.pid()?, server.url());
     let mut clients = Vec::with_capacity(soak.clients);
     for n in 0..soak.clients {
         let user = format!("bench{n}");
@@ -192,7 +171,7 @@ pub async fn run(soak: &Soak<'_>) -> anyhow::Result<()> {
     for (client, _, _) in clients {
         let _ = client.cancel().await;
     }
-    server.kill().await?;
+    server.stop().await?;
     print(soak, &samples);
     Ok(())
 }
