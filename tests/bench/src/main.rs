@@ -369,12 +369,6 @@ async fn main() -> anyhow::Result<()> {
     );
     let scratch = std::env::temp_dir().join(format!("taiga-bench-{}", std::process::id()));
     let cache = scratch.join("cache");
-    let sessions = sessions::Sessions {
-        binary: &binary,
-        sim: &sim_url,
-        cache: &cache,
-        count: args.sessions,
-    };
     let round_trips = round_trips::RoundTrips {
         binary: &binary,
         sim: &sim,
@@ -390,7 +384,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if args.sessions_only {
-        sessions::report(&sessions).await?;
+        sessions::report(&binary, &sim_url, &cache, args.sessions).await?;
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok(());
     }
@@ -469,7 +463,7 @@ async fn main() -> anyhow::Result<()> {
     };
     over_http(&http).await?;
     round_trips::report(&round_trips).await?;
-    sessions::report(&sessions).await?;
+    sessions::report(&binary, &sim_url, &cache, args.sessions).await?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }

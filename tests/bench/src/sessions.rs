@@ -17,18 +17,6 @@ const IDLE_SECONDS: u64 = 3;
 /// Initializes sent at once.
 const IN_FLIGHT: usize = 32;
 
-/// What the section is asked to measure.
-pub struct Sessions<'a> {
-    /// The bridge binary.
-    pub binary: &'a Path,
-    /// The simulator's URL.
-    pub sim: &'a str,
-    /// The compiled-code cache.
-    pub cache: &'a Path,
-    /// Sessions to open.
-    pub count: usize,
-}
-
 /// One `initialize` on a connection of its own, as a raw HTTP/1.1 POST; the answer must name a session.
 async fn initialize(address: &str) -> anyhow::Result<()> {
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#;
@@ -50,16 +38,17 @@ async fn initialize(address: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the sessions, lets them expire, and prints the table.
-pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
-    let count = sessions.count.to_string();
+/// Opens `count` sessions on a bridge (`binary`, against the simulator at `sim`, its compiled code
+/// cached in `cache`), lets them expire, and prints the table.
+pub async fn report(binary: &Path, sim: &str, cache: &Path, count: usize) -> anyhow::Result<()> {
+    let cap = count.to_string();
     let settings = [
-        ("MCP_SESSIONS_PER_TENANT", count.as_str()),
-        ("MCP_SESSIONS_PER_CLIENT", count.as_str()),
+        ("MCP_SESSIONS_PER_TENANT", cap.as_str()),
+        ("MCP_SESSIONS_PER_CLIENT", cap.as_str()),
         ("MCP_SESSION_IDLE_SECONDS", &IDLE_SECONDS.to_string()),
     ]
     .map(|(key, value)| (key.to_owned(), value.to_owned()));
-    let server = HttpBridge::start(sessions.binary, sessions.sim, sessions.cache, &settings).await?;
+    let server = HttpBridge::start(binary, sim, cache, &settings).await?;
     let (address, pid) = (server.address.clone(), server.pid()?);
     // One session first, so that the baseline holds what any served session warms up.
     initialize(&address).await?;
@@ -67,8 +56,8 @@ pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
     let before = rss_kib(pid, "VmRSS:");
 
     let mut opened = 0;
-    while opened < sessions.count {
-        let batch = IN_FLIGHT.min(sessions.count - opened);
+    while opened < count {
+        let batch = IN_FLIGHT.min(count - opened);
         let tasks: Vec<_> = (0..batch)
             .map(|_| {
                 let address = address.clone();
@@ -89,12 +78,12 @@ pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
         .context("a new session after the others ended")?;
     server.stop().await?;
 
-    let per_session = open.saturating_sub(before) as f64 / sessions.count as f64;
+    let per_session = open.saturating_sub(before) as f64 / count as f64;
     println!("\n## Sessions and memory over Streamable HTTP\n");
     println!(
         "{} sessions opened with `initialize` alone, {IN_FLIGHT} at a time, then idle past \
          `MCP_SESSION_IDLE_SECONDS={IDLE_SECONDS}`.\n",
-        sessions.count
+        count
     );
     println!(
         "| sessions | RSS before MiB | RSS open MiB | KiB per session | RSS after they ended MiB | kept after they ended MiB |"
@@ -102,7 +91,7 @@ pub async fn report(sessions: &Sessions<'_>) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|");
     println!(
         "| {} | {:.1} | {:.1} | {per_session:.1} | {:.1} | {:.1} |",
-        sessions.count,
+        count,
         before as f64 / 1024.0,
         open as f64 / 1024.0,
         ended as f64 / 1024.0,
