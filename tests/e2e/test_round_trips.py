@@ -109,6 +109,30 @@ async def test_a_renamed_or_deleted_status_is_never_written_from_stale_names(
         assert story["status_id"] == statuses["Archived"], story
 
 
+async def test_a_list_filtered_by_a_name_given_to_another_status_since_lists_that_status(
+        simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as client:
+        s = await login(client)
+        project = (await s("create_project", name="Stale filter", description="swapped"))["id"]
+        statuses = {status["name"]: status["id"]
+                    for status in (await s("get_project_metadata", project_id=project))["user_story_statuses"]}
+        await s("create_user_story", project_id=project, title="Was new", status="New")
+        archived = await s("create_user_story", project_id=project, title="Was archived", status="Archived")
+
+        # Warm and unchanged: one request.
+        listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
+        assert [item["title"] for item in listed["items"]] == ["Was new"] and len(sent) == 1, (listed, sent)
+
+        # "New" is now the name of the status that was "Archived": the kept id lists stories that show
+        # another name, so the names are read again and the list asked again with the right id.
+        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
+        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+        listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
+        assert [item["id"] for item in listed["items"]] == [archived["id"]], listed
+        assert [item["status"] for item in listed["items"]] == ["New"], listed
+        assert sent == ["GET /api/v1/userstories", f"GET /api/v1/projects/{project}", "GET /api/v1/userstories"], sent
+
+
 async def test_a_removed_member_is_looked_up_again_before_being_refused(simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as client:
         s = await login(client)

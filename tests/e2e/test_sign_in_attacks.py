@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 
 from conftest import TAIGA_MCP, HttpServer, Simulator, body, register, server_env
 from test_redis import Redis, redis  # noqa: F401  (the fixture)
-from test_url_sign_in import FRANK, SIGNED_IN, Elicitations, browser, sign_in  # noqa: F401  (the fixture)
+from test_url_sign_in import FRANK, SIGNED_IN, Elicitations, browser, page_text, sign_in  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -343,7 +343,7 @@ async def test_the_page_answers_as_a_sign_in_page_should(simulator: Simulator, c
             browser.find_element(By.ID, "password").send_keys(FRANK[1])
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
             with anyio.fail_after(20):
-                while SIGNED_IN not in browser.find_element(By.TAG_NAME, "body").text:
+                while SIGNED_IN not in page_text(browser):
                     await anyio.sleep(0.1)
             status, headers, _ = fetch(second, b"not a form", {"content-type": "text/plain"})
             assert status == 415

@@ -20,7 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -74,6 +74,14 @@ def sign_in(browser: webdriver.Chrome, url: str, password: str, username: str | 
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(browser, 30).until(expected_conditions.staleness_of(form_page))
     return browser.find_element(By.TAG_NAME, "body").text
+
+
+def page_text(browser: webdriver.Chrome) -> str:
+    """The page's text, or nothing while a navigation replaces the page under the read."""
+    try:
+        return browser.find_element(By.TAG_NAME, "body").text
+    except StaleElementReferenceException:
+        return ""
 
 
 def forged_post(url: str, page: str) -> int:

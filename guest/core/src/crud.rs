@@ -43,7 +43,7 @@ impl<'a, 'c> Resolver<'a, 'c> {
     }
 
     /// Reads the project's names from Taiga again, replacing kept ones.
-    fn refresh(&mut self) -> ToolResult<&ProjectMeta> {
+    pub fn refresh(&mut self) -> ToolResult<&ProjectMeta> {
         self.from_kept.clear();
         self.meta = Some(self.api.project_meta(self.project)?);
         self.meta()
@@ -147,6 +147,26 @@ impl<'a, 'c> Resolver<'a, 'c> {
         Ok(fixes)
     }
 
+    /// Whether a listed item shows a filter given by a kept name under another name than the kept
+    /// names give its id: the names changed in Taiga since they were kept (a status renamed, its name
+    /// given to another), so the kept id may have selected other items than the ones asked for.
+    pub fn misnamed(&self, items: &Value, mappings: &[Mapping], args: &Args) -> bool {
+        let (Some(meta), Some(items)) = (self.meta.as_ref(), items.as_array()) else {
+            return false;
+        };
+        mappings
+            .iter()
+            .filter(|mapping| self.from_kept.iter().any(|(arg, _)| *arg == mapping.arg))
+            .filter_map(|mapping| Some((mapping.arg, kept_name(meta, mapping, args.raw(mapping.arg))?)))
+            .any(|(arg, kept)| {
+                items.iter().any(|item| {
+                    item[arg]
+                        .as_str()
+                        .is_some_and(|shown| !shown.eq_ignore_ascii_case(&kept))
+                })
+            })
+    }
+
     /// Resolves `mappings` for a write and sends it with `send`; when Taiga refuses a value kept
     /// names gave, resolves them again from Taiga and sends once more.
     pub fn write(
@@ -166,6 +186,19 @@ impl<'a, 'c> Resolver<'a, 'c> {
     }
 }
 
+/// The name a list item shows for `value` as the kept names have it: a status's name, a member's
+/// username.
+fn kept_name(meta: &ProjectMeta, mapping: &Mapping, value: &Value) -> Option<String> {
+    let (list, key, id) = match mapping.conv {
+        Conv::Lookup(list) => (list, "name", meta.lookup(list, mapping.arg, value).ok()?),
+        Conv::Member => ("members", "username", meta.member(mapping.arg, value).ok()?),
+        _ => return None,
+    };
+    meta.detail()[list].as_array()?.iter().find(|entry| entry["id"] == id)?[key]
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn id_of(args: &Args, resource: &Resource) -> ToolResult<i64> {
     args.required_int(resource.id_arg)
 }
@@ -179,8 +212,28 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
     let api = Api::open(call, args)?;
     let project = args.required_int("project_id")?;
     let mut resolver = Resolver::new(&api, project);
+    let mappings = resource.list_filters();
+    let what = format!("{}s of project {project}", resource.noun);
+    let filters = list_filters(&mut resolver, &mappings, args, project, extra)?;
+    let listed = list_page(&api, args, resource.path, &filters, &what, resource.compact)?;
+    if !resolver.misnamed(&listed["items"], &mappings, args) {
+        return Ok(listed);
+    }
+    resolver.refresh()?;
+    let filters = list_filters(&mut resolver, &mappings, args, project, extra)?;
+    list_page(&api, args, resource.path, &filters, &what, resource.compact)
+}
+
+/// The query of a list: the project, each filter the caller gave (names resolved), and `extra`.
+fn list_filters<'m>(
+    resolver: &mut Resolver<'_, '_>,
+    mappings: &'m [Mapping],
+    args: &Args,
+    project: i64,
+    extra: &[(&'m str, Option<String>)],
+) -> ToolResult<Vec<(&'m str, Option<String>)>> {
     let mut filters: Vec<(&str, Option<String>)> = vec![("project", Some(project.to_string()))];
-    for mapping in resource.list_filters().iter().filter(|mapping| args.has(mapping.arg)) {
+    for mapping in mappings.iter().filter(|mapping| args.has(mapping.arg)) {
         let value = resolver.value(mapping, args.raw(mapping.arg))?;
         let text = match (&mapping.conv, &value) {
             (Conv::Tags, Value::Array(tags)) => tags.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
@@ -191,8 +244,7 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
         filters.push((mapping.taiga, Some(text)));
     }
     filters.extend_from_slice(extra);
-    let what = format!("{}s of project {project}", resource.noun);
-    list_page(&api, args, resource.path, &filters, &what, resource.compact)
+    Ok(filters)
 }
 
 /// Reads one item.
