@@ -76,13 +76,18 @@ async def test_without_kept_facts_the_same_calls_ask_taiga_again(simulator: Simu
         assert any("/projects/" in request for request in sent[tool]), f"{tool}: {sent[tool]}"
 
 
+async def project_with_statuses(s: Session, name: str) -> tuple[int, dict[str, int]]:
+    """A new project, its names read (and so kept), and its user story statuses' ids by name."""
+    project = (await s("create_project", name=name, description="kept names"))["id"]
+    meta = await s("get_project_metadata", project_id=project)
+    return project, {status["name"]: status["id"] for status in meta["user_story_statuses"]}
+
+
 async def test_a_renamed_or_deleted_status_is_never_written_from_stale_names(
         simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as client:
         s = await login(client)
-        project = (await s("create_project", name="Stale names", description="renamed"))["id"]
-        statuses = {status["name"]: status["id"]
-                    for status in (await s("get_project_metadata", project_id=project))["user_story_statuses"]}
+        project, statuses = await project_with_statuses(s, "Stale names")
         story = await s("create_user_story", project_id=project, title="Moving", status="New")
 
         # Renamed in Taiga since the names were kept: the new name is looked up once, then written.
@@ -113,9 +118,7 @@ async def test_a_list_filtered_by_a_name_given_to_another_status_since_lists_tha
         simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as client:
         s = await login(client)
-        project = (await s("create_project", name="Stale filter", description="swapped"))["id"]
-        statuses = {status["name"]: status["id"]
-                    for status in (await s("get_project_metadata", project_id=project))["user_story_statuses"]}
+        project, statuses = await project_with_statuses(s, "Stale filter")
         await s("create_user_story", project_id=project, title="Was new", status="New")
         archived = await s("create_user_story", project_id=project, title="Was archived", status="Archived")
 
