@@ -153,6 +153,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 trust: config.taiga.trust.clone(),
                 tool_choice: config.tool_choice.clone(),
                 catalogue: Arc::new(catalogue.entries().to_vec()),
+                primitives: config.primitives,
             };
             let tenants = Tenants::load(path, defaults).map_err(|err| anyhow::anyhow!("TAIGA_MCP_TENANTS: {err}"))?;
             Some(Arc::new(tenants))
@@ -174,7 +175,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )
             .map_err(|err| anyhow::anyhow!("{err}"))?;
             let policy = CallPolicy::new("default", limits, config.taiga.allow_list.clone(), &config.taiga.trust);
-            Some(Arc::new(Tenant::single(settings(&config), policy, tools)))
+            Some(Arc::new(Tenant::single(
+                settings(&config),
+                policy,
+                tools,
+                config.primitives,
+            )))
         }
     };
     let tenant_source = match (&tenants, &single) {

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::policy::{self, AccessSettings, HttpLimits, LinkLimits, SignIn, SignInSettings, TaigaAccess, ToolChoice};
+use crate::policy::{
+    self, AccessSettings, HttpLimits, LinkLimits, Primitives, SignIn, SignInSettings, TaigaAccess, ToolChoice,
+};
 
 /// How MCP clients reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +175,12 @@ pub struct Cli {
     /// Tools to leave out, comma-separated.
     #[arg(long, env = "TAIGA_EXCLUDE_TOOLS", default_value = "", hide_default_value = true)]
     pub exclude_tools: String,
+
+    /// MCP primitives served besides tools, comma-separated: `resources` (projects, items and wiki
+    /// pages as resources, with completions), `prompts` (workflows, with completions), `skills` (the
+    /// same workflows as Agent Skills; needs `resources`), or `none`.
+    #[arg(long, env = "TAIGA_PRIMITIVES", default_value = "resources,prompts,skills")]
+    pub primitives: String,
 
     /// Offer only tools that change nothing in Taiga (and login, logout, session_status); the others
     /// are absent from tools/list and refused if called.
@@ -466,6 +474,8 @@ pub struct Config {
     pub sign_in: SignIn,
     /// Which tools are offered, as configured (checked against the component's catalogue at start).
     pub tool_choice: ToolChoice,
+    /// The primitives served besides tools.
+    pub primitives: Primitives,
     /// Timeout of one Taiga request.
     pub request_timeout: Duration,
     /// Session lifetime in seconds.
@@ -631,6 +641,12 @@ impl Cli {
             session_store,
             taiga: access,
             sign_in,
+            primitives: Primitives::parse("TAIGA_PRIMITIVES", self.primitives.split(',')).map_err(|err| {
+                ConfigError {
+                    variable: err.setting,
+                    message: err.message,
+                }
+            })?,
             tool_choice: ToolChoice::from_lists(
                 self.toolsets.as_deref(),
                 Some(&self.tools),

@@ -11,11 +11,16 @@ use axum::extract::ConnectInfo;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
+#[allow(deprecated, reason = "2025-11-25 clients still send logging/setLevel")]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomNotification,
-    CustomRequest, CustomResult, DiscoverResult, ElicitRequest, ElicitRequestParams, ElicitationAction, Implementation,
-    InitializeResult, InputRequest, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProtocolVersion, ServerCapabilities, ServerConfig, ServerNotification,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    ContentBlock, CustomNotification, CustomRequest, CustomResult, DiscoverResult, ElicitRequest, ElicitRequestParams,
+    ElicitationAction, GetPromptRequestParams, GetPromptResponse, GetSkillRequestParams, GetSkillResult,
+    Implementation, InitializeResult, InputRequest, InputRequiredResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListSkillsResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ServerConfig, ServerNotification,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
@@ -24,19 +29,25 @@ use taiga_tools::ErrorCode;
 
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
+use crate::policy::Primitives;
 use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox};
 use crate::tenants::{Admission, QuotaExceeded, Tenant};
 use crate::web_sign_in::{Claim, Link, Refusal, Requester, Unfinished, WebSignIn};
 
 mod catalogue;
+mod signed_in;
 
 pub use catalogue::Catalogue;
 use catalogue::{Narrowing, offers};
+use signed_in::{Connection, SignedIn};
 
 /// How long clients may keep `tools/list` and `server/discover`: a day. Within a process the list
 /// changes only when a tenants file is reloaded; a client that keeps it that long after such a
 /// reload finds a withdrawn tool refused with a clear error.
 const LIST_TTL_MS: u64 = 24 * 3600 * 1000;
+
+/// How long clients may keep `resources/list`: a minute, as projects and wiki pages come and go.
+const RESOURCES_TTL_MS: u64 = 60 * 1000;
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -107,6 +118,7 @@ pub struct TaigaServer {
     metrics: Arc<Metrics>,
     in_flight: Arc<AtomicUsize>,
     web_sign_in: Option<Arc<WebSignIn>>,
+    signed_in: Arc<SignedIn>,
 }
 
 /// Decrements the in-flight count when a call ends, however it ends.
@@ -142,6 +154,7 @@ impl TaigaServer {
             metrics,
             in_flight: Arc::new(AtomicUsize::new(0)),
             web_sign_in: None,
+            signed_in: Arc::new(SignedIn::default()),
         }
     }
 
@@ -355,6 +368,120 @@ impl TaigaServer {
             .ok_or_else(|| McpError::internal_error("the request carries no tenant", None))
     }
 
+    /// The connection a request came on, for remembering who signed in on it: the MCP session over
+    /// HTTP, the process over stdio. An HTTP request outside any MCP session (stateless) has none:
+    /// nothing it signs in with is kept for another request.
+    fn connection_of(&self, tenant: &Tenant, context: &RequestContext<RoleServer>) -> Option<Connection> {
+        let over_http = context.extensions.get::<http::request::Parts>().is_some();
+        match mcp_session_of(context) {
+            Some(session) => Some(Connection::new(&tenant.id, Some(session))),
+            None if over_http => None,
+            None => Some(Connection::new(&tenant.id, None)),
+        }
+    }
+
+    /// Remembers the session a successful `login` on this connection gave, or forgets it on `logout`.
+    fn note_sign_in(&self, tenant: &Tenant, tool: &str, result: &CallToolResult, context: &RequestContext<RoleServer>) {
+        if result.is_error == Some(true) {
+            return;
+        }
+        let Some(connection) = self.connection_of(tenant, context) else {
+            return;
+        };
+        match tool {
+            "login" => {
+                let session = result
+                    .structured_content
+                    .as_ref()
+                    .and_then(|body| body["session_id"].as_str());
+                if let Some(session) = session {
+                    let lifetime = Duration::from_secs(tenant.settings.session_ttl_seconds);
+                    self.signed_in.remember(connection, session, lifetime);
+                }
+            }
+            "logout" => self.signed_in.forget(&connection),
+            _ => {}
+        }
+    }
+
+    /// Answers a resources, prompts, completion or skills request in the sandbox, as the session
+    /// signed in on this connection or the tenant's own identity, under the tenant's quota.
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        params: &impl serde::Serialize,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<T, McpError> {
+        let tenant = self.tenant_of(context)?;
+        if !tenant.primitives.serves(method, params_uri(params).as_deref()) {
+            return Err(McpError::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                format!("`{method}` is turned off on this server (TAIGA_PRIMITIVES)"),
+                None,
+            ));
+        }
+        let caller = self.audience.caller_of(context);
+        let _running = self.admit(&tenant, method, &caller, "").map_err(|refusal| {
+            McpError::new(rmcp::model::ErrorCode(-32000), quota_message(&tenant.id, refusal), None)
+        })?;
+        let session = self
+            .connection_of(&tenant, context)
+            .and_then(|connection| self.signed_in.session(&connection));
+        let call = CallContext {
+            caller,
+            namespace: tenant.namespace.clone(),
+            settings: tenant.settings.clone(),
+        };
+        let params = serde_json::to_string(params).map_err(|_| McpError::invalid_params("unreadable params", None))?;
+        let started = Instant::now();
+        let answered = tokio::select! {
+            answered = self.sandbox.answer(method, &params, session.as_deref(), &call, &tenant.policy) => answered,
+            () = context.ct.cancelled() => return Err(McpError::internal_error("the request was cancelled", None)),
+        };
+        let outcome = match answered {
+            Ok(Ok(text)) => serde_json::from_str::<Value>(&text)
+                .and_then(|mut result| {
+                    // A complete result (SEP-2322); rmcp drops the field for older protocol versions.
+                    if let Some(object) = result.as_object_mut() {
+                        object.entry("resultType").or_insert_with(|| json!("complete"));
+                    }
+                    serde_json::from_value::<T>(result)
+                })
+                .map_err(|_| McpError::internal_error("the component returned a malformed result", None)),
+            Ok(Err(refused)) => {
+                let data = refused.data.and_then(|data| serde_json::from_str::<Value>(&data).ok());
+                Err(McpError::new(
+                    rmcp::model::ErrorCode(refused.code),
+                    refused.message,
+                    data,
+                ))
+            }
+            Err(CallFailure::Timeout) => Err(McpError::internal_error(
+                "the request took longer than its time limit; try again",
+                None,
+            )),
+            Err(CallFailure::Dispatch(_)) => Err(McpError::internal_error("the request could not be dispatched", None)),
+            Err(CallFailure::Trap(reason)) => {
+                tracing::error!(tenant = %tenant.id, method, reason = %Escaped(&reason), "the component trapped; its sandbox was discarded");
+                self.metrics.trap(&tenant.id);
+                Err(McpError::internal_error(
+                    "the request failed inside the bridge; try again",
+                    None,
+                ))
+            }
+        };
+        tracing::info!(
+            target: "taiga_mcp::audit",
+            tenant = %tenant.id,
+            method,
+            outcome = match &outcome { Ok(_) => "OK".to_owned(), Err(err) => err.code.0.to_string() },
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            caller = %Escaped(&call.caller),
+            "request"
+        );
+        outcome
+    }
+
     /// Tool calls running now, for a graceful stop.
     pub fn in_flight(&self) -> Arc<AtomicUsize> {
         self.in_flight.clone()
@@ -562,6 +689,24 @@ fn failure(code: ErrorCode, message: &str) -> CallToolResult {
     CallToolResult::structured_error(json!({"code": code.as_str(), "message": message, "details": {}}))
 }
 
+/// What a quota refusal says, for a request that is not a tool call.
+fn quota_message(tenant: &str, refusal: QuotaExceeded) -> String {
+    quota_failure(tenant, refusal)
+        .structured_content
+        .map_or_else(String::new, |body| {
+            body["message"].as_str().unwrap_or_default().to_owned()
+        })
+}
+
+/// The `uri` of a request's params, when it has one (a skill is read as a resource).
+fn params_uri(params: &impl serde::Serialize) -> Option<String> {
+    serde_json::to_value(params)
+        .ok()?
+        .get("uri")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn quota_failure(tenant: &str, refusal: QuotaExceeded) -> CallToolResult {
     let body = match refusal {
         QuotaExceeded::Concurrency { limit } => json!({
@@ -584,7 +729,11 @@ impl ServerHandler for TaigaServer {
             .tenant
             .as_ref()
             .is_some_and(|tenant| tenant.settings.identity.is_some());
-        InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
+        let primitives = self
+            .tenant
+            .as_ref()
+            .map_or_else(Primitives::default, |tenant| tenant.primitives);
+        InitializeResult::new(primitives.capabilities())
             .with_server_info(Implementation::new("taiga-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(if signed_in {
                 SIGNED_IN_INSTRUCTIONS
@@ -642,6 +791,9 @@ impl ServerHandler for TaigaServer {
         let tenant = self.tenant_of(&context)?;
         let caller = self.audience.caller_of(&context);
         if let Some(response) = self.sign_in_on_page(&tenant, &caller, &request, &context).await? {
+            if let CallToolResponse::Complete(result) = &response {
+                self.note_sign_in(&tenant, &request.name, result, &context);
+            }
             return Ok(response);
         }
         let narrowing = self.narrowing(&context)?;
@@ -669,7 +821,118 @@ impl ServerHandler for TaigaServer {
         if let Some(forwarder) = forwarder {
             let _ = forwarder.await;
         }
+        if let Ok(result) = &result {
+            self.note_sign_in(&tenant, &request.name, result, &context);
+        }
         result.map(CallToolResponse::from)
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let mut listed: ListResourcesResult = self.answer("resources/list", &request, &context).await?;
+        let tenant = self.tenant_of(&context)?;
+        if !tenant.primitives.skills {
+            listed
+                .resources
+                .retain(|resource| !resource.uri.starts_with("skill://"));
+        }
+        // Projects and wiki pages come and go; a minute keeps a client from asking on every turn.
+        listed.ttl_ms = Some(RESOURCES_TTL_MS);
+        listed.cache_scope = Some(CacheScope::Private);
+        Ok(listed)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let mut listed: ListResourceTemplatesResult =
+            self.answer("resources/templates/list", &request, &context).await?;
+        listed.ttl_ms = Some(LIST_TTL_MS);
+        listed.cache_scope = Some(CacheScope::Private);
+        Ok(listed)
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let mut read: ReadResourceResult = self.answer("resources/read", &request, &context).await?;
+        // Taiga's items change under the client; a skill changes only with the component.
+        read.ttl_ms = Some(if request.uri.starts_with("skill://") {
+            LIST_TTL_MS
+        } else {
+            0
+        });
+        read.cache_scope = Some(CacheScope::Private);
+        Ok(ReadResourceResponse::Complete(read))
+    }
+
+    async fn list_prompts(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let mut listed: ListPromptsResult = self.answer("prompts/list", &request, &context).await?;
+        listed.ttl_ms = Some(LIST_TTL_MS);
+        listed.cache_scope = Some(CacheScope::Private);
+        Ok(listed)
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        self.answer("prompts/get", &request, &context)
+            .await
+            .map(GetPromptResponse::Complete)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.answer("completion/complete", &request, &context).await
+    }
+
+    async fn list_skills(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListSkillsResult, McpError> {
+        let mut listed: ListSkillsResult = self.answer("skills/list", &request, &context).await?;
+        listed.ttl_ms = Some(LIST_TTL_MS);
+        listed.cache_scope = Some(CacheScope::Private);
+        Ok(listed)
+    }
+
+    async fn get_skill(
+        &self,
+        request: GetSkillRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetSkillResult, McpError> {
+        let mut got: GetSkillResult = self.answer("skills/get", &request, &context).await?;
+        got.ttl_ms = Some(LIST_TTL_MS);
+        got.cache_scope = Some(CacheScope::Private);
+        Ok(got)
+    }
+
+    /// Accepted for clients that set it (2025-11-25; SEP-2577 deprecates logging): the bridge sends
+    /// no log notifications of its own yet, its logs go to stderr.
+    #[allow(deprecated, reason = "2025-11-25 clients still send logging/setLevel")]
+    async fn set_level(
+        &self,
+        _request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        Ok(())
     }
 
     /// rmcp hands a request whose params do not fit its method here, as if the method were

@@ -15,7 +15,7 @@ mod types;
 pub use parse::{AccessSettings, SignInSettings, within};
 pub use types::{
     CALL_MEMORY_MB, CALL_TIMEOUT_SECONDS, CONCURRENT_CALLS, CatalogueEntry, ENVIRONMENT, ENVIRONMENT_TOOLS,
-    HEADER_TOOLS, HttpLimits, Identity, LinkLimits, MCP_SESSIONS, METADATA_TTL, Names, PolicyError,
+    HEADER_TOOLS, HttpLimits, Identity, LinkLimits, MCP_SESSIONS, METADATA_TTL, Names, PolicyError, Primitives,
     READ_ONLY_SESSION_TOOLS, Secret, SignIn, TENANT, TENANT_TOOLS, TaigaAccess, ToolChoice, ToolNames,
 };
 

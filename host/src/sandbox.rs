@@ -36,6 +36,7 @@ mod bindings {
     });
 }
 
+pub use bindings::exports::taiga::mcp::primitives::RequestError;
 use bindings::taiga::mcp::types::StoreError as WitStoreError;
 pub use bindings::taiga::mcp::types::{
     Annotations, CallContext, CallError, CallResult, Credentials, Identity, Settings, TokenPair, ToolDescription,
@@ -439,6 +440,36 @@ impl Sandbox {
                 .await
                 .map_err(trap_failure)?
                 .map_err(CallFailure::Dispatch)
+        };
+        match tokio::time::timeout_at(deadline, run).await {
+            Ok(result) => result,
+            Err(_) => Err(CallFailure::Timeout),
+        }
+    }
+
+    /// Answers one MCP request other than a tool call (resources, prompts, completions, skills) in a
+    /// fresh store under `policy`, as the Taiga session `session` names or the deployment's identity.
+    pub async fn answer(
+        &self,
+        method: &str,
+        params: &str,
+        session: Option<&str>,
+        context: &CallContext,
+        policy: &CallPolicy,
+    ) -> Result<Result<String, RequestError>, CallFailure> {
+        let deadline = tokio::time::Instant::now() + policy.limits.call_timeout;
+        let Ok(slot) = tokio::time::timeout_at(deadline, self.slot()).await else {
+            return Err(CallFailure::Timeout);
+        };
+        let _slot = slot?;
+        let mut store = self.new_store(&context.namespace, policy, None);
+        let run = async {
+            let component = self.instantiate(&mut store).await?;
+            component
+                .taiga_mcp_primitives()
+                .call_answer(&mut store, method, params, session, context)
+                .await
+                .map_err(trap_failure)
         };
         match tokio::time::timeout_at(deadline, run).await {
             Ok(result) => result,

@@ -17,7 +17,9 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::network::Trust;
-use crate::policy::{self, AccessSettings, CatalogueEntry, SignIn, SignInSettings, TaigaAccess, ToolChoice};
+use crate::policy::{
+    self, AccessSettings, CatalogueEntry, Primitives, SignIn, SignInSettings, TaigaAccess, ToolChoice,
+};
 use crate::sandbox::{CallPolicy, Identity, Limits, Settings};
 
 /// Calls a minute a tenant gets when the file names no quota.
@@ -52,6 +54,7 @@ struct TenantEntry {
     tools: Option<Vec<String>>,
     exclude_tools: Option<Vec<String>>,
     read_only: Option<bool>,
+    primitives: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +79,8 @@ pub struct TenantDefaults {
     pub tool_choice: ToolChoice,
     /// The component's tools, which the choices name.
     pub catalogue: Arc<Vec<CatalogueEntry>>,
+    /// The primitives served where a tenant chooses none (`TAIGA_PRIMITIVES`).
+    pub primitives: Primitives,
 }
 
 /// The tools a tenant offers: its choice, less `login` and `logout` when it acts as its own Taiga
@@ -204,6 +209,8 @@ pub struct Tenant {
     pub tools: BTreeSet<String>,
     /// MCP sessions it may hold over HTTP, when its entry sets it (else the deployment's cap).
     pub max_mcp_sessions: Option<usize>,
+    /// The primitives it serves besides tools.
+    pub primitives: Primitives,
     key_hash: [u8; 32],
 }
 
@@ -253,8 +260,9 @@ impl std::fmt::Debug for TenantDefaults {
 impl Tenant {
     /// The one tenant of a deployment without a tenants file: everything the deployment allows,
     /// without quota, in the `default` namespace.
-    pub fn single(settings: Settings, policy: CallPolicy, tools: BTreeSet<String>) -> Self {
+    pub fn single(settings: Settings, policy: CallPolicy, tools: BTreeSet<String>, primitives: Primitives) -> Self {
         Self {
+            primitives,
             id: "default".to_owned(),
             namespace: "default".to_owned(),
             settings,
@@ -436,8 +444,14 @@ fn parse(text: &str, defaults: &TenantDefaults, previous: &[Arc<Tenant>]) -> Res
             settings.identity.is_some(),
         )
         .map_err(|err| fail(err.setting, err.message))?;
+        let primitives = match &entry.primitives {
+            Some(names) => Primitives::parse("primitives", names.iter().map(String::as_str))
+                .map_err(|err| fail(err.setting, err.message))?,
+            None => defaults.primitives,
+        };
         tenants.push(Arc::new(Tenant {
             tools,
+            primitives,
             policy: Arc::new(CallPolicy::new(id.clone(), limits, access.allow_list, &access.trust)),
             id,
             namespace,

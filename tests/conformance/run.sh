@@ -23,7 +23,9 @@ sim=$(sed -n 's/^taiga-sim listening on //p' "$work/sim.out")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 export TAIGA_API_URL="$sim" ALLOW_HTTP_TAIGA=true TAIGA_MCP_CACHE_DIR="$work/cache" LOG_LEVEL=warn
-"$target/debug/taiga-mcp" --transport http --listen "127.0.0.1:$port" &
+# Signed in as the simulator's demo user, so that resources/list and resources/read have something
+# to list and read (caching checks the first listed resource).
+TAIGA_USERNAME=admin TAIGA_PASSWORD=123123 "$target/debug/taiga-mcp" --transport http --listen "127.0.0.1:$port" &
 pids+=($!)
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 
@@ -32,6 +34,13 @@ for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && 
 for revision in 2025-11-25 2026-07-28; do
     node node_modules/.bin/conformance server --url "http://localhost:$port/mcp" \
         --requirements "$revision" --expected-failures "baseline-$revision.yml"
+done
+
+# The skills extension (SEP-2640), which no revision requires: each scenario must pass in full.
+for scenario in sep-2640-skills-enumeration sep-2640-skills-manifest sep-2640-skills-directory; do
+    node node_modules/.bin/conformance server --url "http://localhost:$port/mcp" --scenario "$scenario" \
+        | tee "$work/$scenario.out"
+    grep -q ', 0 failed, 0 warnings' "$work/$scenario.out"
 done
 
 inspector() {

@@ -11,6 +11,7 @@ mod bindings {
     });
 }
 
+use bindings::exports::taiga::mcp::primitives::{Guest as PrimitivesGuest, RequestError};
 use bindings::exports::taiga::mcp::tools::Guest;
 use bindings::taiga::mcp::types::{
     Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, Identity as WitIdentity,
@@ -46,32 +47,7 @@ impl Guest for Component {
     }
 
     fn call_tool(name: String, arguments: String, context: WitCallContext) -> Result<CallResult, CallError> {
-        let context = CallContext {
-            caller: context.caller,
-            namespace: context.namespace,
-            settings: Settings {
-                default_taiga_url: context.settings.default_taiga_url,
-                session_ttl_seconds: context.settings.session_ttl_seconds,
-                max_sessions_per_user: context.settings.max_sessions_per_user,
-                login_rate_limit: context.settings.login_rate_limit,
-                login_lockout_seconds: context.settings.login_lockout_seconds,
-                request_timeout_ms: context.settings.request_timeout_ms,
-                max_response_bytes: context.settings.max_response_bytes,
-                max_attachment_bytes: context.settings.max_attachment_bytes,
-                login_type: context.settings.login_type,
-                metadata_ttl_seconds: context.settings.metadata_ttl_seconds,
-                identity: context.settings.identity.map(|identity| match identity {
-                    WitIdentity::Password(credentials) => Identity::Password {
-                        username: credentials.username,
-                        password: credentials.password,
-                    },
-                    WitIdentity::Token(tokens) => Identity::Token {
-                        auth_token: tokens.auth_token,
-                        refresh_token: tokens.refresh_token,
-                    },
-                }),
-            },
-        };
+        let context = call_context(context);
         match taiga_tools::call(&WasiPlatform, &name, &arguments, &context) {
             Ok(outcome) => {
                 // serde_json's own writer: `Value`'s `Display` goes through `fmt`, 2.5 times slower.
@@ -86,6 +62,54 @@ impl Guest for Component {
             Err(DispatchError::UnknownTool(name)) => Err(CallError::UnknownTool(name)),
             Err(DispatchError::MalformedArguments(reason)) => Err(CallError::MalformedArguments(reason)),
         }
+    }
+}
+
+impl PrimitivesGuest for Component {
+    fn answer(
+        method: String,
+        params: String,
+        session_id: Option<String>,
+        context: WitCallContext,
+    ) -> Result<String, RequestError> {
+        let context = call_context(context);
+        taiga_tools::primitives::answer(&WasiPlatform, &method, &params, session_id.as_deref(), &context)
+            .map(|result| serde_json::to_string(&result).unwrap_or_default())
+            .map_err(|err| RequestError {
+                code: err.code,
+                message: err.message,
+                data: err.data.map(|data| data.to_string()),
+            })
+    }
+}
+
+/// The call's context as the tool logic takes it.
+fn call_context(context: WitCallContext) -> CallContext {
+    CallContext {
+        caller: context.caller,
+        namespace: context.namespace,
+        settings: Settings {
+            default_taiga_url: context.settings.default_taiga_url,
+            session_ttl_seconds: context.settings.session_ttl_seconds,
+            max_sessions_per_user: context.settings.max_sessions_per_user,
+            login_rate_limit: context.settings.login_rate_limit,
+            login_lockout_seconds: context.settings.login_lockout_seconds,
+            request_timeout_ms: context.settings.request_timeout_ms,
+            max_response_bytes: context.settings.max_response_bytes,
+            max_attachment_bytes: context.settings.max_attachment_bytes,
+            login_type: context.settings.login_type,
+            metadata_ttl_seconds: context.settings.metadata_ttl_seconds,
+            identity: context.settings.identity.map(|identity| match identity {
+                WitIdentity::Password(credentials) => Identity::Password {
+                    username: credentials.username,
+                    password: credentials.password,
+                },
+                WitIdentity::Token(tokens) => Identity::Token {
+                    auth_token: tokens.auth_token,
+                    refresh_token: tokens.refresh_token,
+                },
+            }),
+        },
     }
 }
 

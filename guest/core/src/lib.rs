@@ -14,6 +14,7 @@ pub mod listing;
 pub mod login_guard;
 pub mod meta;
 pub mod platform;
+pub mod primitives;
 pub mod projection;
 pub mod resource;
 pub mod schema;

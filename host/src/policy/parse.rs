@@ -7,8 +7,8 @@ use std::path::Path;
 use std::collections::BTreeSet;
 
 use super::types::{
-    CatalogueEntry, Identity, Names, PolicyError, READ_ONLY_SESSION_TOOLS, Secret, SignIn, TaigaAccess, ToolChoice,
-    ToolNames,
+    CatalogueEntry, Identity, Names, PolicyError, Primitives, READ_ONLY_SESSION_TOOLS, Secret, SignIn, TaigaAccess,
+    ToolChoice, ToolNames,
 };
 use crate::network::{AllowList, Origin, Trust};
 
@@ -281,5 +281,38 @@ pub fn within<T: PartialOrd + std::fmt::Display + Copy>(
             setting,
             message: format!("must be {} to {}", bounds.start(), bounds.end()),
         })
+    }
+}
+
+impl Primitives {
+    /// The primitives a list names (`resources`, `prompts`, `skills`; `none` for none); `setting`
+    /// names the list in errors. Skills without resources are refused: they are read as resources.
+    pub fn parse<'a>(setting: &'static str, names: impl IntoIterator<Item = &'a str>) -> Result<Self, PolicyError> {
+        let mut chosen = Self {
+            resources: false,
+            prompts: false,
+            skills: false,
+        };
+        for name in names.into_iter().map(str::trim).filter(|name| !name.is_empty()) {
+            match name {
+                "resources" => chosen.resources = true,
+                "prompts" => chosen.prompts = true,
+                "skills" => chosen.skills = true,
+                "none" => {}
+                other => {
+                    return Err(PolicyError {
+                        setting,
+                        message: format!("`{other}` is not one of {}, or `none`", Self::NAMES.join(", ")),
+                    });
+                }
+            }
+        }
+        if chosen.skills && !chosen.resources {
+            return Err(PolicyError {
+                setting,
+                message: "`skills` needs `resources`: a skill's files are read as resources".to_owned(),
+            });
+        }
+        Ok(chosen)
     }
 }

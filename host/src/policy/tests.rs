@@ -282,3 +282,25 @@ fn a_password_file_others_may_read_is_named_for_a_warning() {
     assert_eq!(exposed(0o600), None);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn primitives_are_chosen_by_name_and_skills_need_resources() {
+    let parse = |text: &str| Primitives::parse("TAIGA_PRIMITIVES", text.split(','));
+    assert_eq!(parse("resources,prompts,skills").unwrap(), Primitives::default());
+    let none = parse("none").unwrap();
+    assert!(!none.resources && !none.prompts && !none.skills);
+    let caps = none.capabilities();
+    assert!(caps.resources.is_none() && caps.prompts.is_none() && caps.completions.is_none() && caps.skills().is_none());
+    assert!(caps.tools.is_some());
+    let prompts = parse(" prompts ").unwrap();
+    assert!(prompts.serves("prompts/get", None) && prompts.serves("completion/complete", None));
+    assert!(!prompts.serves("resources/read", Some("taiga://projects/p")));
+    let resources = parse("resources").unwrap();
+    assert!(resources.serves("resources/read", Some("taiga://projects/p")));
+    assert!(!resources.serves("resources/read", Some("skill://taiga-standup/SKILL.md")));
+    assert!(!resources.serves("skills/list", None));
+    let skills = parse("skills").unwrap_err();
+    assert_eq!(skills.setting, "TAIGA_PRIMITIVES");
+    assert!(skills.message.contains("needs `resources`"), "{}", skills.message);
+    assert!(parse("resources,tools").unwrap_err().message.contains("`tools`"));
+}

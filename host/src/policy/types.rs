@@ -238,3 +238,73 @@ pub struct HttpLimits {
     /// How long an MCP session may stay idle before it is closed.
     pub session_idle: std::time::Duration,
 }
+
+/// Which of MCP's primitives besides tools a deployment or tenant serves (`TAIGA_PRIMITIVES`,
+/// `primitives`). Completions serve resource templates and prompts, so they follow either; skills
+/// are read as resources, so they need resources. Read-only mode keeps them all: they only read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Primitives {
+    /// `resources/list`, `resources/templates/list`, `resources/read`.
+    pub resources: bool,
+    /// `prompts/list`, `prompts/get`.
+    pub prompts: bool,
+    /// The skills extension: `skills/list`, `skills/get` and the `skill://` resources.
+    pub skills: bool,
+}
+
+impl Default for Primitives {
+    fn default() -> Self {
+        Self {
+            resources: true,
+            prompts: true,
+            skills: true,
+        }
+    }
+}
+
+impl Primitives {
+    /// The names a setting takes.
+    pub const NAMES: [&'static str; 3] = ["resources", "prompts", "skills"];
+
+    /// Whether `method` is served (for `resources/read`, of `uri`).
+    pub fn serves(&self, method: &str, uri: Option<&str>) -> bool {
+        let skill = uri.is_some_and(|uri| uri.starts_with("skill://"));
+        match method {
+            "resources/read" if skill => self.skills,
+            "resources/list" | "resources/templates/list" | "resources/read" => self.resources,
+            "prompts/list" | "prompts/get" => self.prompts,
+            "completion/complete" => self.resources || self.prompts,
+            "skills/list" | "skills/get" => self.skills,
+            _ => false,
+        }
+    }
+
+    /// The capabilities `initialize` declares: tools, and the primitives served.
+    #[allow(
+        deprecated,
+        reason = "2025-11-25 clients may set a logging level; SEP-2577 deprecates it"
+    )]
+    pub fn capabilities(&self) -> rmcp::model::ServerCapabilities {
+        let builder = rmcp::model::ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .enable_completions()
+            .enable_prompts()
+            .enable_resources();
+        let mut capabilities = if self.skills {
+            builder.enable_skills().build()
+        } else {
+            builder.build()
+        };
+        if !self.resources {
+            capabilities.resources = None;
+        }
+        if !self.prompts {
+            capabilities.prompts = None;
+        }
+        if !self.resources && !self.prompts {
+            capabilities.completions = None;
+        }
+        capabilities
+    }
+}

@@ -9,6 +9,7 @@ fn hex(hash: [u8; 32]) -> String {
 
 fn defaults() -> TenantDefaults {
     TenantDefaults {
+        primitives: Primitives::default(),
         settings: Settings {
             default_taiga_url: "https://api.taiga.io".to_owned(),
             session_ttl_seconds: 3600,

@@ -86,4 +86,19 @@ impl Guest for TrapComponent {
     }
 }
 
+impl bindings::exports::taiga::mcp::primitives::Guest for TrapComponent {
+    fn answer(
+        method: String,
+        _params: String,
+        _session_id: Option<String>,
+        _context: CallContext,
+    ) -> Result<String, bindings::exports::taiga::mcp::primitives::RequestError> {
+        Err(bindings::exports::taiga::mcp::primitives::RequestError {
+            code: -32601,
+            message: format!("the sandbox test component does not answer `{method}`"),
+            data: None,
+        })
+    }
+}
+
 bindings::export!(TrapComponent with_types_in bindings);

@@ -76,7 +76,12 @@ fn tenant(tools: &[&str], own_identity: bool) -> Tenant {
             })
         }),
     };
-    Tenant::single(settings, policy, tools.iter().map(|name| (*name).to_owned()).collect())
+    Tenant::single(
+        settings,
+        policy,
+        tools.iter().map(|name| (*name).to_owned()).collect(),
+        Default::default(),
+    )
 }
 
 fn names(tools: &[Tool]) -> Vec<&str> {

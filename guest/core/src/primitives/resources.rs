@@ -1,0 +1,234 @@
+//! `resources/list`, `resources/templates/list` and `resources/read`.
+
+use serde_json::{Map, Value, json};
+
+use super::markdown;
+use super::uri::{ItemKind, TEMPLATES, Target};
+use super::{Failure, Reader, RequestError, skills, text_param};
+
+/// Projects per page of `resources/list`; each costs one request more for its wiki pages.
+const PROJECTS_PER_PAGE: u32 = 10;
+const MARKDOWN: &str = "text/markdown";
+
+/// One page of the user's projects and their wiki pages; the skills lead the first page.
+pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, RequestError> {
+    let page = match params.get("cursor") {
+        None | Some(Value::Null) => 1,
+        Some(cursor) => cursor
+            .as_str()
+            .and_then(|cursor| cursor.parse::<u32>().ok())
+            .filter(|page| *page >= 2)
+            .ok_or_else(|| {
+                RequestError::invalid(
+                    "`cursor` is not one this server gave; list again without it",
+                    json!({"param": "cursor"}),
+                )
+            })?,
+    };
+    reader.signed_in()?;
+    let mut resources: Vec<Value> = if page == 1 { skills::resources() } else { Vec::new() };
+    let projects = reader
+        .tool("list_projects", json!({"page": page, "page_size": PROJECTS_PER_PAGE}))
+        .map_err(|failure| failure.about("resources/list"))?;
+    for project in projects["items"].as_array().into_iter().flatten() {
+        let slug = project["slug"].as_str().unwrap_or_default().to_owned();
+        resources.push(json!({
+            "uri": Target::Project { project: slug.clone() }.to_string(),
+            "name": slug,
+            "title": project["name"],
+            "description": project["description"],
+            "mimeType": MARKDOWN,
+        }));
+        // A project whose wiki this user may not read lists no pages rather than failing the list.
+        let Ok(pages) = reader.tool("list_wiki_pages", json!({"project_id": project["id"], "all": true})) else {
+            continue;
+        };
+        for wiki in pages["items"].as_array().into_iter().flatten() {
+            let page_slug = wiki["slug"].as_str().unwrap_or_default().to_owned();
+            resources.push(json!({
+                "uri": Target::Wiki { project: slug.clone(), slug: page_slug.clone() }.to_string(),
+                "name": format!("{slug}/wiki/{page_slug}"),
+                "title": format!("{} wiki: {page_slug}", project["name"].as_str().unwrap_or("")),
+                "mimeType": MARKDOWN,
+            }));
+        }
+    }
+    let mut result = json!({"resources": resources});
+    if projects["has_next"].as_bool() == Some(true) {
+        result["nextCursor"] = json!((page + 1).to_string());
+    }
+    Ok(result)
+}
+
+/// The templates, with every variable completable (`completion/complete`).
+pub fn templates() -> Value {
+    let templates: Vec<Value> = TEMPLATES
+        .iter()
+        .map(|(template, name, title, description)| {
+            let mime = if *name == "attachment" { None } else { Some(MARKDOWN) };
+            let mut entry = json!({"uriTemplate": template, "name": name, "title": title, "description": description});
+            if let Some(mime) = mime {
+                entry["mimeType"] = json!(mime);
+            }
+            entry
+        })
+        .collect();
+    json!({"resourceTemplates": templates})
+}
+
+/// A project by slug or id.
+pub fn project(reader: &Reader<'_>, project: &str) -> Result<Value, Failure> {
+    let arguments = match project.parse::<u64>() {
+        Ok(id) => json!({"project_id": id}),
+        Err(_) => json!({"slug": project}),
+    };
+    reader.tool("get_project", arguments)
+}
+
+/// An item by its project's id and its ref.
+pub fn item(reader: &Reader<'_>, project_id: &Value, kind: ItemKind, reference: u64) -> Result<Value, Failure> {
+    reader.tool(kind.get_tool(), json!({"project_id": project_id, "ref": reference}))
+}
+
+/// A sprint of a project by name (or id in digits).
+pub fn sprint(reader: &Reader<'_>, project_id: &Value, sprint: &str) -> Result<Value, Failure> {
+    let sprints = reader.tool("list_sprints", json!({"project_id": project_id, "all": true}))?;
+    sprints["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|entry| entry["name"].as_str() == Some(sprint) || sprint.parse::<u64>().ok() == entry["id"].as_u64())
+        .cloned()
+        .ok_or_else(|| {
+            Failure(json!({
+                "code": "NOT_FOUND",
+                "message": format!("the project has no sprint named `{sprint}`; complete the name (completion/complete) or list_sprints"),
+            }))
+        })
+}
+
+/// A sprint as Markdown, with its stories.
+pub fn sprint_text(reader: &Reader<'_>, project_id: &Value, found: &Value) -> Result<String, Failure> {
+    let stories = reader.tool(
+        "list_user_stories",
+        json!({"project_id": project_id, "sprint_id": found["id"], "all": true}),
+    )?;
+    let stories = stories["items"].as_array().cloned().unwrap_or_default();
+    Ok(markdown::sprint(found, &stories))
+}
+
+/// A project's names (statuses, types, priorities...), from the facts kept when they are.
+pub fn metadata(reader: &Reader<'_>, project_id: &Value) -> Option<Value> {
+    reader
+        .tool("get_project_metadata", json!({"project_id": project_id}))
+        .ok()
+}
+
+/// One item as Markdown: the item, its custom fields and its comments.
+pub fn item_text(reader: &Reader<'_>, project_id: &Value, kind: ItemKind, found: &Value) -> Result<String, Failure> {
+    let comments = reader.tool("list_comments", json!({"resource": kind.resource(), "id": found["id"]}))?;
+    let comments = comments["comments"].as_array().cloned().unwrap_or_default();
+    // Custom fields are an extra the item reads without: a project without any answers empty.
+    let custom = reader
+        .tool(
+            "get_custom_values",
+            json!({"resource": kind.resource(), "id": found["id"]}),
+        )
+        .ok();
+    let metadata = (kind == ItemKind::Issue)
+        .then(|| metadata(reader, project_id))
+        .flatten();
+    Ok(markdown::item(
+        kind,
+        found,
+        custom.as_ref(),
+        &comments,
+        metadata.as_ref(),
+    ))
+}
+
+/// Reads one resource.
+pub fn read(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, RequestError> {
+    let uri = text_param(params, "uri")?;
+    let not_found = || {
+        RequestError::invalid(
+            format!("no resource `{uri}`: see resources/list and resources/templates/list"),
+            json!({"uri": uri}),
+        )
+    };
+    let target = Target::parse(uri).ok_or_else(not_found)?;
+    if let Target::Skill { name } = &target {
+        let text = skills::file(name).ok_or_else(not_found)?;
+        return Ok(json!({"contents": [{"uri": uri, "mimeType": MARKDOWN, "text": text}]}));
+    }
+    reader.signed_in()?;
+    let fail = |failure: Failure| failure.about(uri);
+    let detail = project(reader, target.project().unwrap_or_default()).map_err(fail)?;
+    let project_id = &detail["id"];
+    let text = match &target {
+        Target::Project { .. } => markdown::project(&detail, metadata(reader, project_id).as_ref()),
+        Target::Item { kind, reference, .. } => {
+            let found = item(reader, project_id, *kind, *reference).map_err(fail)?;
+            item_text(reader, project_id, *kind, &found).map_err(fail)?
+        }
+        Target::Wiki { slug, .. } => markdown::wiki(
+            &reader
+                .tool("get_wiki_page", json!({"project_id": project_id, "slug": slug}))
+                .map_err(fail)?,
+        ),
+        Target::Sprint { sprint: name, .. } => {
+            let found = sprint(reader, project_id, name).map_err(fail)?;
+            sprint_text(reader, project_id, &found).map_err(fail)?
+        }
+        Target::Attachment {
+            kind,
+            reference,
+            attachment,
+            ..
+        } => return attachment_contents(reader, uri, project_id, *kind, *reference, *attachment),
+        Target::Skill { .. } => return Err(not_found()),
+    };
+    Ok(json!({"contents": [{"uri": uri, "mimeType": MARKDOWN, "text": text}]}))
+}
+
+/// An attachment of the item the URI names (and of no other), as text or a blob.
+fn attachment_contents(
+    reader: &Reader<'_>,
+    uri: &str,
+    project_id: &Value,
+    kind: ItemKind,
+    reference: u64,
+    attachment: u64,
+) -> Result<Value, RequestError> {
+    let fail = |failure: Failure| failure.about(uri);
+    let found = item(reader, project_id, kind, reference).map_err(fail)?;
+    let listed = reader
+        .tool(
+            "list_attachments",
+            json!({"resource": kind.resource(), "id": found["id"]}),
+        )
+        .map_err(fail)?;
+    let attached = listed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|entry| entry["id"].as_u64() == Some(attachment));
+    if !attached {
+        return Err(RequestError::invalid(
+            format!("{uri}: the {} has no attachment {attachment}", kind.noun()),
+            json!({"uri": uri}),
+        ));
+    }
+    let file = reader
+        .tool(
+            "get_attachment",
+            json!({"resource": kind.resource(), "attachment_id": attachment}),
+        )
+        .map_err(fail)?;
+    let mime = file["content_type"].as_str().unwrap_or("application/octet-stream");
+    let content = file["content"].clone();
+    Ok(match file["encoding"].as_str() {
+        Some("base64") => json!({"contents": [{"uri": uri, "mimeType": mime, "blob": content}]}),
+        _ => json!({"contents": [{"uri": uri, "mimeType": mime, "text": content}]}),
+    })
+}
