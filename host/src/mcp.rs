@@ -11,8 +11,6 @@ use axum::extract::ConnectInfo;
 
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::ServerHandler;
-#[allow(deprecated, reason = "2025-11-25 clients still send logging/setLevel")]
-use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ContentBlock, CustomNotification, CustomRequest, CustomResult, DiscoverResult, ElicitRequest, ElicitRequestParams,
@@ -22,6 +20,8 @@ use rmcp::model::{
     ProgressNotificationParam, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
     ServerConfig, ServerNotification,
 };
+#[allow(deprecated, reason = "2025-11-25 clients still send logging/setLevel")]
+use rmcp::model::{LoggingMessageNotificationParam, SetLevelRequestParams};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Value, json};
 
@@ -30,15 +30,17 @@ use taiga_tools::ErrorCode;
 use crate::logs::Escaped;
 use crate::metrics::Metrics;
 use crate::policy::Primitives;
-use crate::sandbox::{CallContext, CallError, CallFailure, Progress, ProgressSink, Sandbox};
+use crate::sandbox::{CallContext, CallError, CallFailure, Report, ReportSink, Sandbox};
 use crate::tenants::{Admission, QuotaExceeded, Tenant};
 use crate::web_sign_in::{Claim, Link, Refusal, Requester, Unfinished, WebSignIn};
 
 mod catalogue;
+mod log_levels;
 mod signed_in;
 
 pub use catalogue::Catalogue;
 use catalogue::{Narrowing, offers};
+use log_levels::{LogLevels, logging_level, passes};
 use signed_in::{Connection, SignedIn};
 
 /// How long clients may keep `tools/list` and `server/discover`: a day. Within a process the list
@@ -119,6 +121,7 @@ pub struct TaigaServer {
     in_flight: Arc<AtomicUsize>,
     web_sign_in: Option<Arc<WebSignIn>>,
     signed_in: Arc<SignedIn>,
+    log_levels: Arc<LogLevels>,
 }
 
 /// Decrements the in-flight count when a call ends, however it ends.
@@ -155,6 +158,7 @@ impl TaigaServer {
             in_flight: Arc::new(AtomicUsize::new(0)),
             web_sign_in: None,
             signed_in: Arc::new(SignedIn::default()),
+            log_levels: Arc::new(LogLevels::default()),
         }
     }
 
@@ -482,6 +486,57 @@ impl TaigaServer {
         outcome
     }
 
+    /// Where a call's reports go: progress as `notifications/progress` when the request asked for
+    /// it (a progress token), notices as `notifications/message` when the connection's logging
+    /// level allows them. The task ends when the call's store drops the sink.
+    #[allow(
+        deprecated,
+        reason = "2025-11-25 logging; SEP-2577 deprecates it, clients still use it"
+    )]
+    fn forward_reports(
+        &self,
+        tenant: &Tenant,
+        context: &RequestContext<RoleServer>,
+    ) -> (ReportSink, tokio::task::JoinHandle<()>) {
+        let (sink, mut reports) = tokio::sync::mpsc::unbounded_channel::<Report>();
+        let peer = context.peer.clone();
+        let token = context.meta.get_progress_token();
+        let modern = context
+            .protocol_version()
+            .is_some_and(|version| version.as_str() >= ProtocolVersion::V_2026_07_28.as_str());
+        let minimum = if modern {
+            context.meta.log_level()
+        } else {
+            Some(self.log_levels.minimum(self.connection_of(tenant, context).as_ref()))
+        };
+        let forwarder = tokio::spawn(async move {
+            while let Some(report) = reports.recv().await {
+                let sent = match report {
+                    Report::Progress(done, total, message) => {
+                        let Some(token) = &token else { continue };
+                        let mut param = ProgressNotificationParam::new(token.clone(), done as f64);
+                        param.total = Some(total as f64);
+                        param.message = Some(message);
+                        peer.notify_progress(param).await
+                    }
+                    Report::Notice(level, message) => {
+                        let level = logging_level(level);
+                        if !minimum.is_some_and(|minimum| passes(level, minimum)) {
+                            continue;
+                        }
+                        let mut param = LoggingMessageNotificationParam::new(level, json!(message));
+                        param.logger = Some("taiga".to_owned());
+                        peer.notify_logging_message(param).await
+                    }
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+        (sink, forwarder)
+    }
+
     /// Tool calls running now, for a graceful stop.
     pub fn in_flight(&self) -> Arc<AtomicUsize> {
         self.in_flight.clone()
@@ -522,7 +577,7 @@ impl TaigaServer {
         name: &str,
         arguments: &Value,
         caller: String,
-        progress: Option<ProgressSink>,
+        reports: Option<ReportSink>,
     ) -> Result<CallToolResult, McpError> {
         // Only catalogue names go further: into metric labels, logs, the quota and the sandbox.
         if !self.tools.knows(name) {
@@ -562,7 +617,7 @@ impl TaigaServer {
         let started = Instant::now();
         let outcome = self
             .sandbox
-            .call_tool(name, &arguments.to_string(), &context, &tenant.policy, progress)
+            .call_tool(name, &arguments.to_string(), &context, &tenant.policy, reports)
             .await;
         let result = match outcome {
             Ok(result) => {
@@ -770,25 +825,8 @@ impl ServerHandler for TaigaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
-        let (progress, forwarder) = match context.meta.get_progress_token() {
-            Some(token) => {
-                let (sink, mut reports) = tokio::sync::mpsc::unbounded_channel::<Progress>();
-                let peer = context.peer.clone();
-                let forwarder = tokio::spawn(async move {
-                    while let Some((done, total, message)) = reports.recv().await {
-                        let mut param = ProgressNotificationParam::new(token.clone(), done as f64);
-                        param.total = Some(total as f64);
-                        param.message = Some(message);
-                        if peer.notify_progress(param).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                (Some(sink), Some(forwarder))
-            }
-            None => (None, None),
-        };
         let tenant = self.tenant_of(&context)?;
+        let (reports, forwarder) = self.forward_reports(&tenant, &context);
         let caller = self.audience.caller_of(&context);
         if let Some(response) = self.sign_in_on_page(&tenant, &caller, &request, &context).await? {
             if let CallToolResponse::Complete(result) = &response {
@@ -801,7 +839,7 @@ impl ServerHandler for TaigaServer {
         // A cancelled call (`notifications/cancelled`) stops here: dropping it drops its sandbox,
         // with its slot, the tenant's permit and its requests to Taiga still under way.
         let result = tokio::select! {
-            result = self.run(&tenant, &narrowing, &request.name, &arguments, caller.clone(), progress) => result,
+            result = self.run(&tenant, &narrowing, &request.name, &arguments, caller.clone(), Some(reports)) => result,
             () = context.ct.cancelled() => {
                 if self.tools.knows(&request.name) {
                     self.metrics.tool_call(&tenant.id, &request.name, "CANCELLED", started.elapsed());
@@ -818,9 +856,7 @@ impl ServerHandler for TaigaServer {
             }
         };
         // The call's store (and with it the sink) is gone: flush every report before the result.
-        if let Some(forwarder) = forwarder {
-            let _ = forwarder.await;
-        }
+        let _ = forwarder.await;
         if let Ok(result) = &result {
             self.note_sign_in(&tenant, &request.name, result, &context);
         }
@@ -924,14 +960,18 @@ impl ServerHandler for TaigaServer {
         Ok(got)
     }
 
-    /// Accepted for clients that set it (2025-11-25; SEP-2577 deprecates logging): the bridge sends
-    /// no log notifications of its own yet, its logs go to stderr.
+    /// The least important notice this connection wants (2025-11-25; SEP-2577 deprecates logging).
+    /// Notices are about calls (a token renewed, a list capped); the bridge's own logs go to stderr.
     #[allow(deprecated, reason = "2025-11-25 clients still send logging/setLevel")]
     async fn set_level(
         &self,
-        _request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        let tenant = self.tenant_of(&context)?;
+        if let Some(connection) = self.connection_of(&tenant, &context) {
+            self.log_levels.set(connection, request.level);
+        }
         Ok(())
     }
 

@@ -37,6 +37,7 @@ mod bindings {
 }
 
 pub use bindings::exports::taiga::mcp::primitives::RequestError;
+pub use bindings::taiga::mcp::notices::Level as NoticeLevel;
 use bindings::taiga::mcp::types::StoreError as WitStoreError;
 pub use bindings::taiga::mcp::types::{
     Annotations, CallContext, CallError, CallResult, Credentials, Identity, Settings, TokenPair, ToolDescription,
@@ -121,11 +122,22 @@ pub enum CallFailure {
     Trap(String),
 }
 
-/// One progress report from the component: `(done, total, message)`.
-pub type Progress = (u64, u64, String);
+/// What the component reports while a call runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// `done` of `total` steps, and what is being done.
+    Progress(u64, u64, String),
+    /// Something the user should know about the call (a token renewed, a list capped).
+    Notice(NoticeLevel, String),
+}
 
-/// Where a call's progress reports go, if the client asked for them.
-pub type ProgressSink = tokio::sync::mpsc::UnboundedSender<Progress>;
+/// Where a call's reports go.
+pub type ReportSink = tokio::sync::mpsc::UnboundedSender<Report>;
+
+/// Notices one call may send, and the characters of each: the component's messages are short; a
+/// bound keeps a misbehaving one from flooding the client.
+const MAX_NOTICES: u32 = 20;
+const MAX_NOTICE_CHARS: usize = 500;
 
 /// The per-call state: everything the component can reach, and nothing more.
 pub struct CallState {
@@ -136,7 +148,8 @@ pub struct CallState {
     limits: StoreLimits,
     sessions: Arc<dyn SessionStore>,
     namespace: String,
-    progress: Option<ProgressSink>,
+    reports: Option<ReportSink>,
+    notices_sent: u32,
 }
 
 impl WasiView for CallState {
@@ -162,9 +175,21 @@ impl bindings::taiga::mcp::types::Host for CallState {}
 
 impl bindings::taiga::mcp::progress::Host for CallState {
     async fn report(&mut self, done: u64, total: u64, message: String) -> wasmtime::Result<()> {
-        if let Some(sink) = &self.progress {
+        if let Some(sink) = &self.reports {
             // A client that went away is not the component's problem.
-            let _ = sink.send((done, total, message));
+            let _ = sink.send(Report::Progress(done, total, message));
+        }
+        Ok(())
+    }
+}
+
+impl bindings::taiga::mcp::notices::Host for CallState {
+    async fn notify(&mut self, level: NoticeLevel, message: String) -> wasmtime::Result<()> {
+        if let Some(sink) = &self.reports
+            && self.notices_sent < MAX_NOTICES
+        {
+            self.notices_sent += 1;
+            let _ = sink.send(Report::Notice(level, message.chars().take(MAX_NOTICE_CHARS).collect()));
         }
         Ok(())
     }
@@ -322,6 +347,7 @@ impl Sandbox {
         bindings::taiga::mcp::types::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         bindings::taiga::mcp::session_store::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         bindings::taiga::mcp::progress::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
+        bindings::taiga::mcp::notices::add_to_linker::<_, HasSelf<CallState>>(&mut linker, |state| state)?;
         let pre = TaigaToolsPre::new(linker.instantiate_pre(&component)?)?;
 
         if guards.epochs {
@@ -345,7 +371,7 @@ impl Sandbox {
         })
     }
 
-    fn new_store(&self, namespace: &str, policy: &CallPolicy, progress: Option<ProgressSink>) -> Store<CallState> {
+    fn new_store(&self, namespace: &str, policy: &CallPolicy, reports: Option<ReportSink>) -> Store<CallState> {
         let state = CallState {
             // No preopened directories, no environment, no arguments, no stdio, no sockets: the
             // component's only ways out are wasi:http (through the policy hooks) and the session store.
@@ -369,7 +395,8 @@ impl Sandbox {
                 .build(),
             sessions: self.sessions.clone(),
             namespace: namespace.to_owned(),
-            progress,
+            reports,
+            notices_sent: 0,
         };
         let mut store = Store::new(&self.engine, state);
         if self.guards.memory_limiter {
@@ -415,14 +442,15 @@ impl Sandbox {
         Ok(tools.taiga_mcp_tools().call_list_tools(&mut store).await?)
     }
 
-    /// Runs one tool in a fresh store under `policy`; progress reports go to `progress` when given.
+    /// Runs one tool in a fresh store under `policy`; its progress reports and notices go to
+    /// `reports` when given.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: &str,
         context: &CallContext,
         policy: &CallPolicy,
-        progress: Option<ProgressSink>,
+        reports: Option<ReportSink>,
     ) -> Result<CallResult, CallFailure> {
         // Waiting for a slot counts against the call's time limit. The permit is taken before the
         // store exists so that it is released only after the store has returned its slot.
@@ -431,7 +459,7 @@ impl Sandbox {
             return Err(CallFailure::Timeout);
         };
         let _slot = slot?;
-        let mut store = self.new_store(&context.namespace, policy, progress);
+        let mut store = self.new_store(&context.namespace, policy, reports);
         let run = async {
             let tools = self.instantiate(&mut store).await?;
             tools

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 PROJECT = "admin-demo-scrum"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\xff\x00binary"
 PROMPTS = {
-    "standup": {"project": PROJECT, "since": "2000-01-01"},
+    "standup": {"project": PROJECT, "since": "2000-01-01", "person": "admin"},
     "sprint_review": {"project": PROJECT, "sprint": "Sprint 7"},
     "triage_issues": {"project": PROJECT},
     "plan_sprint": {"project": PROJECT},
@@ -104,6 +104,15 @@ async def exercise(client: Client, seeded: dict[str, Any]) -> None:
     sprints = await client.complete(PromptReference(name="sprint_review"), {"name": "sprint", "value": "spr"},
                                     {"project": PROJECT})
     assert sprints.completion.values == ["Sprint 7"]
+    people = await client.complete(PromptReference(name="standup"), {"name": "person", "value": "adm"},
+                                   {"project": PROJECT})
+    assert people.completion.values == ["admin"]
+    statuses = await client.complete(PromptReference(name="triage_issues"), {"name": "status", "value": "ne"},
+                                     {"project": PROJECT})
+    assert statuses.completion.values[:2] == ["New", "Needs Info"], statuses.completion.values
+    # Nothing to offer before the project is known: an empty list, not an error.
+    early = await client.complete(PromptReference(name="standup"), {"name": "person", "value": ""})
+    assert early.completion.values == []
 
     assert [p.name for p in (await client.list_prompts()).prompts] == list(PROMPTS)
     for name, arguments in PROMPTS.items():

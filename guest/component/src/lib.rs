@@ -17,9 +17,10 @@ use bindings::taiga::mcp::types::{
     Annotations as WitAnnotations, CallContext as WitCallContext, CallError, CallResult, Identity as WitIdentity,
     StoreError as WitStoreError, ToolDescription,
 };
-use bindings::taiga::mcp::{progress, session_store};
+use bindings::taiga::mcp::{notices, progress, session_store};
 use taiga_tools::{
-    CallContext, DispatchError, HttpRequest, HttpResponse, Identity, Platform, Settings, StoreError, TransportError,
+    CallContext, DispatchError, HttpRequest, HttpResponse, Identity, NoticeLevel, Platform, Settings, StoreError,
+    TransportError,
 };
 
 struct Component;
@@ -167,6 +168,14 @@ impl Platform for WasiPlatform {
 
     fn progress(&self, done: u64, total: u64, message: &str) {
         progress::report(done, total, message);
+    }
+
+    fn notice(&self, level: NoticeLevel, message: &str) {
+        let level = match level {
+            NoticeLevel::Info => notices::Level::Info,
+            NoticeLevel::Warning => notices::Level::Warning,
+        };
+        notices::notify(level, message);
     }
 
     fn sleep_ms(&self, ms: u64) {

@@ -131,5 +131,9 @@ pub fn renew(call: &Call<'_>, session: &mut Session) -> ToolResult<()> {
     session.auth_token = access.to_owned();
     session.refresh_token = refresh.to_owned();
     session.token_issued_ms = call.platform.now_ms();
+    call.platform.notice(
+        crate::platform::NoticeLevel::Info,
+        "Taiga's access token had expired and was renewed with the session's refresh token",
+    );
     Ok(())
 }

@@ -213,7 +213,7 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
     let project = args.required_int("project_id")?;
     let mut resolver = Resolver::new(&api, project);
     let mappings = resource.list_filters();
-    let what = format!("{}s of project {project}", resource.noun);
+    let what = format!("{} of project {project}", plural(resource.noun));
     let filters = list_filters(&mut resolver, &mappings, args, project, extra)?;
     let listed = list_page(&api, args, resource.path, &filters, &what, resource.compact)?;
     if !resolver.misnamed(&listed["items"], &mappings, args) {
@@ -547,4 +547,12 @@ pub fn list_comments(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<
         })
         .collect();
     Ok(json!({"comments": comments}))
+}
+
+/// A noun's plural, as the resources' nouns need it: `user story`, `user stories`.
+fn plural(noun: &str) -> String {
+    match noun.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{noun}s"),
+    }
 }

@@ -33,7 +33,8 @@ mod testing;
 pub use context::{CallContext, Identity, Settings};
 pub use error::{ErrorCode, ToolError};
 pub use platform::{
-    CertificateProblem, HttpRequest, HttpResponse, Method, Platform, StoreError, TransportError, error_code_name,
+    CertificateProblem, HttpRequest, HttpResponse, Method, NoticeLevel, Platform, StoreError, TransportError,
+    error_code_name,
 };
 pub use tool::{Annotations, Tool};
 pub use tools::{DEFAULT_TOOLS, DispatchError, Outcome, TOOLSETS, Toolset, call, catalogue, toolset_of};

@@ -84,6 +84,10 @@ pub fn list_page(
                     "has_next": truncated,
                 });
                 if truncated {
+                    api.call.platform.notice(
+                        crate::platform::NoticeLevel::Warning,
+                        &format!("{what}: the list stopped at {MAX_ALL_ITEMS} items; Taiga has more"),
+                    );
                     result["truncated"] = true.into();
                     result["note"] = format!(
                         "stopped at {MAX_ALL_ITEMS} items; narrow the filters or page through with page and page_size"

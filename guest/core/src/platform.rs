@@ -180,8 +180,20 @@ pub trait Platform {
     fn random_bytes(&self) -> [u8; 16];
     /// Reports progress of a long call (`done` of `total` steps).
     fn progress(&self, done: u64, total: u64, message: &str);
+    /// Tells the user something about the call beside its result (a token renewed, a list capped
+    /// by Taiga). Never a secret: the host may show it to the client.
+    fn notice(&self, level: NoticeLevel, message: &str);
     /// Waits `ms` milliseconds: another call holds a lock this one waits for.
     fn sleep_ms(&self, ms: u64);
+}
+
+/// How much a notice matters, as MCP's log levels name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    /// Worth knowing (a token renewed).
+    Info,
+    /// Changes what the result means (a list capped).
+    Warning,
 }
 
 #[cfg(test)]

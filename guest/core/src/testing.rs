@@ -20,6 +20,8 @@ pub struct FakePlatform {
     pub together: RefCell<Vec<usize>>,
     /// Every progress report, in order.
     pub progress: RefCell<Vec<(u64, u64, String)>>,
+    /// Every notice, in order.
+    pub notices: RefCell<Vec<(crate::platform::NoticeLevel, String)>>,
     counter: Cell<u8>,
 }
 
@@ -35,6 +37,7 @@ impl FakePlatform {
             sent: RefCell::new(Vec::new()),
             together: RefCell::new(Vec::new()),
             progress: RefCell::new(Vec::new()),
+            notices: RefCell::new(Vec::new()),
             counter: Cell::new(0),
         }
     }
@@ -128,6 +131,10 @@ impl Platform for FakePlatform {
 
     fn progress(&self, done: u64, total: u64, message: &str) {
         self.progress.borrow_mut().push((done, total, message.to_owned()));
+    }
+
+    fn notice(&self, level: crate::platform::NoticeLevel, message: &str) {
+        self.notices.borrow_mut().push((level, message.to_owned()));
     }
 
     /// Sleeping moves the clock on, as time would.

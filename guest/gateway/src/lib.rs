@@ -166,6 +166,10 @@ impl Platform for CallPlatform {
         // Typed exports have no progress channel; the result arrives when the call ends.
     }
 
+    fn notice(&self, _level: taiga_tools::NoticeLevel, _message: &str) {
+        // Nor a log channel: a capped list says so in its result (`truncated`, `note`).
+    }
+
     fn sleep_ms(&self, ms: u64) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }

@@ -290,7 +290,9 @@ fn primitives_are_chosen_by_name_and_skills_need_resources() {
     let none = parse("none").unwrap();
     assert!(!none.resources && !none.prompts && !none.skills);
     let caps = none.capabilities();
-    assert!(caps.resources.is_none() && caps.prompts.is_none() && caps.completions.is_none() && caps.skills().is_none());
+    assert!(
+        caps.resources.is_none() && caps.prompts.is_none() && caps.completions.is_none() && caps.skills().is_none()
+    );
     assert!(caps.tools.is_some());
     let prompts = parse(" prompts ").unwrap();
     assert!(prompts.serves("prompts/get", None) && prompts.serves("completion/complete", None));

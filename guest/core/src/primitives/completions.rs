@@ -1,11 +1,14 @@
 //! `completion/complete`: values for every template variable and prompt argument, from what the
-//! user may see (the tools read as the user), filtered by what was typed, at most 100.
+//! user may see (the tools read as the user), filtered by what was typed, at most 100. Members and
+//! status names come from the project facts the tools keep (`METADATA_TTL_SECONDS`): no request
+//! when they are warm.
 
 use serde_json::{Map, Value, json};
 
+use super::prompts;
+use super::request::{Failure, Reader, RequestError};
 use super::resources;
 use super::uri::{ItemKind, TEMPLATES};
-use super::{Reader, RequestError, prompts};
 
 /// MCP's limit on the values of one completion.
 const MAX_VALUES: usize = 100;
@@ -129,7 +132,7 @@ fn candidates(
         return Vec::new();
     };
     let project_id = &detail["id"];
-    let pairs = |listed: Result<Value, super::Failure>, value: &str, label: &str| -> Vec<(String, String)> {
+    let pairs = |listed: Result<Value, Failure>, value: &str, label: &str| -> Vec<(String, String)> {
         listed
             .map(|listed| {
                 items(&listed)
@@ -153,6 +156,22 @@ fn candidates(
             "slug",
             "slug",
         ),
+        ("person" | "status", _) => {
+            let Some(names) = resources::metadata(reader, project_id) else {
+                return Vec::new();
+            };
+            let (list, value, label) = if name == "person" {
+                ("members", "username", "full_name")
+            } else {
+                ("issue_statuses", "name", "name")
+            };
+            names[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|entry| (text_of(&entry[value]), text_of(&entry[label])))
+                .collect()
+        }
         ("sprint", _) => pairs(
             reader.tool("list_sprints", json!({"project_id": project_id, "all": true})),
             "name",

@@ -4,9 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use super::markdown;
+use super::request::{Failure, Reader, RequestError, text_param};
 use super::resources::{self, metadata};
 use super::uri::Target;
-use super::{Failure, Reader, RequestError};
 
 /// A prompt argument: name, what it is, whether it is required.
 type Argument = (&'static str, &'static str, bool);
@@ -38,6 +38,11 @@ const PROMPTS: [Prompt; 4] = [
                 "Only this sprint, by name (completes from the project's sprints).",
                 false,
             ),
+            (
+                "person",
+                "Only this member's activity, by username (completes from the project's members).",
+                false,
+            ),
         ],
     },
     Prompt {
@@ -57,7 +62,14 @@ const PROMPTS: [Prompt; 4] = [
         name: "triage_issues",
         title: "Triage issues",
         description: "Propose a type, priority, severity and assignee for a project's open issues, then apply them.",
-        arguments: &[PROJECT],
+        arguments: &[
+            PROJECT,
+            (
+                "status",
+                "Only issues in this status (completes from the project's issue statuses); default: every open one.",
+                false,
+            ),
+        ],
     },
     Prompt {
         name: "plan_sprint",
@@ -106,7 +118,7 @@ fn embedded(target: &Target, text: String) -> Value {
 
 /// `prompts/get`.
 pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, RequestError> {
-    let name = super::text_param(params, "name")?;
+    let name = text_param(params, "name")?;
     let prompt = PROMPTS.iter().find(|prompt| prompt.name == name).ok_or_else(|| {
         RequestError::invalid(
             format!("no prompt `{name}`; prompts/list names them"),
@@ -167,12 +179,16 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
     let messages = match name {
         "standup" => {
             let since = argument("since").unwrap_or_else(|| yesterday(reader));
-            let activity = activity_since(reader, &project_id, &since).map_err(fail)?;
+            let person = argument("person");
+            let activity = activity_since(reader, &project_id, &since, person.as_deref()).map_err(fail)?;
             let mut messages = vec![text(format!(
-                "Write the stand-up for the Taiga project \"{project_title}\" since {since}: three short sections, Done, \
-                 In progress and Blocked, per person where the data allows, each item as `#ref title`. Use the activity \
-                 and the {} below; read more with get_user_story, list_tasks or get_item_history only where it is \
-                 unclear. Change nothing in Taiga.",
+                "Write the stand-up {} for the Taiga project \"{project_title}\" since {since}: three short sections, \
+                 Done, In progress and Blocked, per person where the data allows, each item as `#ref title`. Use the \
+                 activity and the {} below; read more with get_user_story, list_tasks or get_item_history only where \
+                 it is unclear. Change nothing in Taiga.",
+                person
+                    .as_deref()
+                    .map_or_else(|| "of the team".to_owned(), |person| format!("of {person}")),
                 if sprint.is_some() { "sprint" } else { "project" }
             ))];
             match sprint {
@@ -216,13 +232,20 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
             let issues = reader
                 .tool("list_issues", json!({"project_id": project_id, "all": true}))
                 .map_err(fail)?;
+            let status = argument("status");
             let open: Vec<&Value> = issues["items"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|issue| issue["is_closed"].as_bool() != Some(true))
+                .filter(|issue| match &status {
+                    Some(status) => issue["status"].as_str() == Some(status.as_str()),
+                    None => issue["is_closed"].as_bool() != Some(true),
+                })
                 .collect();
-            let mut list = format!("Open issues of \"{project_title}\" ({}):\n\n", open.len());
+            let which = status
+                .as_deref()
+                .map_or_else(|| "Open issues".to_owned(), |status| format!("Issues in \"{status}\""));
+            let mut list = format!("{which} of \"{project_title}\" ({}):\n\n", open.len());
             for issue in &open {
                 list.push_str(&markdown::issue_line(issue, names.as_ref()));
             }
@@ -291,7 +314,12 @@ fn yesterday(reader: &Reader<'_>) -> String {
 const ACTIVITY_PAGES: u32 = 3;
 
 /// The project's timeline since `since`, one line an event.
-fn activity_since(reader: &Reader<'_>, project_id: &Value, since: &str) -> Result<String, Failure> {
+fn activity_since(
+    reader: &Reader<'_>,
+    project_id: &Value,
+    since: &str,
+    person: Option<&str>,
+) -> Result<String, Failure> {
     let mut lines = Vec::new();
     'pages: for page in 1..=ACTIVITY_PAGES {
         let timeline = reader.tool(
@@ -302,6 +330,9 @@ fn activity_since(reader: &Reader<'_>, project_id: &Value, since: &str) -> Resul
             let at = entry["at"].as_str().unwrap_or("");
             if at < since {
                 break 'pages;
+            }
+            if person.is_some_and(|person| entry["author"].as_str() != Some(person)) {
+                continue;
             }
             let item = &entry["item"];
             let named = match (item["ref"].as_u64(), item["title"].as_str(), item["name"].as_str()) {

@@ -3,8 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::markdown;
+use super::request::{Failure, Reader, RequestError, text_param};
+use super::skills;
 use super::uri::{ItemKind, TEMPLATES, Target};
-use super::{Failure, Reader, RequestError, skills, text_param};
 
 /// Projects per page of `resources/list`; each costs one request more for its wiki pages.
 const PROJECTS_PER_PAGE: u32 = 10;

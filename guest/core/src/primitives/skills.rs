@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::request::{RequestError, text_param};
 use super::uri::Target;
-use super::{RequestError, text_param};
 
 /// Every skill: its name and its `SKILL.md`.
 const SKILLS: [(&str, &str); 4] = [
