@@ -13,30 +13,13 @@ from typing import Any
 
 import pytest
 
-from conftest import Simulator, connect
+from conftest import Simulator, connect, taiga
 from test_tools import login, new_project
 
 pytestmark = pytest.mark.anyio
 
 # Bytes that are not UTF-8 text: they must come back as base64.
 PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
-
-
-def taiga(simulator: Simulator, method: str, path: str, payload: dict[str, Any]) -> Any:
-    """Calls Taiga's API as admin, as a person would in Taiga's web page (for what the bridge
-    only reads, such as custom field definitions)."""
-
-    def send(path: str, payload: dict[str, Any], token: str | None = None) -> Any:
-        headers = {"content-type": "application/json"}
-        if token:
-            headers["authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(f"{simulator.url}/api/v1{path}", data=json.dumps(payload).encode(),
-                                         method=method if token else "POST", headers=headers)
-        with simulator.open(request) as response:
-            return json.load(response)
-
-    token = send("/auth", {"type": "normal", "username": "admin", "password": "123123"})["auth_token"]
-    return send(path, payload, token)
 
 
 async def test_attachments_round_trip_on_every_kind(simulator: Simulator, cache_dir: Path) -> None:

@@ -16,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
-from conftest import HttpServer, Simulator, call_ok, connect, login
+from conftest import HttpServer, Simulator, connect, login, taiga
 
 pytestmark = pytest.mark.anyio
 
@@ -31,16 +31,21 @@ PROMPTS = {
 SKILLS = ["taiga-standup", "taiga-sprint-review", "taiga-triage-issues", "taiga-plan-sprint"]
 
 
-async def seed(client: Client) -> dict[str, Any]:
-    """A sprint with a story (commented, with a binary attachment), a backlog story, an issue and a
-    wiki page in the demo project, written through the tools."""
+async def seed(client: Client, simulator: Simulator) -> dict[str, Any]:
+    """A sprint with a story (commented, with a binary attachment and a custom field), a backlog
+    story, an issue and a wiki page in the demo project, written through the tools."""
     s = await login(client)
     project = (await s("get_project", slug=PROJECT))["id"]
+    taiga(simulator, "POST", "/userstory-custom-attributes", {"project": project, "name": "Customer", "type": "text"})
     sprint = await s("create_sprint", project_id=project, name="Sprint 7", start_date="2026-12-01", end_date="2026-12-14")
     story = await s("create_user_story", project_id=project, title="Checkout with saved cards",
                     description="Pay with a card kept on file.", status="In progress", sprint_id=sprint["id"],
                     assigned_to="admin")
     await s("add_comment", resource="user_story", id=story["id"], text="Waiting for the PSP sandbox")
+    await s("add_comment", resource="user_story", id=story["id"], text="Sandbox is up")
+    custom = await s("get_custom_values", resource="user_story", id=story["id"])
+    await s("set_custom_values", resource="user_story", id=story["id"], version=custom["version"],
+            values={"Customer": "ACME"})
     attachment = await s("upload_attachment", resource="user_story", id=story["id"], file_name="flow.png",
                          base64=base64.b64encode(PNG).decode())
     backlog = await s("create_user_story", project_id=project, title="Export invoices as PDF")
@@ -72,8 +77,10 @@ async def exercise(client: Client, seeded: dict[str, Any]) -> None:
     page = await text_of(client, f"taiga://projects/{PROJECT}/userstories/{story['ref']}")
     assert page.startswith(f"# #{story['ref']} Checkout with saved cards\n")
     for expected in ["**Status**: In progress", "**Assigned to**: admin", "**Sprint**: Sprint 7",
-                     "Pay with a card kept on file.", "**admin**", "Waiting for the PSP sandbox"]:
+                     "Pay with a card kept on file.", "**Customer**: ACME",
+                     "## Latest comments (2 of 2, newest first)"]:
         assert expected in page, (expected, page)
+    assert page.index("Sandbox is up") < page.index("Waiting for the PSP sandbox"), page
     issue_page = await text_of(client, f"taiga://projects/{PROJECT}/issues/{issue['ref']}")
     for expected in ["**Type**: Bug", "**Priority**: High", "**Severity**: Critical"]:
         assert expected in issue_page, (expected, issue_page)
@@ -137,13 +144,13 @@ async def test_a_user_who_signed_in_over_stdio_lists_reads_completes_and_prompts
         assert signed_out.value.error.code == -32001 and "login" in signed_out.value.error.message
         # What needs no Taiga answers before anyone signs in.
         assert len((await client.list_prompts()).prompts) == 4
-        seeded = await seed(client)
+        seeded = await seed(client, simulator)
         await exercise(client, seeded)
 
 
 async def test_the_deployment_s_identity_serves_every_primitive(simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as writer:
-        seeded = await seed(writer)
+        seeded = await seed(writer, simulator)
     async with connect(simulator, cache_dir, TAIGA_USERNAME="admin", TAIGA_PASSWORD="123123") as client:
         await exercise(client, seeded)
 
@@ -160,7 +167,7 @@ async def test_over_http_a_sign_in_serves_only_its_own_mcp_session(simulator: Si
         # 2025-11-25: an MCP session, which `login` signs in.
         async with http_client(server, "legacy") as client, http_client(server, "legacy") as stranger:
             assert client.protocol_version == "2025-11-25"
-            seeded = await seed(client)
+            seeded = await seed(client, simulator)
             await exercise(client, seeded)
             # Another MCP session of the same deployment is not signed in by the first one's login.
             with pytest.raises(MCPError) as error:
@@ -175,6 +182,43 @@ async def test_over_http_a_sign_in_serves_only_its_own_mcp_session(simulator: Si
             assert error.value.error.code == -32001 and "MCP session" in error.value.error.message
     finally:
         server.stop()
+
+
+async def test_over_stateless_http_the_deployment_s_identity_serves_every_primitive(
+        simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as writer:
+        seeded = await seed(writer, simulator)
+    server = HttpServer(simulator, cache_dir, TAIGA_USERNAME="admin", TAIGA_PASSWORD="123123")
+    try:
+        async with http_client(server, "auto") as client:
+            assert client.protocol_version == "2026-07-28"
+            await exercise(client, seeded)
+    finally:
+        server.stop()
+
+
+async def test_an_item_s_extras_and_the_projects_wikis_are_read_together(simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as client:
+        story = (await seed(client, simulator))["story"]
+        # Three answers held 300 ms: reads sent one after the other never overlap.
+        simulator.inject({"kind": "latency", "ms": 300}, path_prefix="/api/v1/", times=5)
+        simulator.clear_requests()
+        await text_of(client, f"taiga://projects/{PROJECT}/userstories/{story['ref']}")
+        sent = [(r["method"], r["path"].removeprefix("/api/v1"), r["concurrent"]) for r in simulator.requests()]
+        assert [(m, p) for m, p, _ in sent[:2]] == [("GET", "/projects/by_slug"), ("GET", "/userstories/by_ref")]
+        assert sorted(p for _, p, _ in sent[2:]) == [
+            f"/history/userstory/{story['id']}", f"/userstories/custom-attributes-values/{story['id']}",
+            "/userstory-custom-attributes"], sent
+        assert all(concurrent == 0 for _, _, concurrent in sent[:2]), sent
+        assert any(concurrent > 0 for _, _, concurrent in sent[2:]), f"the three reads go out together: {sent}"
+
+        # The projects' wiki lists of one page of resources/list go out together too.
+        simulator.inject({"kind": "latency", "ms": 300}, path_prefix="/api/v1/wiki", times=3)
+        simulator.clear_requests()
+        await client.list_resources()
+        sent = [(r["path"].removeprefix("/api/v1"), r["concurrent"]) for r in simulator.requests()]
+        assert [path for path, _ in sent] == ["/projects", "/wiki", "/wiki", "/wiki"], sent
+        assert any(concurrent > 0 for _, concurrent in sent[1:]), f"the wiki lists go out together: {sent}"
 
 
 async def test_a_logout_ends_what_the_connection_may_read(simulator: Simulator, cache_dir: Path) -> None:

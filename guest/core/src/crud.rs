@@ -525,12 +525,21 @@ pub fn add_comment(api: &Api<'_>, resource: &Resource, id: i64, text: &str) -> T
 
 /// Lists an item's comments, newest first.
 pub fn list_comments(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<Value> {
+    let entries = api.taiga().get(&comments_path(resource, id)?, &what(resource, id))?;
+    Ok(comments_of(&entries))
+}
+
+/// Where Taiga keeps an item's comments: its history, comments only.
+pub fn comments_path(resource: &Resource, id: i64) -> ToolResult<String> {
     let history = resource
         .history
         .ok_or_else(|| ToolError::internal("resource without history"))?;
-    let entries = api
-        .taiga()
-        .get(&format!("/history/{history}/{id}?type=comment"), &what(resource, id))?;
+    Ok(format!("/history/{history}/{id}?type=comment"))
+}
+
+/// `{comments: [{id, author, text, created_at}]}` from an item's history entries, as Taiga orders
+/// them (newest first).
+pub fn comments_of(entries: &Value) -> Value {
     let comments: Vec<Value> = entries
         .as_array()
         .map(Vec::as_slice)
@@ -546,7 +555,7 @@ pub fn list_comments(api: &Api<'_>, resource: &Resource, id: i64) -> ToolResult<
             })
         })
         .collect();
-    Ok(json!({"comments": comments}))
+    json!({"comments": comments})
 }
 
 /// A noun's plural, as the resources' nouns need it: `user story`, `user stories`.

@@ -368,6 +368,25 @@ fn a_tenant_chooses_its_tools_from_the_same_names() {
 }
 
 #[test]
+fn a_tenant_chooses_its_primitives_and_keeps_the_deployment_s_otherwise() {
+    let text = format!("{}primitives = [\"prompts\"]\n", two_tenants());
+    let tenants = parse(&text, &defaults(), &[]).unwrap();
+    assert_eq!(
+        tenants[0].primitives,
+        Primitives::default(),
+        "acme names none: the deployment's"
+    );
+    let globex = tenants[1].primitives;
+    assert!(globex.prompts && !globex.resources && !globex.skills);
+    let bad = format!("{}primitives = [\"skills\"]\n", two_tenants());
+    assert!(
+        error_of(&bad).starts_with("tenant `globex`: primitives: `skills` needs `resources`"),
+        "{}",
+        error_of(&bad)
+    );
+}
+
+#[test]
 fn no_configuration_type_shows_a_secret() {
     let mut with_identity = defaults();
     with_identity.settings.identity = Some(Identity::Password(crate::sandbox::Credentials {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::uri::ItemKind;
 
-/// How many of an item's comments a resource shows, newest last.
+/// How many of an item's comments a resource shows: the newest.
 const LATEST_COMMENTS: usize = 5;
 
 /// A value as text, or none when it is empty.
@@ -98,13 +98,7 @@ pub fn project(detail: &Value, metadata: Option<&Value>) -> String {
 }
 
 /// A story, task, issue or epic, with its custom fields and latest comments.
-pub fn item(
-    kind: ItemKind,
-    item: &Value,
-    custom: Option<&Value>,
-    comments: &[Value],
-    metadata: Option<&Value>,
-) -> String {
+pub fn item(kind: ItemKind, item: &Value, custom: &Value, comments: &[Value], metadata: Option<&Value>) -> String {
     let mut out = format!(
         "# #{} {}\n\n*{} in {}*\n\n",
         item["ref"],
@@ -145,18 +139,21 @@ pub fn item(
     if let Some(description) = shown(&item["description"]) {
         let _ = write!(out, "\n## Description\n\n{description}\n");
     }
-    if let Some(values) = custom
-        .and_then(|custom| custom["values"].as_object())
-        .filter(|values| !values.is_empty())
-    {
+    if let Some(values) = custom.as_object().filter(|values| !values.is_empty()) {
         out.push_str("\n## Custom fields\n\n");
         for (name, value) in values {
             line(&mut out, name, value);
         }
     }
     if !comments.is_empty() {
-        let latest = &comments[comments.len().saturating_sub(LATEST_COMMENTS)..];
-        let _ = writeln!(out, "\n## Latest comments ({} of {})\n", latest.len(), comments.len());
+        // Taiga lists them newest first.
+        let latest = &comments[..comments.len().min(LATEST_COMMENTS)];
+        let _ = writeln!(
+            out,
+            "\n## Latest comments ({} of {}, newest first)\n",
+            latest.len(),
+            comments.len()
+        );
         for comment in latest {
             let _ = writeln!(
                 out,

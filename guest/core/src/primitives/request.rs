@@ -3,8 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::Api;
+use crate::call::Call;
 use crate::context::CallContext;
+use crate::error::ToolResult;
 use crate::platform::Platform;
+use crate::schema::SESSION;
+use crate::validate::Args;
 
 /// JSON-RPC's code for params that name nothing the server serves (SEP-2164 for resources).
 pub const INVALID_PARAMS: i32 = -32602;
@@ -98,6 +103,23 @@ impl<'a> Reader<'a> {
                 .to_owned(),
             data: None,
         })
+    }
+
+    /// Runs `read` with the Taiga access of the connection's session or the deployment's identity:
+    /// for a read that sends several requests together, which a tool's one call does not.
+    pub(crate) fn with_api(&self, read: impl Fn(&Api<'_>) -> ToolResult<Value>) -> Result<Value, Failure> {
+        let call = Call {
+            platform: self.platform,
+            context: self.context,
+            as_deployment: self.session.is_none(),
+        };
+        let run =
+            |raw: Map<String, Value>| Args::check(&[SESSION], raw).and_then(|args| read(&Api::open(&call, &args)?));
+        let outcome = match self.session {
+            Some(session) => run(Map::from_iter([("session_id".to_owned(), json!(session))])),
+            None => crate::sign_in::run_as_deployment(&call, Map::new(), run),
+        };
+        outcome.map_err(|err| Failure(err.to_body()))
     }
 
     /// Runs a tool with `arguments` (an object), adding the connection's session.

@@ -7,7 +7,7 @@ use super::request::{Failure, Reader, RequestError, text_param};
 use super::skills;
 use super::uri::{ItemKind, TEMPLATES, Target};
 
-/// Projects per page of `resources/list`; each costs one request more for its wiki pages.
+/// Projects per page of `resources/list`; their wiki lists are asked for together.
 const PROJECTS_PER_PAGE: u32 = 10;
 const MARKDOWN: &str = "text/markdown";
 
@@ -31,7 +31,9 @@ pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, R
     let projects = reader
         .tool("list_projects", json!({"page": page, "page_size": PROJECTS_PER_PAGE}))
         .map_err(|failure| failure.about("resources/list"))?;
-    for project in projects["items"].as_array().into_iter().flatten() {
+    let listed = projects["items"].as_array().cloned().unwrap_or_default();
+    let wikis = wiki_pages(reader, &listed);
+    for (project, pages) in listed.iter().zip(wikis) {
         let slug = project["slug"].as_str().unwrap_or_default().to_owned();
         resources.push(json!({
             "uri": Target::Project { project: slug.clone() }.to_string(),
@@ -40,11 +42,7 @@ pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, R
             "description": project["description"],
             "mimeType": MARKDOWN,
         }));
-        // A project whose wiki this user may not read lists no pages rather than failing the list.
-        let Ok(pages) = reader.tool("list_wiki_pages", json!({"project_id": project["id"], "all": true})) else {
-            continue;
-        };
-        for wiki in pages["items"].as_array().into_iter().flatten() {
+        for wiki in pages.as_array().into_iter().flatten() {
             let page_slug = wiki["slug"].as_str().unwrap_or_default().to_owned();
             resources.push(json!({
                 "uri": Target::Wiki { project: slug.clone(), slug: page_slug.clone() }.to_string(),
@@ -59,6 +57,38 @@ pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, R
         result["nextCursor"] = json!((page + 1).to_string());
     }
     Ok(result)
+}
+
+/// Wiki pages listed for each project, at most: a project with more lists its first ones, and
+/// the wiki template reads any page.
+const WIKI_PAGES_LISTED: u32 = 100;
+
+/// The wiki pages of each project (Taiga's array, or null where this user may not read them),
+/// the projects' lists asked for together: one round trip, however many projects the page has.
+fn wiki_pages(reader: &Reader<'_>, projects: &[Value]) -> Vec<Value> {
+    let reads: Vec<(String, String)> = projects
+        .iter()
+        .map(|project| {
+            (
+                format!("/wiki?project={}&page=1&page_size={WIKI_PAGES_LISTED}", project["id"]),
+                format!("the wiki of project {}", project["id"]),
+            )
+        })
+        .collect();
+    let answers = reader.with_api(|api| {
+        let reads: Vec<(&str, &str)> = reads
+            .iter()
+            .map(|(path, what)| (path.as_str(), what.as_str()))
+            .collect();
+        let answers = api.taiga().get_together(&reads);
+        Ok(Value::Array(
+            answers.into_iter().map(Result::unwrap_or_default).collect(),
+        ))
+    });
+    match answers {
+        Ok(Value::Array(answers)) => answers,
+        _ => vec![Value::Null; projects.len()],
+    }
 }
 
 /// The templates, with every variable completable (`completion/complete`).
@@ -125,27 +155,60 @@ pub fn metadata(reader: &Reader<'_>, project_id: &Value) -> Option<Value> {
         .ok()
 }
 
-/// One item as Markdown: the item, its custom fields and its comments.
+/// One item as Markdown: the item, its custom fields and its comments, the three read together.
 pub fn item_text(reader: &Reader<'_>, project_id: &Value, kind: ItemKind, found: &Value) -> Result<String, Failure> {
-    let comments = reader.tool("list_comments", json!({"resource": kind.resource(), "id": found["id"]}))?;
-    let comments = comments["comments"].as_array().cloned().unwrap_or_default();
-    // Custom fields are an extra the item reads without: a project without any answers empty.
-    let custom = reader
-        .tool(
-            "get_custom_values",
-            json!({"resource": kind.resource(), "id": found["id"]}),
-        )
-        .ok();
+    let (Some(id), Some(project)) = (found["id"].as_i64(), project_id.as_i64()) else {
+        return Err(Failure(
+            json!({"code": "TAIGA_ERROR", "message": "Taiga's answer names no item or project id"}),
+        ));
+    };
+    let resource = kind.description();
+    let extras = reader.with_api(|api| {
+        let what = format!("{} {id}", kind.noun());
+        let comments = crate::crud::comments_path(resource, id)?;
+        let values = format!("{}/custom-attributes-values/{id}", resource.path);
+        let definitions = format!(
+            "/{}-custom-attributes?project={project}",
+            resource.history.unwrap_or_default()
+        );
+        let mut answers = api
+            .taiga()
+            .get_together(&[(&comments, &what), (&values, &what), (&definitions, &what)])
+            .into_iter();
+        let comments = answers.next().unwrap_or_else(|| Ok(json!([])))?;
+        // Custom fields are an extra the item reads without: a project without any answers empty.
+        let values = answers.next().and_then(Result::ok).unwrap_or_default();
+        let definitions = answers.next().and_then(Result::ok).unwrap_or_default();
+        Ok(json!({
+            "comments": crate::crud::comments_of(&comments)["comments"],
+            "custom": custom_by_name(&definitions, &values["attributes_values"]),
+        }))
+    })?;
+    let comments = extras["comments"].as_array().cloned().unwrap_or_default();
     let metadata = (kind == ItemKind::Issue)
         .then(|| metadata(reader, project_id))
         .flatten();
     Ok(markdown::item(
         kind,
         found,
-        custom.as_ref(),
+        &extras["custom"],
         &comments,
         metadata.as_ref(),
     ))
+}
+
+/// `{name: value}` of the custom fields set on an item, from the project's definitions.
+fn custom_by_name(definitions: &Value, values: &Value) -> Value {
+    let named: Map<String, Value> = definitions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|definition| {
+            let value = values.get(definition["id"].to_string())?;
+            Some((definition["name"].as_str()?.to_owned(), value.clone()))
+        })
+        .collect();
+    Value::Object(named)
 }
 
 /// Reads one resource.

@@ -74,6 +74,16 @@ impl ItemKind {
         }
     }
 
+    /// Its description: Taiga's paths for it.
+    pub fn description(self) -> &'static crate::resource::Resource {
+        match self {
+            Self::UserStory => &crate::resource::USER_STORY,
+            Self::Task => &crate::resource::TASK,
+            Self::Issue => &crate::resource::ISSUE,
+            Self::Epic => &crate::resource::EPIC,
+        }
+    }
+
     /// The kind a path segment names.
     pub fn from_segment(segment: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.segment() == segment)
