@@ -36,7 +36,9 @@ async def everyday_calls(simulator: Simulator, s: Session) -> dict[str, list[str
     story, sent["create_user_story"] = await counted(
         simulator, s, "create_user_story", project_id=project, title="Counted", status="In progress")
     assert story["status"] == "In progress"
-    _, sent["list_user_stories"] = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
+    listed, sent["list_user_stories"] = await counted(
+        simulator, s, "list_user_stories", project_id=project, status="In progress")
+    assert [item["id"] for item in listed["items"]] == [story["id"]], listed
     story, sent["update_user_story"] = await counted(
         simulator, s, "update_user_story", user_story_id=story["id"], version=story["version"], status="Ready")
     assert story["status"] == "Ready"
@@ -133,6 +135,26 @@ async def test_a_list_filtered_by_a_name_given_to_another_status_since_lists_tha
         listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
         assert [item["id"] for item in listed["items"]] == [archived["id"]], listed
         assert [item["status"] for item in listed["items"]] == ["New"], listed
+        assert sent == ["GET /api/v1/userstories", f"GET /api/v1/projects/{project}", "GET /api/v1/userstories"], sent
+
+
+async def test_an_empty_list_filtered_by_a_kept_name_reads_the_names_again(
+        simulator: Simulator, cache_dir: Path) -> None:
+    async with connect(simulator, cache_dir) as client:
+        s = await login(client)
+        project, statuses = await project_with_statuses(s, "Empty filter")
+        archived = await s("create_user_story", project_id=project, title="Was archived", status="Archived")
+
+        # Empty under kept names: the names are read again (unchanged), and the list stands.
+        listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
+        assert listed["items"] == [] and sent == ["GET /api/v1/userstories", f"GET /api/v1/projects/{project}"], sent
+
+        # "New" is now the name of the status that was "Archived": the kept id holds no story, so the
+        # list comes back empty, shows no name to check, and is asked again with the right id.
+        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
+        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+        listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
+        assert [item["id"] for item in listed["items"]] == [archived["id"]], listed
         assert sent == ["GET /api/v1/userstories", f"GET /api/v1/projects/{project}", "GET /api/v1/userstories"], sent
 
 

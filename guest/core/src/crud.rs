@@ -147,6 +147,11 @@ impl<'a, 'c> Resolver<'a, 'c> {
         Ok(fixes)
     }
 
+    /// Whether some name was resolved from kept names rather than read from Taiga in this call.
+    pub fn used_kept(&self) -> bool {
+        !self.from_kept.is_empty()
+    }
+
     /// Whether a listed item shows a filter given by a kept name under another name than the kept
     /// names give its id: the names changed in Taiga since they were kept (a status renamed, its name
     /// given to another), so the kept id may have selected other items than the ones asked for.
@@ -216,12 +221,18 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
     let what = format!("{} of project {project}", plural(resource.noun));
     let filters = list_filters(&mut resolver, &mappings, args, project, extra)?;
     let listed = list_page(&api, args, resource.path, &filters, &what, resource.compact)?;
-    if !resolver.misnamed(&listed["items"], &mappings, args) {
+    // An empty list shows no name to check: a kept id that no longer means the name asked for
+    // (renamed, or the name given to another) would hide the items, so the names are read again.
+    let empty = listed["items"].as_array().is_some_and(Vec::is_empty);
+    if !(empty && resolver.used_kept()) && !resolver.misnamed(&listed["items"], &mappings, args) {
         return Ok(listed);
     }
     resolver.refresh()?;
-    let filters = list_filters(&mut resolver, &mappings, args, project, extra)?;
-    list_page(&api, args, resource.path, &filters, &what, resource.compact)
+    let refreshed = list_filters(&mut resolver, &mappings, args, project, extra)?;
+    if refreshed == filters {
+        return Ok(listed);
+    }
+    list_page(&api, args, resource.path, &refreshed, &what, resource.compact)
 }
 
 /// The query of a list: the project, each filter the caller gave (names resolved), and `extra`.
