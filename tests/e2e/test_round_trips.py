@@ -85,6 +85,12 @@ async def project_with_statuses(s: Session, name: str) -> tuple[int, dict[str, i
     return project, {status["name"]: status["id"] for status in meta["user_story_statuses"]}
 
 
+def new_names_archived(simulator: Simulator, project: int, statuses: dict[str, int]) -> None:
+    """As a project admin would in Taiga: "New" becomes "Fresh", and "Archived" takes the name "New"."""
+    simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
+    simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+
+
 async def test_a_renamed_or_deleted_status_is_never_written_from_stale_names(
         simulator: Simulator, cache_dir: Path) -> None:
     async with connect(simulator, cache_dir) as client:
@@ -109,8 +115,7 @@ async def test_a_renamed_or_deleted_status_is_never_written_from_stale_names(
 
         # A name given to another status since: the answer names another status than the one asked for,
         # the names are read again, and the status now called so is written.
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+        new_names_archived(simulator, project, statuses)
         story = await s("update_user_story", user_story_id=story["id"], version=story["version"], status="New")
         assert story["status"] == "New", story
         assert story["status_id"] == statuses["Archived"], story
@@ -130,8 +135,7 @@ async def test_a_list_filtered_by_a_name_given_to_another_status_since_lists_tha
 
         # "New" is now the name of the status that was "Archived": the kept id lists stories that show
         # another name, so the names are read again and the list asked again with the right id.
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+        new_names_archived(simulator, project, statuses)
         listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
         assert [item["id"] for item in listed["items"]] == [archived["id"]], listed
         assert [item["status"] for item in listed["items"]] == ["New"], listed
@@ -151,8 +155,7 @@ async def test_an_empty_list_filtered_by_a_kept_name_reads_the_names_again(
 
         # "New" is now the name of the status that was "Archived": the kept id holds no story, so the
         # list comes back empty, shows no name to check, and is asked again with the right id.
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["New"], "name": "Fresh"})
-        simulator.control("lookups", {"project": project, "list": "us_statuses", "id": statuses["Archived"], "name": "New"})
+        new_names_archived(simulator, project, statuses)
         listed, sent = await counted(simulator, s, "list_user_stories", project_id=project, status="New")
         assert [item["id"] for item in listed["items"]] == [archived["id"]], listed
         assert sent == ["GET /api/v1/userstories", f"GET /api/v1/projects/{project}", "GET /api/v1/userstories"], sent
