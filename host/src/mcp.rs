@@ -412,7 +412,7 @@ impl TaigaServer {
     /// signed in on this connection or the tenant's own identity, under the tenant's quota.
     async fn answer<T: serde::de::DeserializeOwned>(
         &self,
-        method: &str,
+        method: &'static str,
         params: &impl serde::Serialize,
         context: &RequestContext<RoleServer>,
     ) -> Result<T, McpError> {
@@ -474,11 +474,16 @@ impl TaigaServer {
                 ))
             }
         };
+        let code = match &outcome {
+            Ok(_) => "OK".to_owned(),
+            Err(err) => err.code.0.to_string(),
+        };
+        self.metrics.request(&tenant.id, method, &code, started.elapsed());
         tracing::info!(
             target: "taiga_mcp::audit",
             tenant = %tenant.id,
             method,
-            outcome = match &outcome { Ok(_) => "OK".to_owned(), Err(err) => err.code.0.to_string() },
+            outcome = %code,
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             caller = %Escaped(&call.caller),
             "request"

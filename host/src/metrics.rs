@@ -1,4 +1,5 @@
-//! Prometheus metrics: tool calls by tenant, tool and outcome, call durations, Taiga request
+//! Prometheus metrics: tool calls by tenant, tool and outcome, call durations, the other MCP
+//! requests (resources, prompts, completions, skills) by method and outcome, Taiga request
 //! durations and statuses, quota refusals, rate-limited logins, traps and refused unknown tools.
 //! Every per-call series carries a `tenant` label (`default` without a tenants file).
 //!
@@ -6,7 +7,7 @@
 //! format requires. Label values come from bounded sets only, so that series cannot grow with
 //! what clients send: tenant ids (checked when the tenants file is read), tool names from the
 //! catalogue (an unknown tool is refused before anything is recorded, see [`crate::mcp`]),
-//! outcome codes and HTTP statuses.
+//! the MCP methods the server answers, outcome codes and HTTP statuses.
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ const METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, S
 
 const TOOL_CALLS: &str = "taiga_mcp_tool_calls_total";
 const TOOL_CALL_DURATION: &str = "taiga_mcp_tool_call_duration_seconds";
+const REQUESTS: &str = "taiga_mcp_requests_total";
+const REQUEST_DURATION: &str = "taiga_mcp_request_duration_seconds";
 const TAIGA_REQUESTS: &str = "taiga_mcp_taiga_requests_total";
 const TAIGA_REQUEST_DURATION: &str = "taiga_mcp_taiga_request_duration_seconds";
 const QUOTA_REFUSALS: &str = "taiga_mcp_quota_refusals_total";
@@ -34,8 +37,12 @@ const ACTIVE_SESSIONS: &str = "taiga_mcp_active_sessions";
 const STORE_ENTRIES: &str = "taiga_mcp_session_store_entries";
 const STORE_BYTES: &str = "taiga_mcp_session_store_bytes";
 
-const COUNTERS: [(&str, &str); 8] = [
+const COUNTERS: [(&str, &str); 9] = [
     (TOOL_CALLS, "Tool calls that ran, by tenant, tool and outcome code."),
+    (
+        REQUESTS,
+        "Resources, prompts, completion and skills requests, by tenant, method and outcome (OK or the JSON-RPC code).",
+    ),
     (TAIGA_REQUESTS, "Requests to Taiga by tenant and HTTP status."),
     (QUOTA_REFUSALS, "Calls refused by their tenant's quota, by quota."),
     (LOGIN_RATE_LIMITED, "Logins refused by the login rate limit."),
@@ -50,8 +57,12 @@ const COUNTERS: [(&str, &str); 8] = [
         "Calls naming a tool the catalogue does not have, refused.",
     ),
 ];
-const HISTOGRAMS: [(&str, &str); 2] = [
+const HISTOGRAMS: [(&str, &str); 3] = [
     (TOOL_CALL_DURATION, "Tool call duration."),
+    (
+        REQUEST_DURATION,
+        "Duration of resources, prompts, completion and skills requests.",
+    ),
     (TAIGA_REQUEST_DURATION, "Duration of requests to Taiga."),
 ];
 const GAUGES: [(&str, &str); 3] = [
@@ -136,6 +147,17 @@ impl Metrics {
         if tool == "login" && outcome == taiga_tools::ErrorCode::RateLimited.as_str() {
             self.counter(LOGIN_RATE_LIMITED, &[("tenant", tenant)]).increment(1);
         }
+    }
+
+    /// Records one request other than a tool call; `method` is one the server answers.
+    pub fn request(&self, tenant: &str, method: &'static str, outcome: &str, duration: Duration) {
+        self.counter(
+            REQUESTS,
+            &[("tenant", tenant), ("method", method), ("outcome", outcome)],
+        )
+        .increment(1);
+        self.histogram(REQUEST_DURATION, &[("tenant", tenant), ("method", method)])
+            .record(duration.as_secs_f64());
     }
 
     /// Records one Taiga request (`status` is the HTTP status, or `error`).

@@ -180,6 +180,10 @@ async def test_over_http_a_sign_in_serves_only_its_own_mcp_session(simulator: Si
             with pytest.raises(MCPError) as error:
                 await stateless.list_resources()
             assert error.value.error.code == -32001 and "MCP session" in error.value.error.message
+        status, metrics = server.get("/metrics")
+        assert status == 200
+        assert 'taiga_mcp_requests_total{tenant="default",method="resources/read",outcome="OK"}' in metrics
+        assert 'taiga_mcp_requests_total{tenant="default",method="resources/list",outcome="-32001"} 1' in metrics
     finally:
         server.stop()
 

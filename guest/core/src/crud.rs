@@ -224,7 +224,8 @@ pub fn list(call: &Call<'_>, args: &Args, resource: &Resource, extra: &[(&str, O
     // An empty list shows no name to check: a kept id that no longer means the name asked for
     // (renamed, or the name given to another) would hide the items, so the names are read again.
     let empty = listed["items"].as_array().is_some_and(Vec::is_empty);
-    if !(empty && resolver.used_kept()) && !resolver.misnamed(&listed["items"], &mappings, args) {
+    let unsure = (empty && resolver.used_kept()) || resolver.misnamed(&listed["items"], &mappings, args);
+    if !unsure {
         return Ok(listed);
     }
     resolver.refresh()?;

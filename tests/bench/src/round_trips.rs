@@ -64,7 +64,11 @@ async fn round(bridge: &crate::Client, sim: &Simulator, session: &str, project: 
         json!({"project_id": project, "title": "Counted", "status": "In progress"}),
     )
     .await?;
-    run("list_user_stories", json!({"project_id": project, "status": "In progress"})).await?;
+    run(
+        "list_user_stories",
+        json!({"project_id": project, "status": "In progress"}),
+    )
+    .await?;
     let story = run(
         "update_user_story",
         json!({"user_story_id": story["id"], "version": story["version"], "status": "Ready"}),
