@@ -91,6 +91,8 @@ pub fn complete(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Valu
                 .collect(),
             typed,
         )
+    } else if name == "since" {
+        ranked(recent_days(reader), typed)
     } else {
         reader.signed_in()?;
         candidates(reader, name, typed, &given("project"), kind, &given("ref"))
@@ -124,9 +126,6 @@ fn candidates(
             })
             .collect();
         return ranked(projects, typed);
-    }
-    if name == "since" {
-        return Vec::new();
     }
     let Ok(detail) = resources::project(reader, project) else {
         return Vec::new();
@@ -196,6 +195,26 @@ fn candidates(
         _ => Vec::new(),
     };
     ranked(candidates, typed)
+}
+
+/// The last week's days, `YYYY-MM-DD`, from yesterday back, each labelled as a person says it.
+fn recent_days(reader: &Reader<'_>) -> Vec<(String, String)> {
+    const DAY_MS: u64 = 24 * 3600 * 1000;
+    let now = reader.platform.now_ms();
+    (1..=7u64)
+        .map(|back| {
+            let day: String = crate::time::format_rfc3339(now.saturating_sub(back * DAY_MS))
+                .chars()
+                .take(10)
+                .collect();
+            let label = if back == 1 {
+                "yesterday".to_owned()
+            } else {
+                format!("{back} days ago")
+            };
+            (day, label)
+        })
+        .collect()
 }
 
 fn text_of(value: &Value) -> String {

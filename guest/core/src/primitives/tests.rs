@@ -130,6 +130,22 @@ fn requests_that_name_nothing_are_invalid_params_naming_what() {
         kinds["completion"],
         json!({"values": ["tasks"], "total": 1, "hasMore": false})
     );
+    let platform = FakePlatform::new();
+    platform.set_now(1_764_892_800_000); // 2025-12-05T00:00:00Z
+    let since = answer(
+        &platform,
+        "completion/complete",
+        &json!({"ref": {"type": "ref/prompt", "name": "standup"}, "argument": {"name": "since", "value": "yest"}})
+            .to_string(),
+        None,
+        &signed_out(),
+    )
+    .unwrap();
+    assert_eq!(
+        since["completion"]["values"],
+        json!(["2025-12-04"]),
+        "no sign-in needed for dates"
+    );
     let unknown = ask("tools/list", json!({}), None, &context).unwrap_err();
     assert_eq!(unknown.code, METHOD_NOT_FOUND);
 }
