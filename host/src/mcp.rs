@@ -417,7 +417,10 @@ impl TaigaServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<T, McpError> {
         let tenant = self.tenant_of(context)?;
-        if !tenant.primitives.serves(method, params_uri(params).as_deref()) {
+        let params = serde_json::to_value(params).map_err(|_| McpError::invalid_params("unreadable params", None))?;
+        // A skill is read as a resource: its URI says which primitive serves it.
+        let uri = params.get("uri").and_then(Value::as_str);
+        if !tenant.primitives.serves(method, uri) {
             return Err(McpError::new(
                 rmcp::model::ErrorCode::METHOD_NOT_FOUND,
                 format!("`{method}` is turned off on this server (TAIGA_PRIMITIVES)"),
@@ -436,7 +439,7 @@ impl TaigaServer {
             namespace: tenant.namespace.clone(),
             settings: tenant.settings.clone(),
         };
-        let params = serde_json::to_string(params).map_err(|_| McpError::invalid_params("unreadable params", None))?;
+        let params = params.to_string();
         let started = Instant::now();
         let answered = tokio::select! {
             answered = self.sandbox.answer(method, &params, session.as_deref(), &call, &tenant.policy) => answered,
@@ -756,15 +759,6 @@ fn quota_message(tenant: &str, refusal: QuotaExceeded) -> String {
         .map_or_else(String::new, |body| {
             body["message"].as_str().unwrap_or_default().to_owned()
         })
-}
-
-/// The `uri` of a request's params, when it has one (a skill is read as a resource).
-fn params_uri(params: &impl serde::Serialize) -> Option<String> {
-    serde_json::to_value(params)
-        .ok()?
-        .get("uri")?
-        .as_str()
-        .map(str::to_owned)
 }
 
 fn quota_failure(tenant: &str, refusal: QuotaExceeded) -> CallToolResult {

@@ -131,6 +131,12 @@ async def exercise(client: Client, seeded: dict[str, Any]) -> None:
                 "triage_issues": "Crash on empty cart", "plan_sprint": "Export invoices as PDF"}[name]
         assert real in everything, (name, everything[:2000])
 
+    for arguments, argument in [({"project": "no-such-project", "sprint": "Sprint 7"}, "project"),
+                                ({"project": PROJECT, "sprint": "Sprint 99"}, "sprint")]:
+        with pytest.raises(MCPError) as error:
+            await client.get_prompt("sprint_review", arguments)
+        assert error.value.error.code == -32602 and error.value.error.data["argument"] == argument, error.value.error
+
     for name in SKILLS:
         skill = await text_of(client, f"skill://{name}/SKILL.md")
         assert skill.startswith(f"---\nname: {name}\ndescription: ")

@@ -148,23 +148,25 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
     reader.signed_in()?;
     let argument = |key: &str| arguments.get(key).and_then(Value::as_str).map(str::to_owned);
     let project_name = argument("project").unwrap_or_default();
-    let fail = |failure: Failure| {
-        let mut error = failure.about(&format!("prompt `{name}`"));
-        error.data = Some(json!({"argument": "project", "code": failure.code()}));
-        error
+    // A failure names the argument it is about, when it is about one.
+    let about = |argument: Option<&'static str>| {
+        move |failure: Failure| {
+            let mut error = failure.about(&format!("prompt `{name}`"));
+            error.data = Some(match argument {
+                Some(argument) => json!({"argument": argument, "code": failure.code()}),
+                None => json!({"code": failure.code()}),
+            });
+            error
+        }
     };
-    let detail = resources::project(reader, &project_name).map_err(fail)?;
+    let fail = about(None);
+    let detail = resources::project(reader, &project_name).map_err(about(Some("project")))?;
     let project_id = detail["id"].clone();
     let slug = detail["slug"].as_str().unwrap_or(&project_name).to_owned();
     let project_target = Target::Project { project: slug.clone() };
-    let names = metadata(reader, &project_id);
     let sprint = match argument("sprint") {
         Some(sprint) => {
-            let found = resources::sprint(reader, &project_id, &sprint).map_err(|failure| {
-                let mut error = failure.about(&format!("prompt `{name}`"));
-                error.data = Some(json!({"argument": "sprint", "code": failure.code()}));
-                error
-            })?;
+            let found = resources::sprint(reader, &project_id, &sprint).map_err(about(Some("sprint")))?;
             let page = resources::sprint_text(reader, &project_id, &found).map_err(fail)?;
             let target = Target::Sprint {
                 project: slug.clone(),
@@ -174,7 +176,8 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
         }
         None => None,
     };
-    let project_page = || embedded(&project_target, markdown::project(&detail, names.as_ref()));
+    // The project's names, from the kept facts when they are: only the prompts that show them read them.
+    let project_page = |names: Option<&Value>| embedded(&project_target, markdown::project(&detail, names));
     let project_title = detail["name"].as_str().unwrap_or(&slug).to_owned();
     let messages = match name {
         "standup" => {
@@ -193,7 +196,7 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
             ))];
             match sprint {
                 Some((_, target, page)) => messages.push(embedded(&target, page)),
-                None => messages.push(project_page()),
+                None => messages.push(project_page(metadata(reader, &project_id).as_ref())),
             }
             messages.push(text(activity));
             messages
@@ -245,6 +248,7 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
             let which = status
                 .as_deref()
                 .map_or_else(|| "Open issues".to_owned(), |status| format!("Issues in \"{status}\""));
+            let names = metadata(reader, &project_id);
             let mut list = format!("{which} of \"{project_title}\" ({}):\n\n", open.len());
             for issue in &open {
                 list.push_str(&markdown::issue_line(issue, names.as_ref()));
@@ -257,7 +261,7 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
                      proposals as a table and ask before changing anything; then apply them with update_issue at the \
                      version read (get_issue) and assign_issue."
                 )),
-                project_page(),
+                project_page(names.as_ref()),
                 text(list),
             ]
         }
@@ -279,7 +283,7 @@ pub fn get(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, Re
                      stories that fit, in order, skipping blocked ones and flagging stories without points. When the \
                      user agrees, create_sprint if needed, then move_user_stories_to_sprint and assign_user_story."
                 )),
-                project_page(),
+                project_page(metadata(reader, &project_id).as_ref()),
                 text(list),
             ];
             if let Some((_, target, page)) = sprint {
