@@ -116,16 +116,7 @@ fn candidates(
         let Ok(listed) = reader.tool("list_projects", json!({"all": true})) else {
             return Vec::new();
         };
-        let projects = items(&listed)
-            .iter()
-            .map(|project| {
-                (
-                    project["slug"].as_str().unwrap_or_default().to_owned(),
-                    project["name"].as_str().unwrap_or_default().to_owned(),
-                )
-            })
-            .collect();
-        return ranked(projects, typed);
+        return ranked(labelled(&items(&listed), "slug", "name"), typed);
     }
     let Ok(detail) = resources::project(reader, project) else {
         return Vec::new();
@@ -133,12 +124,7 @@ fn candidates(
     let project_id = &detail["id"];
     let pairs = |listed: Result<Value, Failure>, value: &str, label: &str| -> Vec<(String, String)> {
         listed
-            .map(|listed| {
-                items(&listed)
-                    .iter()
-                    .map(|entry| (text_of(&entry[value]), text_of(&entry[label])))
-                    .collect()
-            })
+            .map(|listed| labelled(&items(&listed), value, label))
             .unwrap_or_default()
     };
     let candidates = match (name, kind) {
@@ -164,12 +150,11 @@ fn candidates(
             } else {
                 ("issue_statuses", "name", "name")
             };
-            names[list]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|entry| (text_of(&entry[value]), text_of(&entry[label])))
-                .collect()
+            labelled(
+                names[list].as_array().map(Vec::as_slice).unwrap_or_default(),
+                value,
+                label,
+            )
         }
         ("sprint", _) => pairs(
             reader.tool("list_sprints", json!({"project_id": project_id, "all": true})),
@@ -214,6 +199,14 @@ fn recent_days(reader: &Reader<'_>) -> Vec<(String, String)> {
             };
             (day, label)
         })
+        .collect()
+}
+
+/// Each entry's `value` key with its `label` key, as text.
+fn labelled(entries: &[Value], value: &str, label: &str) -> Vec<(String, String)> {
+    entries
+        .iter()
+        .map(|entry| (text_of(&entry[value]), text_of(&entry[label])))
         .collect()
 }
 
