@@ -50,6 +50,8 @@ const LIST_TTL_MS: u64 = 24 * 3600 * 1000;
 
 /// How long clients may keep `resources/list`: a minute, as projects and wiki pages come and go.
 const RESOURCES_TTL_MS: u64 = 60 * 1000;
+/// The scheme of MCP Apps' resources: listed and read only where a tool linked to them is offered.
+const APP_SCHEME: &str = "ui://";
 
 const INSTRUCTIONS: &str = "Taiga project management. Call `login` first; it returns a session_id that every other \
 tool takes. Tool failures come back as results with isError and a body {code, message, details}: the message says \
@@ -856,8 +858,14 @@ impl ServerHandler for TaigaServer {
         };
         // The call's store (and with it the sink) is gone: flush every report before the result.
         let _ = forwarder.await;
-        if let Ok(result) = &result {
+        let mut result = result;
+        if let Ok(result) = &mut result {
             self.note_sign_in(&tenant, &request.name, result, &context);
+            if result.is_error != Some(true)
+                && let Some(meta) = self.tools.app_result_meta(&tenant, &narrowing, &request.name)
+            {
+                result.meta = Some(rmcp::model::MetaObject(meta));
+            }
         }
         result.map(CallToolResponse::from)
     }
@@ -874,6 +882,10 @@ impl ServerHandler for TaigaServer {
                 .resources
                 .retain(|resource| !resource.uri.starts_with("skill://"));
         }
+        let narrowing = self.narrowing(&context)?;
+        listed.resources.retain(|resource| {
+            !resource.uri.starts_with(APP_SCHEME) || self.tools.offers_app(&tenant, &narrowing, &resource.uri)
+        });
         // Projects and wiki pages come and go; a minute keeps a client from asking on every turn.
         listed.ttl_ms = Some(RESOURCES_TTL_MS);
         listed.cache_scope = Some(CacheScope::Private);
@@ -897,13 +909,27 @@ impl ServerHandler for TaigaServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri.starts_with(APP_SCHEME) {
+            let tenant = self.tenant_of(&context)?;
+            let narrowing = self.narrowing(&context)?;
+            if !self.tools.offers_app(&tenant, &narrowing, &request.uri) {
+                // As an unknown resource: whether an app exists behind a tool not offered is
+                // nothing this client needs to learn.
+                return Err(McpError::invalid_params(
+                    format!("no resource `{}`: see resources/list", request.uri),
+                    Some(json!({"uri": request.uri})),
+                ));
+            }
+        }
         let mut read: ReadResourceResult = self.answer("resources/read", &request, &context).await?;
-        // Taiga's items change under the client; a skill changes only with the component.
-        read.ttl_ms = Some(if request.uri.starts_with("skill://") {
-            LIST_TTL_MS
-        } else {
-            0
-        });
+        // Taiga's items change under the client; a skill or an app changes only with the component.
+        read.ttl_ms = Some(
+            if request.uri.starts_with("skill://") || request.uri.starts_with(APP_SCHEME) {
+                LIST_TTL_MS
+            } else {
+                0
+            },
+        );
         read.cache_scope = Some(CacheScope::Private);
         Ok(ReadResourceResponse::Complete(read))
     }

@@ -43,6 +43,7 @@ impl Guest for Component {
                 },
                 toolset: taiga_tools::toolset_of(tool.name).unwrap_or_default().to_owned(),
                 in_default: taiga_tools::DEFAULT_TOOLS.contains(&tool.name),
+                meta: taiga_tools::apps::tool_meta(tool.name).to_string(),
             })
             .collect()
     }
@@ -55,7 +56,7 @@ impl Guest for Component {
                 // Serializing a `Value` cannot fail.
                 let structured = serde_json::to_string(&outcome.structured).unwrap_or_default();
                 Ok(CallResult {
-                    text: structured.clone(),
+                    text: outcome.summary.unwrap_or_else(|| structured.clone()),
                     structured,
                     is_error: outcome.is_error,
                 })

@@ -126,7 +126,13 @@ pub fn facts_of(detail: &Value) -> Value {
     };
     let mut facts = Map::new();
     for list in LISTS {
-        facts.insert(list.to_owned(), pick(&detail[list], &["id", "name", "slug", "order"]));
+        facts.insert(
+            list.to_owned(),
+            pick(
+                &detail[list],
+                &["id", "name", "slug", "order", "color", "is_closed", "is_archived"],
+            ),
+        );
     }
     facts.insert(
         "members".to_owned(),

@@ -5,6 +5,7 @@
 //! the session rules and talks to Taiga. It holds no state between calls.
 
 pub mod api;
+pub mod apps;
 pub mod call;
 pub mod context;
 pub mod crud;

@@ -154,6 +154,9 @@ impl Guest for Gateway {
     fn taiga_close_sprint(sprint_id: u32) -> Result<String, String> {
         run("close_sprint", vec![("sprint_id", sprint_id.arg())])
     }
+    fn taiga_get_sprint_board(sprint_id: Option<u32>, project_id: Option<u32>) -> Result<String, String> {
+        run("get_sprint_board", vec![("sprint_id", sprint_id.arg()), ("project_id", project_id.arg())])
+    }
     fn taiga_list_wiki_pages(project_id: u32, page: Option<u32>, page_size: Option<u32>, all: Option<bool>) -> Result<String, String> {
         run("list_wiki_pages", vec![("project_id", project_id.arg()), ("page", page.arg()), ("page_size", page_size.arg()), ("all", all.arg())])
     }

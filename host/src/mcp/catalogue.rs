@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use http::HeaderMap;
-use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{JsonObject, MetaObject, Tool, ToolAnnotations};
 use serde_json::Value;
 
 use crate::policy::{CatalogueEntry, HEADER_TOOLS, PolicyError, ToolChoice};
@@ -18,7 +18,20 @@ use crate::tenants::Tenant;
 pub struct Catalogue {
     tools: Vec<Tool>,
     entries: Vec<CatalogueEntry>,
+    apps: Vec<AppLink>,
 }
+
+/// A tool's MCP App (its `_meta.ui.resourceUri`) and the tools that app calls through the host.
+struct AppLink {
+    tool: String,
+    uri: String,
+    calls: Vec<String>,
+}
+
+/// `_meta` key under which a tool names the tools its app calls (the component's `apps` module).
+const APP_CALLS_KEY: &str = "taiga-mcp/app-calls";
+/// `_meta` key of a result that lists which of those tools this request may call.
+const OFFERED_KEY: &str = "taiga-mcp/offered";
 
 /// The tools a request may use beyond its tenant's: none narrower (`None`), or this set.
 pub type Narrowing = Option<BTreeSet<String>>;
@@ -35,8 +48,32 @@ impl Catalogue {
                 in_default: tool.in_default,
             })
             .collect();
-        let tools = tools.into_iter().map(to_mcp_tool).collect::<anyhow::Result<_>>()?;
-        Ok(Self { tools, entries })
+        let tools: Vec<Tool> = tools.into_iter().map(to_mcp_tool).collect::<anyhow::Result<_>>()?;
+        let apps = tools.iter().filter_map(app_link).collect();
+        Ok(Self { tools, entries, apps })
+    }
+
+    /// Whether a request narrowed by `narrowing` may read the `ui://` resource `uri`: only when
+    /// `tenant` offers it a tool linked to that app, so that apps follow the tool choices.
+    pub fn offers_app(&self, tenant: &Tenant, narrowing: &Narrowing, uri: &str) -> bool {
+        self.apps
+            .iter()
+            .any(|app| app.uri == uri && offers(tenant, narrowing, &app.tool))
+    }
+
+    /// The `_meta` a result of `tool` carries for its app: which of the tools the app calls this
+    /// request may call (none in read-only mode, for instance), so that the app offers no action
+    /// the host would refuse. None for a tool without an app.
+    pub fn app_result_meta(&self, tenant: &Tenant, narrowing: &Narrowing, tool: &str) -> Option<JsonObject> {
+        let app = self.apps.iter().find(|app| app.tool == tool)?;
+        let offered: Vec<&String> = app
+            .calls
+            .iter()
+            .filter(|call| offers(tenant, narrowing, call))
+            .collect();
+        let mut meta = JsonObject::new();
+        meta.insert(OFFERED_KEY.to_owned(), serde_json::json!(offered));
+        Some(meta)
     }
 
     /// What choices of tools are made from: each tool's name, toolset, whether it only reads and
@@ -146,21 +183,43 @@ fn without_session_id(tool: &Tool) -> Tool {
     tool
 }
 
+/// A JSON object the component describes `tool` with (a schema, its `_meta`).
 fn schema_object(text: &str, tool: &str) -> anyhow::Result<Arc<JsonObject>> {
     match serde_json::from_str(text) {
         Ok(Value::Object(object)) => Ok(Arc::new(object)),
-        _ => anyhow::bail!("the component's schema for `{tool}` is not a JSON object"),
+        _ => anyhow::bail!("the component's description of `{tool}` is not a JSON object"),
     }
+}
+
+/// The app a tool links to, from its `_meta`.
+fn app_link(tool: &Tool) -> Option<AppLink> {
+    let meta = tool.meta.as_ref()?;
+    let uri = meta.0.get("ui")?.get("resourceUri")?.as_str()?;
+    let calls = meta
+        .0
+        .get(APP_CALLS_KEY)
+        .and_then(Value::as_array)
+        .map(|calls| calls.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    Some(AppLink {
+        tool: tool.name.to_string(),
+        uri: uri.to_owned(),
+        calls,
+    })
 }
 
 fn to_mcp_tool(tool: ToolDescription) -> anyhow::Result<Tool> {
     let input = schema_object(&tool.input_schema, &tool.name)?;
     let output = schema_object(&tool.output_schema, &tool.name)?;
+    let meta = schema_object(&tool.meta, &tool.name)?;
     let mut listed = Tool::new(tool.name.clone(), tool.description, input).with_raw_output_schema(output);
     if !repeats_name(&tool.title, &tool.name) {
         listed = listed.with_title(tool.title);
     }
     listed.annotations = hints(&tool.annotations);
+    if !meta.is_empty() {
+        listed.meta = Some(MetaObject(meta.as_ref().clone()));
+    }
     Ok(listed)
 }
 

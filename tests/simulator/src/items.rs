@@ -620,6 +620,29 @@ fn check_version(item: &Item, body: &Map<String, Value>) -> Result<(), Refusal> 
     Ok(())
 }
 
+/// A story's tasks as a list with `include_tasks` shows them (taiga-back `attach_tasks`: id, ref,
+/// subject, status_id, is_blocked, is_iocaine and the status's is_closed; SQL gives no order, the
+/// simulator keeps creation order).
+pub fn story_tasks(state: &State, story: &Item) -> Value {
+    let tasks: Vec<Value> = state
+        .items_of(ItemKind::Task)
+        .filter(|task| task.get("user_story").as_i64() == Some(story.id))
+        .map(|task| {
+            let rendered = render(state, task, false);
+            json!({
+                "id": task.id,
+                "ref": task.get("ref"),
+                "subject": task.get("subject"),
+                "status_id": task.get("status"),
+                "is_blocked": rendered["is_blocked"],
+                "is_iocaine": rendered["is_iocaine"],
+                "is_closed": rendered["is_closed"],
+            })
+        })
+        .collect();
+    Value::Array(tasks)
+}
+
 /// Renders an item as Taiga does; `detail` adds the description fields the list leaves out.
 pub fn render(state: &State, item: &Item, detail: bool) -> Value {
     let mut body = Map::new();

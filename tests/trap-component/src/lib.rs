@@ -38,6 +38,7 @@ fn tool(name: &str) -> ToolDescription {
         },
         toolset: "sandbox-test".to_owned(),
         in_default: false,
+        meta: "{}".to_owned(),
     }
 }
 

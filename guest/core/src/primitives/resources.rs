@@ -11,7 +11,7 @@ use super::uri::{ItemKind, TEMPLATES, Target};
 const PROJECTS_PER_PAGE: u32 = 10;
 const MARKDOWN: &str = "text/markdown";
 
-/// One page of the user's projects and their wiki pages; the skills lead the first page.
+/// One page of the user's projects and their wiki pages; the skills and the apps lead the first page.
 pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, RequestError> {
     let page = match params.get("cursor") {
         None | Some(Value::Null) => 1,
@@ -27,7 +27,13 @@ pub fn list(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, R
             })?,
     };
     reader.signed_in()?;
-    let mut resources: Vec<Value> = if page == 1 { skills::resources() } else { Vec::new() };
+    let mut resources: Vec<Value> = if page == 1 {
+        let mut first = skills::resources();
+        first.extend(crate::apps::APPS.iter().map(crate::apps::listed));
+        first
+    } else {
+        Vec::new()
+    };
     let projects = reader
         .tool("list_projects", json!({"page": page, "page_size": PROJECTS_PER_PAGE}))
         .map_err(|failure| failure.about("resources/list"))?;
@@ -220,6 +226,9 @@ pub fn read(reader: &Reader<'_>, params: &Map<String, Value>) -> Result<Value, R
             json!({"uri": uri}),
         )
     };
+    if let Some(app) = crate::apps::at(uri) {
+        return Ok(crate::apps::contents(app));
+    }
     let target = Target::parse(uri).ok_or_else(not_found)?;
     if let Target::Skill { name } = &target {
         let text = skills::file(name).ok_or_else(not_found)?;

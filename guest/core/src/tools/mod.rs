@@ -3,6 +3,7 @@
 mod actions;
 mod activity;
 mod attachments;
+mod board;
 mod bulk;
 mod comments;
 mod custom_fields;
@@ -80,6 +81,7 @@ pub fn catalogue() -> &'static [Tool] {
         sprints::UPDATE_SPRINT,
         sprints::DELETE_SPRINT,
         sprints::CLOSE_SPRINT,
+        board::GET_SPRINT_BOARD,
         wiki::LIST_WIKI_PAGES,
         wiki::GET_WIKI_PAGE,
         wiki::CREATE_WIKI_PAGE,
@@ -208,7 +210,7 @@ pub const TOOLSETS: &[Toolset] = &[
     },
     Toolset {
         name: "sprints",
-        description: "Sprints (Taiga's milestones).",
+        description: "Sprints (Taiga's milestones) and their boards.",
         tools: &[
             "list_sprints",
             "get_sprint",
@@ -216,6 +218,7 @@ pub const TOOLSETS: &[Toolset] = &[
             "update_sprint",
             "delete_sprint",
             "close_sprint",
+            "get_sprint_board",
         ],
     },
     Toolset {
@@ -324,7 +327,16 @@ pub struct Outcome {
     pub structured: Value,
     /// Whether the tool failed.
     pub is_error: bool,
+    /// The text content, where a tool says its result in words (a board); else the result's JSON.
+    pub summary: Option<String>,
 }
+
+/// Tools whose text content is a readable summary of their result rather than its JSON: what a
+/// host without MCP Apps shows, and what the model reads.
+const SUMMARIES: &[(&str, Summary)] = &[("get_sprint_board", board::summary)];
+
+/// Says a tool's result in words.
+type Summary = fn(&Value) -> String;
 
 impl Outcome {
     /// The error code, when the tool failed.
@@ -378,12 +390,17 @@ pub fn call(
     };
     Ok(match result {
         Ok(structured) => Outcome {
+            summary: SUMMARIES
+                .iter()
+                .find(|(tool, _)| *tool == name)
+                .map(|(_, summary)| summary(&structured)),
             structured,
             is_error: false,
         },
         Err(err) => Outcome {
             structured: err.to_body(),
             is_error: true,
+            summary: None,
         },
     })
 }

@@ -897,3 +897,136 @@ fn independent_reads_of_one_call_go_out_together() {
         "members and the project's fresh names together"
     );
 }
+
+/// A Taiga with sprint 5 of project 1: stories in statuses 11 (order 2) and 10 (order 1), an
+/// archived empty status, and `renamed` a status 12 that kept facts do not know yet.
+fn board_taiga(renamed: std::rc::Rc<std::cell::Cell<bool>>) -> FakePlatform {
+    let platform = FakePlatform::new();
+    platform.respond(move |request| {
+        let renamed = renamed.get();
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        let mut statuses = vec![
+            json!({"id": 11, "name": "Doing", "order": 2, "color": "#E47C40", "is_closed": false, "is_archived": false}),
+            json!({"id": 10, "name": "New", "order": 1, "color": "#70728F", "is_closed": false, "is_archived": false}),
+            json!({"id": 13, "name": "Attic", "order": 9, "is_closed": true, "is_archived": true}),
+        ];
+        if renamed {
+            statuses.push(json!({"id": 12, "name": "Shipped", "order": 3, "is_closed": true, "is_archived": false}));
+        }
+        let story = |id: i64, status: i64, points: Value, tasks: Value| {
+            json!({"id": id, "ref": id + 100, "subject": format!("Story {id}"), "version": 3, "status": status,
+                   "total_points": points, "is_blocked": id == 2, "blocked_note": "waits on legal",
+                   "assigned_to_extra_info": if id == 1 { json!({"full_name_display": "Alice"}) } else { Value::Null },
+                   "tasks": tasks})
+        };
+        Ok(match (request.method, path) {
+            (Method::Post, "/auth") => json_response(200, json!({"id": 7, "username": "alice", "auth_token": "AT", "refresh": "RT"}), &[]),
+            (Method::Get, "/milestones/5") => json_response(200, json!({"id": 5, "project": 1, "name": "S5",
+                "estimated_start": "2026-12-01", "estimated_finish": "2026-12-14", "closed": false}), &[]),
+            (Method::Get, path) if path.starts_with("/userstories?") => {
+                assert!(path.contains("include_tasks=true") && path.contains("milestone=5"), "{path}");
+                let mut stories = vec![
+                    story(1, 11, json!(3.0), json!([{"id": 1, "is_closed": true}, {"id": 2, "is_closed": false}])),
+                    story(2, 10, json!(2.5), json!([])),
+                ];
+                if renamed {
+                    stories.push(story(3, 12, json!(5.0), json!([])));
+                }
+                json_response(200, json!(stories), &[])
+            }
+            (Method::Get, "/projects/1") => json_response(200, json!({"id": 1, "us_statuses": statuses}), &[]),
+            _ => json_response(404, json!({"_error_message": ""}), &[]),
+        })
+    });
+    platform
+}
+
+#[test]
+fn a_board_has_the_project_s_columns_in_order_and_the_cards_a_person_scans_for() {
+    let platform = board_taiga(Default::default());
+    let session = login(&platform);
+    let outcome = run(
+        &platform,
+        "get_sprint_board",
+        json!({"session_id": session, "sprint_id": 5}),
+    );
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    let board = &outcome.structured;
+    let names: Vec<&str> = board["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    // Status order, not id order; an archived status without stories is left out.
+    assert_eq!(names, ["New", "Doing"]);
+    let doing = &board["columns"][1];
+    assert_eq!(doing["color"], "#E47C40");
+    assert_eq!(
+        doing["cards"][0],
+        json!({"id": 1, "ref": 101, "subject": "Story 1", "version": 3, "points": 3.0, "assignee": "Alice",
+               "blocked": false, "blocked_note": null, "tasks": {"closed": 1, "total": 2}})
+    );
+    assert_eq!(board["columns"][0]["cards"][0]["blocked_note"], "waits on legal");
+    assert_eq!(board["sprint"]["name"], "S5");
+    assert_eq!(
+        (board["total_points"].clone(), board["closed_points"].clone()),
+        (json!(5.5), json!(0.0))
+    );
+    let summary = outcome.summary.expect("a board says itself in words");
+    assert!(
+        summary.starts_with("Sprint S5 (2026-12-01 to 2026-12-14): 2 stories, 0 of 5.5 points closed."),
+        "{summary}"
+    );
+    assert!(summary.contains("- #102 Story 2, 2.5 pts, BLOCKED"), "{summary}");
+    assert!(summary.contains("- #101 Story 1, 3 pts, Alice, tasks 1/2"), "{summary}");
+}
+
+#[test]
+fn a_board_reads_statuses_again_when_a_story_is_in_one_the_kept_facts_do_not_know() {
+    let renamed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let platform = board_taiga(renamed.clone());
+    let session = login(&platform);
+    // The sprint, its stories and the project's statuses go out together; the statuses are kept.
+    let first = run(
+        &platform,
+        "get_sprint_board",
+        json!({"session_id": session, "sprint_id": 5, "project_id": 1}),
+    );
+    assert!(!first.is_error, "{:?}", first.structured);
+    assert_eq!(platform.together.borrow().last(), Some(&3));
+    // Taiga gains status 12 and a story in it; the kept facts do not know it.
+    renamed.set(true);
+    let outcome = run(
+        &platform,
+        "get_sprint_board",
+        json!({"session_id": session, "sprint_id": 5, "project_id": 1}),
+    );
+    assert!(!outcome.is_error, "{:?}", outcome.structured);
+    let names: Vec<&str> = outcome.structured["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["New", "Doing", "Shipped"]);
+    assert_eq!(outcome.structured["closed_points"], json!(5.0));
+    let reads: Vec<String> = platform.sent.borrow().iter().map(|r| r.url.clone()).collect();
+    assert!(reads.last().unwrap().ends_with("/projects/1"), "{reads:?}");
+}
+
+#[test]
+fn a_board_needs_a_sprint_or_a_project_and_refuses_a_sprint_of_another_project() {
+    let platform = board_taiga(Default::default());
+    let session = login(&platform);
+    let neither = run(&platform, "get_sprint_board", json!({"session_id": session}));
+    assert_eq!(neither.error_code(), Some("INVALID_INPUT"));
+    assert_eq!(neither.structured["details"]["field"], "sprint_id");
+    let mismatch = run(
+        &platform,
+        "get_sprint_board",
+        json!({"session_id": session, "sprint_id": 5, "project_id": 2}),
+    );
+    assert_eq!(mismatch.error_code(), Some("INVALID_INPUT"));
+    assert_eq!(mismatch.structured["details"]["field"], "project_id");
+}

@@ -23,6 +23,7 @@ fn describe(name: &str, toolset: &str, read_only: bool, input: Value, output: Va
         },
         toolset: toolset.to_owned(),
         in_default: toolset != "epics",
+        meta: "{}".to_owned(),
     }
 }
 
@@ -191,4 +192,49 @@ fn a_title_that_only_repeats_the_name_is_left_out() {
         "get_project_metadata"
     ));
     assert!(!repeats_name("Log in to Taiga", "login"));
+}
+
+#[test]
+fn an_app_follows_the_tools_offered_and_says_which_of_its_calls_are() {
+    let mut board = describe(
+        "get_board",
+        "stories",
+        true,
+        json!({"type": "object"}),
+        json!({"type": "object"}),
+    );
+    board.meta =
+        json!({"ui": {"resourceUri": "ui://t/board"}, "taiga-mcp/app-calls": ["delete_user_story"]}).to_string();
+    let catalogue = Catalogue::new(vec![
+        board,
+        describe(
+            "delete_user_story",
+            "stories",
+            false,
+            json!({"type": "object"}),
+            json!({"type": "object"}),
+        ),
+    ])
+    .unwrap();
+    let listed = catalogue.listed(&tenant(&["get_board"], false), &None);
+    assert_eq!(
+        listed[0].meta.as_ref().map(|meta| meta.0["ui"]["resourceUri"].clone()),
+        Some(json!("ui://t/board"))
+    );
+    let both = tenant(&["get_board", "delete_user_story"], false);
+    assert!(catalogue.offers_app(&both, &None, "ui://t/board"));
+    assert!(!catalogue.offers_app(&both, &None, "ui://t/other"));
+    assert!(!catalogue.offers_app(&tenant(&["delete_user_story"], false), &None, "ui://t/board"));
+    let offered = |tenant: &Tenant, narrowing: &Narrowing| {
+        catalogue
+            .app_result_meta(tenant, narrowing, "get_board")
+            .map(|meta| meta[OFFERED_KEY].clone())
+    };
+    assert_eq!(offered(&both, &None), Some(json!(["delete_user_story"])));
+    let read_only = catalogue
+        .narrowing(Some(&headers(&[("x-mcp-readonly", "true")])))
+        .unwrap();
+    assert!(catalogue.offers_app(&both, &read_only, "ui://t/board"));
+    assert_eq!(offered(&both, &read_only), Some(json!([])));
+    assert_eq!(catalogue.app_result_meta(&both, &None, "delete_user_story"), None);
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::context::Ctx;
-use crate::items::{history_body, render};
+use crate::items::{history_body, render, story_tasks};
 use crate::model::{Item, ItemKind};
 use crate::request::{json_body, path_id};
 use crate::respond;
@@ -134,7 +134,11 @@ pub async fn list(ctx: Ctx, kind: ItemKind) -> Response {
             if !visible {
                 continue;
             }
-            let rendered = render(&state, item, false);
+            let mut rendered = render(&state, item, false);
+            // taiga-back attaches a story's tasks only when `include_tasks` is in the query.
+            if kind == ItemKind::UserStory && ctx.param("include_tasks").is_some() {
+                rendered["tasks"] = story_tasks(&state, item);
+            }
             match matches_filters(&state, &ctx, item, &rendered) {
                 Ok(true) => selected.push((item, rendered)),
                 Ok(false) => {}
