@@ -12,7 +12,7 @@ GATEWAY_WASM := target/gateway/taiga-gateway.wasm
 WASM_TOOLS_VERSION := 1.263.0
 WASM_TOOLS := .tools/bin/wasm-tools
 
-.PHONY: run build gateway test lint unit e2e conformance wasm-target clean
+.PHONY: run build gateway test lint unit e2e conformance apps apps-check wasm-target clean
 
 wasm-target:
 	@rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
@@ -38,6 +38,22 @@ $(VENV)/.installed: tests/e2e/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 	touch $@
 
+# The MCP Apps' bundler and the browser test's host page come from npm (apps/package-lock.json);
+# the bundled apps are committed, so that `make run` needs no Node.
+APPS_NPM := apps/node_modules/.installed
+
+$(APPS_NPM): apps/package-lock.json
+	npm ci --prefix apps --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Rebuilds the apps (guest/core/src/apps/*.html) from apps/src.
+apps: $(APPS_NPM)
+	node apps/build.mjs
+
+# Fails when a committed app differs from what its sources give.
+apps-check: $(APPS_NPM)
+	node apps/build.mjs --check
+
 lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -47,14 +63,14 @@ lint: wasm-target
 unit: build $(WASM_TOOLS)
 	WASM_TOOLS=$(abspath $(WASM_TOOLS)) $(CARGO) test --workspace
 
-e2e: build $(VENV)/.installed
+e2e: build $(VENV)/.installed $(APPS_NPM)
 	$(VENV)/bin/python -m pytest tests/e2e -q
 
 conformance: build
 	bash tests/conformance/run.sh
 
-test: lint unit e2e conformance
+test: lint apps-check unit e2e conformance
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) .tools
+	rm -rf $(VENV) .tools apps/node_modules

@@ -122,15 +122,16 @@ def register(simulator: Simulator, username: str, password: str) -> None:
     simulator.open(request).close()
 
 
-def taiga(simulator: Simulator, method: str, path: str, payload: dict[str, Any]) -> Any:
+def taiga(simulator: Simulator, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
     """Calls Taiga's API as admin, as a person would in Taiga's web page (for what the bridge
-    only reads, such as custom field definitions)."""
+    only reads, such as custom field definitions). A GET takes no payload."""
 
-    def send(path: str, payload: dict[str, Any], token: str | None = None) -> Any:
-        headers = {"content-type": "application/json"}
+    def send(path: str, payload: dict[str, Any] | None, token: str | None = None) -> Any:
+        headers = {"content-type": "application/json"} if payload is not None else {}
         if token:
             headers["authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(f"{simulator.url}/api/v1{path}", data=json.dumps(payload).encode(),
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{simulator.url}/api/v1{path}", data=data,
                                          method=method if token else "POST", headers=headers)
         with simulator.open(request) as response:
             return json.load(response)
