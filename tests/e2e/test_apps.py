@@ -291,10 +291,18 @@ def test_the_board_shows_taiga_s_columns_and_cards_and_moves_a_card_with_one_pat
 def test_the_board_only_shows_in_read_only_mode(
         simulator: Simulator, cache_dir: Path, host_page: Path, browser: webdriver.Chrome) -> None:
     seeded = seed(simulator)
+    # Taiga's text is shown as text: a title that is markup stays a title.
+    hostile = '<img src=x onerror="window.pwned=1">Tricky <b>title</b>'
+    search = seeded["cards"]["search"]
+    taiga(simulator, "PATCH", f"/userstories/{search['id']}", {"subject": hostile, "version": search["version"]})
     with deployment(simulator, cache_dir, host_page, TAIGA_READ_ONLY="true") as proxy:
         opened = open_app(browser, proxy, "get_sprint_board", {"sprint_id": seeded["sprint"]["id"]})
         assert opened["meta"] == {"taiga-mcp/offered": ["get_sprint_board"]}
         card = wait_for(browser, ".card", 3)[0]
+        shown = browser.find_element(By.CSS_SELECTOR, f"[data-card='{search['id']}'] .subject")
+        assert shown.text == hostile
+        assert browser.find_elements(By.CSS_SELECTOR, "img, b") == []
+        assert browser.execute_script("return window.pwned") is None
         assert card.get_attribute("draggable") == "false"
         assert "read-only" in browser.find_element(By.ID, "totals").text
         simulator.clear_requests()
@@ -367,5 +375,33 @@ async def test_apps_follow_the_tool_choices(simulator: Simulator, cache_dir: Pat
                                              "baseUriDomains": []}
             with pytest.raises(MCPError):
                 await client.read_resource("ui://taiga/sprint-board")
+    finally:
+        server.stop()
+
+
+async def test_a_kanban_board_is_one_request_once_its_statuses_are_kept(simulator: Simulator, cache_dir: Path) -> None:
+    """Without a sprint: the project's stories, its statuses read beside them the first time and
+    kept after; the text is the board in words for hosts without apps."""
+    detail = taiga(simulator, "GET", "/projects/by_slug?slug=admin-demo-kanban")
+    status = {entry["name"]: entry["id"] for entry in detail["us_statuses"]}
+    for subject, name in (("Triage the inbox", "New"), ("Ship the newsletter", "Ready")):
+        taiga(simulator, "POST", "/userstories", {"project": detail["id"], "subject": subject, "status": status[name]})
+    server = HttpServer(simulator, cache_dir, **IDENTITY)
+    try:
+        async with Client(streamable_http_client(f"{server.base}/mcp")) as client:
+            counts = []
+            for _ in range(2):
+                simulator.clear_requests()
+                result = await client.call_tool("get_sprint_board", {"project_id": detail["id"]})
+                counts.append(sorted(r["path"] for r in simulator.requests()))
+            assert not result.is_error, result.structured_content
+            assert counts == [["/api/v1/projects/%d" % detail["id"], "/api/v1/userstories"], ["/api/v1/userstories"]]
+            board = result.structured_content
+            assert board["sprint"] is None
+            cards = {column["name"]: [card["subject"] for card in column["cards"]] for column in board["columns"]}
+            assert cards["New"] == ["Triage the inbox"] and cards["Ready"] == ["Ship the newsletter"]
+            text = result.content[0].text
+            assert text.startswith(f"Board of project {detail['id']}: 2 stories"), text
+            assert "- #" in text and "Ship the newsletter" in text
     finally:
         server.stop()

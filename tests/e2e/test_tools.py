@@ -23,7 +23,7 @@ EXPECTED_TOOLS = {
     "bulk_update_user_stories",
     "list_tasks", "get_task", "create_task", "update_task", "delete_task", "assign_task", "unassign_task",
     "list_issues", "get_issue", "create_issue", "update_issue", "delete_issue", "assign_issue", "unassign_issue",
-    "list_sprints", "get_sprint", "create_sprint", "update_sprint", "delete_sprint", "close_sprint",
+    "list_sprints", "get_sprint", "create_sprint", "update_sprint", "delete_sprint", "close_sprint", "get_sprint_board",
     "list_wiki_pages", "get_wiki_page", "create_wiki_page", "update_wiki_page", "delete_wiki_page",
     "add_comment", "list_comments",
     "list_attachments", "upload_attachment", "update_attachment", "delete_attachment", "get_attachment",

@@ -56,16 +56,22 @@ impl Catalogue {
     /// Whether a request narrowed by `narrowing` may read the `ui://` resource `uri`: only when
     /// `tenant` offers it a tool linked to that app, so that apps follow the tool choices.
     pub fn offers_app(&self, tenant: &Tenant, narrowing: &Narrowing, uri: &str) -> bool {
-        self.apps
-            .iter()
-            .any(|app| app.uri == uri && offers(tenant, narrowing, &app.tool))
+        serves_apps(tenant)
+            && self
+                .apps
+                .iter()
+                .any(|app| app.uri == uri && offers(tenant, narrowing, &app.tool))
     }
 
     /// The `_meta` a result of `tool` carries for its app: which of the tools the app calls this
     /// request may call (none in read-only mode, for instance), so that the app offers no action
     /// the host would refuse. None for a tool without an app.
     pub fn app_result_meta(&self, tenant: &Tenant, narrowing: &Narrowing, tool: &str) -> Option<JsonObject> {
-        let app = self.apps.iter().find(|app| app.tool == tool)?;
+        let app = self
+            .apps
+            .iter()
+            .find(|app| app.tool == tool)
+            .filter(|_| serves_apps(tenant))?;
         let offered: Vec<&String> = app
             .calls
             .iter()
@@ -143,6 +149,10 @@ impl Catalogue {
                 } else {
                     tool.clone()
                 };
+                if !serves_apps(tenant) {
+                    // No resources, no apps: a link to a resource nobody may read helps no host.
+                    tool.meta = None;
+                }
                 if let Some(schema) = tool.output_schema.clone() {
                     match shapes.iter().find(|(shape, _)| *shape == schema) {
                         Some((_, first)) => {
@@ -159,6 +169,11 @@ impl Catalogue {
             })
             .collect()
     }
+}
+
+/// Whether `tenant` serves MCP Apps: their HTML is read as resources, so only where resources are.
+fn serves_apps(tenant: &Tenant) -> bool {
+    tenant.primitives.resources
 }
 
 /// Whether `tenant` offers `name` to a request narrowed by `narrowing`.

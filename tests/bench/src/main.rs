@@ -2,6 +2,7 @@
 //! a real MCP client (rmcp over stdio), and the sandbox alone. Prints a Markdown report; see
 //! BENCHMARKS.md.
 
+mod apps;
 mod round_trips;
 mod sandbox;
 mod sessions;
@@ -67,6 +68,9 @@ struct Flags {
     /// Only the "Round trips" section.
     #[arg(long)]
     round_trips_only: bool,
+    /// Only the "MCP Apps" section.
+    #[arg(long)]
+    apps_only: bool,
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -383,6 +387,19 @@ async fn main() -> anyhow::Result<()> {
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok(());
     }
+    if args.apps_only {
+        let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
+        let login = call(
+            &bridge.client,
+            "login",
+            json!({"username": "admin", "password": "123123"}),
+        )
+        .await?;
+        let session = login["session_id"].as_str().context("session id")?;
+        apps::report(&bridge.client, session, project).await?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
     if args.sessions_only {
         sessions::report(&binary, &sim_url, &cache, args.sessions).await?;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -605,6 +622,8 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
         println!("| {toolset} | {} | {bytes} |", listed.len());
         bridge.client.cancel().await?;
     }
+
+    apps::report(&bridge.client, &session, project).await?;
 
     // Per-call overhead over stdio.
     let rows = latency_calls(&session, project);

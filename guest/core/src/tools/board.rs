@@ -20,10 +20,9 @@ const MAX_CARDS: usize = 300;
 pub const GET_SPRINT_BOARD: Tool = Tool {
     name: "get_sprint_board",
     title: "Sprint board",
-    description: "A sprint's user stories as a board: one column per story status (the project's order and \
-        colours), each card with ref, title, points, assignee, blocked flag and task progress, and the card's \
-        version for update_user_story. With project_id and no sprint_id: a kanban project's board (every story \
-        of the project). Hosts with MCP Apps show it as a board where cards can be moved.",
+    description: "A sprint's user stories as a board: a column per status (the project's order and colours), \
+        each card with ref, subject, points, assignee, blocked flag, task progress and version (for \
+        update_user_story). With project_id alone: a kanban project's board. MCP Apps hosts show it as a board.",
     fields: &[
         SESSION,
         Field::optional(
@@ -34,7 +33,7 @@ pub const GET_SPRINT_BOARD: Tool = Tool {
         Field::optional(
             "project_id",
             Kind::Id,
-            "The project: needed without sprint_id; with it, saves a round trip.",
+            "Needed without sprint_id; with it, saves a round trip.",
         ),
     ],
     output_schema: board_schema,
@@ -45,33 +44,21 @@ pub const GET_SPRINT_BOARD: Tool = Tool {
     },
 };
 
+/// The board's shape, short: a model pays for every byte of `tools/list`, and the description
+/// names what a card carries.
 fn board_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
             "project_id": {"type": "integer"},
-            "sprint": {"type": ["object", "null"], "properties": {
-                "id": {"type": "integer"}, "name": {"type": "string"},
-                "start_date": {"type": ["string", "null"]}, "end_date": {"type": ["string", "null"]},
-                "closed": {"type": "boolean"}
-            }},
+            "sprint": {"type": ["object", "null"]},
             "columns": {"type": "array", "items": {"type": "object", "properties": {
-                "status_id": {"type": "integer"}, "name": {"type": "string"}, "color": {"type": ["string", "null"]},
-                "is_closed": {"type": "boolean"}, "points": {"type": "number"},
+                "status_id": {"type": "integer"}, "name": {"type": "string"},
                 "cards": {"type": "array", "items": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "ref": {"type": "integer"}, "subject": {"type": "string"},
-                    "version": {"type": "integer"}, "points": {"type": ["number", "null"]},
-                    "assignee": {"type": ["string", "null"]}, "blocked": {"type": "boolean"},
-                    "blocked_note": {"type": ["string", "null"]},
-                    "tasks": {"type": "object", "properties": {
-                        "closed": {"type": "integer"}, "total": {"type": "integer"}
-                    }}
+                    "id": {"type": "integer"}, "version": {"type": "integer"}
                 }}}
             }}},
-            "total_points": {"type": "number"},
-            "closed_points": {"type": "number"},
-            "cards": {"type": "integer"},
-            "truncated": {"type": "boolean"}
+            "total_points": {"type": "number"}
         },
         "required": ["project_id", "columns"]
     })

@@ -237,4 +237,10 @@ fn an_app_follows_the_tools_offered_and_says_which_of_its_calls_are() {
     assert!(catalogue.offers_app(&both, &read_only, "ui://t/board"));
     assert_eq!(offered(&both, &read_only), Some(json!([])));
     assert_eq!(catalogue.app_result_meta(&both, &None, "delete_user_story"), None);
+    // Without resources there are no apps: no link, nothing to read, nothing said in results.
+    let mut without_resources = tenant(&["get_board", "delete_user_story"], false);
+    without_resources.primitives.resources = false;
+    assert!(catalogue.listed(&without_resources, &None)[0].meta.is_none());
+    assert!(!catalogue.offers_app(&without_resources, &None, "ui://t/board"));
+    assert_eq!(catalogue.app_result_meta(&without_resources, &None, "get_board"), None);
 }
