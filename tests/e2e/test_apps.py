@@ -269,6 +269,22 @@ def test_the_board_shows_taiga_s_columns_and_cards_and_moves_a_card_with_one_pat
         moved = browser.find_element(By.CSS_SELECTOR, f"[data-card='{cards['checkout']['id']}']")
         assert moved.get_attribute("data-version") == str(cards["checkout"]["version"] + 1)
 
+        # Dragging a card onto a column (the HTML drag-and-drop events chromium fires): one PATCH too.
+        simulator.clear_requests()
+        new_status = seeded["status"]["New"]
+        browser.execute_script(
+            "const card = document.querySelector(`[data-card='${arguments[0]}']`);"
+            "const column = document.querySelector(`[data-status='${arguments[1]}']`);"
+            "const data = new DataTransfer();"
+            "card.dispatchEvent(new DragEvent('dragstart', {dataTransfer: data, bubbles: true}));"
+            "column.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true, cancelable: true}));"
+            "column.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));",
+            cards["search"]["id"], new_status)
+        status_text(browser, "moved to New")
+        sent = patches(simulator, cards["search"]["id"])
+        assert [json.loads(request["body"]) for request in sent] == [{"status": new_status, "version": cards["search"]["version"]}]
+        assert columns(browser)["New"] == [f"#{cards['search']['ref']}"]
+
         # Someone moves the blocked story in Taiga meanwhile. Taiga checks versions field by field
         # (recording 218), so only a change of the same field conflicts: the app's move does, nothing
         # is written twice, and the board shows the story where it is now.

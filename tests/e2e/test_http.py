@@ -83,7 +83,7 @@ def stateless_server(simulator: Simulator, cache_dir: Path) -> Iterator[HttpServ
 def test_stateless_requests_stand_alone_and_get_json_answers(stateless_server: HttpServer) -> None:
     content_type, session, answer = post_tools_list(stateless_server)
     assert content_type.startswith("application/json") and session is None
-    assert answer["id"] == 7 and len(answer["result"]["tools"]) == 75
+    assert answer["id"] == 7 and len(answer["result"]["tools"]) == 76
 
 
 async def test_a_stateless_call_streams_its_progress_then_its_result(stateless_server: HttpServer) -> None:

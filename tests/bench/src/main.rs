@@ -174,6 +174,12 @@ async fn call_result(client: &Client, tool: &str, arguments: Value) -> anyhow::R
         .await?)
 }
 
+/// Signs in as the simulator's admin; the session id.
+async fn sign_in(client: &Client) -> anyhow::Result<String> {
+    let login = call(client, "login", json!({"username": "admin", "password": "123123"})).await?;
+    Ok(login["session_id"].as_str().context("session id")?.to_owned())
+}
+
 async fn call(client: &Client, tool: &str, arguments: Value) -> anyhow::Result<Value> {
     let result = call_result(client, tool, arguments).await?;
     let body = result.structured_content.unwrap_or(Value::Null);
@@ -389,14 +395,8 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.apps_only {
         let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
-        let login = call(
-            &bridge.client,
-            "login",
-            json!({"username": "admin", "password": "123123"}),
-        )
-        .await?;
-        let session = login["session_id"].as_str().context("session id")?;
-        apps::report(&bridge.client, session, project).await?;
+        let session = sign_in(&bridge.client).await?;
+        apps::report(&bridge.client, &session, project).await?;
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok(());
     }
@@ -576,13 +576,7 @@ async fn over_stdio(setup: Setup) -> anyhow::Result<()> {
     );
 
     let bridge = spawn(&binary, &sim_url, &cache, &[]).await?;
-    let login = call(
-        &bridge.client,
-        "login",
-        json!({"username": "admin", "password": "123123"}),
-    )
-    .await?;
-    let session = login["session_id"].as_str().context("session id")?.to_owned();
+    let session = sign_in(&bridge.client).await?;
     let stories = call(
         &bridge.client,
         "list_user_stories",
