@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::error::{ToolError, ToolResult};
+use crate::error::{ErrorCode, ToolError, ToolResult};
 use crate::meta::ProjectMeta;
 use crate::schema::{Field, Kind, SESSION};
 use crate::taiga::with_query;
@@ -67,6 +67,12 @@ fn board_schema() -> Value {
 fn board(api: &Api<'_>, args: &Args) -> ToolResult<Value> {
     let sprint_id = args.int("sprint_id");
     let project_id = args.int("project_id");
+    if sprint_id.is_none() && project_id.is_none() {
+        return Err(ToolError::invalid(
+            "sprint_id",
+            "give the sprint (sprint_id), or project_id for a kanban project's board",
+        ));
+    }
     let stories_path = |page: usize| {
         let mut filters = vec![("include_tasks", Some("true".to_owned()))];
         match (sprint_id, project_id) {
@@ -78,12 +84,6 @@ fn board(api: &Api<'_>, args: &Args) -> ToolResult<Value> {
         filters.push(("page_size", Some(PAGE_SIZE.to_string())));
         with_query("/userstories", &filters)
     };
-    if sprint_id.is_none() && project_id.is_none() {
-        return Err(ToolError::invalid(
-            "sprint_id",
-            "give the sprint (sprint_id), or project_id for a kanban project's board",
-        ));
-    }
     let what_stories = "the board's user stories";
     // What the first round trip asks for together: the sprint (its dates, and the project of an
     // empty sprint), the first page of stories, and the project's statuses when neither is kept.
@@ -134,18 +134,24 @@ fn board(api: &Api<'_>, args: &Args) -> ToolResult<Value> {
     let project = project_id
         .or_else(|| sprint.as_ref().and_then(|sprint| sprint["project"].as_i64()))
         .ok_or_else(|| ToolError::internal("Taiga's sprint names no project"))?;
-    // A page as full as asked for may have a next one.
+    // A first page as full as asked for may have a next one (answers read together carry no
+    // pagination headers); the pages after it say whether there is more.
     let mut page = 1;
-    let mut truncated = false;
-    while stories.len() == page * PAGE_SIZE {
-        if stories.len() >= MAX_CARDS {
-            truncated = true;
-            break;
-        }
+    let mut more = stories.len() == PAGE_SIZE;
+    while more && stories.len() < MAX_CARDS {
         page += 1;
-        let listing = api.taiga().get_page(&stories_path(page), what_stories)?;
+        let listing = match api.taiga().get_page(&stories_path(page), what_stories) {
+            // Taiga answers a page past the last 404 (recordings 152, 153): a full first page was all.
+            Err(err) if err.code == ErrorCode::NotFound => {
+                more = false;
+                break;
+            }
+            listing => listing?,
+        };
+        more = listing.has_next && !listing.items.is_empty();
         stories.extend(listing.items);
     }
+    let truncated = more || stories.len() > MAX_CARDS;
     stories.truncate(MAX_CARDS);
     let statuses_known = |meta: &ProjectMeta| {
         let known: Vec<i64> = statuses(meta)

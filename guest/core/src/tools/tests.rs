@@ -1030,3 +1030,78 @@ fn a_board_needs_a_sprint_or_a_project_and_refuses_a_sprint_of_another_project()
     assert_eq!(mismatch.error_code(), Some("INVALID_INPUT"));
     assert_eq!(mismatch.structured["details"]["field"], "project_id");
 }
+
+/// A kanban project 1 of `total` stories, Taiga's pages of 100 with `X-Pagination-Next`, and 404
+/// past the last page.
+fn paged_board_taiga(total: usize) -> FakePlatform {
+    let platform = FakePlatform::new();
+    platform.respond(move |request| {
+        let path = request.url.trim_start_matches("https://taiga.example/api/v1");
+        Ok(match (request.method, path) {
+            (Method::Post, "/auth") => json_response(
+                200,
+                json!({"id": 7, "username": "alice", "auth_token": "AT", "refresh": "RT"}),
+                &[],
+            ),
+            (Method::Get, "/projects/1") => json_response(
+                200,
+                json!({"id": 1, "us_statuses": [{"id": 10, "name": "New", "order": 1}]}),
+                &[],
+            ),
+            (Method::Get, path) if path.starts_with("/userstories?") => {
+                let page: usize = path
+                    .split("page=")
+                    .nth(1)
+                    .and_then(|rest| rest.split('&').next())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let first = (page - 1) * 100;
+                if page > 1 && first >= total {
+                    // Taiga's answer to a page past the last (recordings 152, 153).
+                    return Ok(json_response(
+                        404,
+                        json!({"_error_message": "Page is not 'last', nor can it be converted to an int."}),
+                        &[],
+                    ));
+                }
+                let stories: Vec<Value> = (first..total.min(first + 100))
+                    .map(|id| json!({"id": id, "ref": id, "status": 10, "version": 1}))
+                    .collect();
+                let next = if first + 100 < total {
+                    vec![("X-Pagination-Next", "more")]
+                } else {
+                    Vec::new()
+                };
+                json_response(200, json!(stories), &next)
+            }
+            _ => json_response(404, json!({"_error_message": ""}), &[]),
+        })
+    });
+    platform
+}
+
+#[test]
+fn a_board_reads_every_page_up_to_its_cap_and_says_when_taiga_has_more() {
+    for (total, cards, truncated) in [
+        (100, 100, false),
+        (250, 250, false),
+        (300, 300, false),
+        (301, 300, true),
+    ] {
+        let platform = paged_board_taiga(total);
+        let session = login(&platform);
+        let outcome = run(
+            &platform,
+            "get_sprint_board",
+            json!({"session_id": session, "project_id": 1}),
+        );
+        assert!(!outcome.is_error, "{:?}", outcome.structured);
+        assert_eq!(outcome.structured["cards"], json!(cards), "{total} stories");
+        assert_eq!(
+            outcome.structured["truncated"].as_bool().unwrap_or(false),
+            truncated,
+            "{total} stories"
+        );
+    }
+}
